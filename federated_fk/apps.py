@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.apps import AppConfig, apps
+from django.core import checks
+from django.db.models.signals import post_migrate, pre_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class FederatedFKConfig(AppConfig):
+    default_auto_field = "django.db.models.AutoField"
+    name = "federated_fk"
+    verbose_name = _("Federated content types")
+
+    def ready(self) -> None:
+        from federated_fk import checks as federated_checks
+        from federated_fk.management import (
+            create_contenttypes,
+            inject_rename_contenttypes_operations,
+        )
+
+        pre_migrate.connect(inject_rename_contenttypes_operations, sender=self)
+        post_migrate.connect(create_contenttypes)
+        checks.register(federated_checks.check_settings)
+        checks.register(
+            federated_checks.check_generic_relations_to_federated_keys, checks.Tags.models
+        )
+        # Django's contenttypes app already walks every GenericForeignKey
+        # (subclasses included) and checks model name lengths against the same
+        # limit; registering these twice would report each error twice.
+        if not apps.is_installed("django.contrib.contenttypes"):
+            checks.register(federated_checks.check_federated_foreign_keys, checks.Tags.models)
+            checks.register(federated_checks.check_model_name_lengths, checks.Tags.models)

@@ -1,0 +1,284 @@
+"""FederatedForeignKey and FederatedRelation.
+
+They subclass Django's ``GenericForeignKey`` and ``GenericRelation`` and
+override only what names Django's ``ContentType`` model, plus the remote half
+of prefetching; everything else is Django's own code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from django.contrib.contenttypes.fields import (
+    GenericForeignKey,
+    GenericRelation,
+    ReverseGenericManyToOneDescriptor,
+    create_generic_related_manager,
+)
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
+from django.db import DEFAULT_DB_ALIAS, models
+from django.db.models import QuerySet
+from django.db.models.base import ModelBase
+from django.utils.functional import cached_property
+
+from federated_fk.models import GenericContentType
+
+CONTENT_TYPE_HINT = (
+    "FederatedForeignKeys must use a ForeignKey to "
+    "'federated_fk.GenericContentType' as the 'content_type' field."
+)
+
+PrefetchResult = tuple[list[Any], Callable[[Any], Any], Callable[[Any], Any], bool, str, bool]
+
+
+class FederatedForeignKey(GenericForeignKey):
+    """A ``GenericForeignKey`` whose target may live in another service.
+
+    Declare it as you declare ``GenericForeignKey``, with ``content_type`` a
+    ForeignKey to ``GenericContentType``::
+
+        content_type = models.ForeignKey(GenericContentType, models.CASCADE)
+        object_id = models.CharField(max_length=64)
+        content_object = FederatedForeignKey("content_type", "object_id")
+
+    Local targets behave exactly as with ``GenericForeignKey``. A remote
+    target is a ``RemoteObject`` stand-in: reading the attribute costs no
+    request, and the object loads on first field access.
+    """
+
+    def get_content_type(
+        self,
+        obj: Any = None,
+        id: int | None = None,
+        using: str | None = None,
+        model: Any = None,
+    ) -> GenericContentType:
+        """Return the GenericContentType of ``obj``, of ``id`` or of ``model``."""
+        manager = GenericContentType.objects
+        if obj is not None:
+            return manager.db_manager(obj._state.db).get_for_model(
+                obj, for_concrete_model=self.for_concrete_model
+            )
+        if id is not None:
+            return manager.db_manager(using).get_for_id(id)
+        if model is not None:
+            return manager.db_manager(using).get_for_model(
+                model, for_concrete_model=self.for_concrete_model
+            )
+        raise ValueError(
+            "Impossible arguments to GFK.get_content_type!: "
+            "FederatedForeignKey.get_content_type() takes obj, id or model."
+        )
+
+    def get_forward_related_filter(self, obj: Any) -> dict[str, Any]:
+        """See corresponding method on RelatedField."""
+        return {
+            self.fk_field: obj.pk,
+            self.ct_field: self.get_content_type(obj=obj).pk,
+        }
+
+    def _check_object_id_field(self) -> list[checks.CheckMessage]:
+        try:
+            self.model._meta.get_field(self.fk_field)
+        except FieldDoesNotExist:
+            return [
+                checks.Error(
+                    "The FederatedForeignKey object ID references the "
+                    f"nonexistent field '{self.fk_field}'.",
+                    obj=self,
+                    id="federated_fk.E001",
+                )
+            ]
+        return []
+
+    def _check_content_type_field(self) -> list[checks.CheckMessage]:
+        object_name = self.model._meta.object_name
+        try:
+            field = self.model._meta.get_field(self.ct_field)
+        except FieldDoesNotExist:
+            return [
+                checks.Error(
+                    "The FederatedForeignKey content type references the "
+                    f"nonexistent field '{object_name}.{self.ct_field}'.",
+                    obj=self,
+                    id="federated_fk.E002",
+                )
+            ]
+        if not isinstance(field, models.ForeignKey):
+            return [
+                checks.Error(
+                    f"'{object_name}.{self.ct_field}' is not a ForeignKey.",
+                    hint=CONTENT_TYPE_HINT,
+                    obj=self,
+                    id="federated_fk.E003",
+                )
+            ]
+        target = field.remote_field.model
+        if isinstance(target, ModelBase) and target._meta.label == "contenttypes.ContentType":
+            return [
+                checks.Error(
+                    f"'{object_name}.{self.ct_field}' is a ForeignKey to Django's "
+                    "'contenttypes.ContentType', which knows only local models.",
+                    hint=CONTENT_TYPE_HINT,
+                    obj=self,
+                    id="federated_fk.E006",
+                )
+            ]
+        if target != GenericContentType:
+            return [
+                checks.Error(
+                    f"'{object_name}.{self.ct_field}' is not a ForeignKey to "
+                    "'federated_fk.GenericContentType'.",
+                    hint=CONTENT_TYPE_HINT,
+                    obj=self,
+                    id="federated_fk.E004",
+                )
+            ]
+        return []
+
+    def get_prefetch_querysets(
+        self, instances: Sequence[models.Model], querysets: Iterable[QuerySet] | None = None
+    ) -> PrefetchResult:
+        """Resolve the targets of ``instances``: one query per local content type.
+
+        Remote targets are resolved per remote project; ``querysets`` apply
+        to local content types only.
+        """
+        local, remote = self._split_by_locality(instances)
+        objs, rel_attr, instance_attr, single, cache_name, is_descriptor = (
+            super().get_prefetch_querysets(local, querysets)
+        )
+        objs = [*objs, *self._get_remote_objects(remote)]
+        return objs, rel_attr, instance_attr, single, cache_name, is_descriptor
+
+    def _split_by_locality(
+        self, instances: Iterable[models.Model]
+    ) -> tuple[list[models.Model], dict[GenericContentType, set[Any]]]:
+        """Split ``instances`` into local ones and remote ids by content type."""
+        ct_attname = self.model._meta.get_field(self.ct_field).attname
+        local: list[models.Model] = []
+        remote: dict[GenericContentType, set[Any]] = defaultdict(set)
+        for instance in instances:
+            ct_id = getattr(instance, ct_attname)
+            fk_val = getattr(instance, self.fk_field)
+            if ct_id is None or fk_val is None:
+                local.append(instance)
+                continue
+            ct = self.get_content_type(id=ct_id, using=instance._state.db)
+            if ct.is_remote:
+                remote[ct].add(fk_val)
+            else:
+                local.append(instance)
+        return local, remote
+
+    def _get_remote_objects(self, remote: dict[GenericContentType, set[Any]]) -> list[Any]:
+        objs: list[Any] = []
+        for ct, fkeys in remote.items():
+            objs.extend(ct.get_all_objects_for_this_type(pk__in=fkeys))
+        return objs
+
+
+class FederatedRelation(GenericRelation):
+    """The reverse side of a ``FederatedForeignKey``, like ``GenericRelation``.
+
+    ``Book.references`` gives the rows whose FederatedForeignKey points at a
+    book; filtering, joins, aggregation, prefetching and cascade deletion
+    work as they do with ``GenericRelation``.
+    """
+
+    def _is_matching_generic_foreign_key(self, field: Any) -> bool:
+        return (
+            isinstance(field, FederatedForeignKey)
+            and field.ct_field == self.content_type_field_name
+            and field.fk_field == self.object_id_field_name
+        )
+
+    def _check_generic_foreign_key_existence(self) -> list[checks.CheckMessage]:
+        target = self.remote_field.model
+        if not isinstance(target, ModelBase):
+            return []
+        if any(self._is_matching_generic_foreign_key(f) for f in target._meta.private_fields):
+            return []
+        return [
+            checks.Error(
+                "The FederatedRelation defines a relation with the model "
+                f"'{target._meta.label}', but that model does not have a "
+                "FederatedForeignKey.",
+                obj=self,
+                id="federated_fk.E101",
+            )
+        ]
+
+    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        setattr(cls, self.name, ReverseFederatedManyToOneDescriptor(self.remote_field))
+
+    def get_content_type(self) -> GenericContentType:
+        """Return the content type associated with this field's model."""
+        return GenericContentType.objects.get_for_model(
+            self.model, for_concrete_model=self.for_concrete_model
+        )
+
+    def bulk_related_objects(
+        self, objs: Sequence[models.Model], using: str = DEFAULT_DB_ALIAS
+    ) -> QuerySet:
+        """Return all objects related to ``objs`` via this FederatedRelation."""
+        ct = GenericContentType.objects.db_manager(using).get_for_model(
+            self.model, for_concrete_model=self.for_concrete_model
+        )
+        return self.remote_field.model._base_manager.db_manager(using).filter(
+            **{
+                f"{self.content_type_field_name}__pk": ct.pk,
+                f"{self.object_id_field_name}__in": [obj.pk for obj in objs],
+            }
+        )
+
+
+class ReverseFederatedManyToOneDescriptor(ReverseGenericManyToOneDescriptor):
+    """Accessor to the related objects manager of a FederatedRelation."""
+
+    @cached_property
+    def related_manager_cls(self) -> type:
+        return create_federated_related_manager(self.rel.model._default_manager.__class__, self.rel)
+
+
+def create_federated_related_manager(superclass: type, rel: Any) -> type:
+    """Return the related manager of a FederatedRelation.
+
+    It is Django's generic related manager with content types looked up in
+    GenericContentType.
+    """
+    generic_manager = create_generic_related_manager(superclass, rel)
+
+    class FederatedRelatedObjectManager(generic_manager):  # type: ignore[misc,valid-type]
+        def __init__(self, instance: models.Model) -> None:
+            # Skip the generic manager's __init__: it looks the content type
+            # up in Django's ContentType. The rest of it is repeated here.
+            super(generic_manager, self).__init__()
+            self.instance = instance
+            self.model = rel.model
+            self.get_content_type = functools.partial(
+                GenericContentType.objects.db_manager(instance._state.db).get_for_model,
+                for_concrete_model=rel.field.for_concrete_model,
+            )
+            self.content_type = self.get_content_type(instance)
+            self.content_type_field_name = rel.field.content_type_field_name
+            self.object_id_field_name = rel.field.object_id_field_name
+            self.prefetch_cache_name = rel.field.attname
+            self.pk_val = instance.pk
+            self.core_filters = {
+                f"{self.content_type_field_name}__pk": self.content_type.id,
+                self.object_id_field_name: self.pk_val,
+            }
+
+        def __call__(self, *, manager: str) -> Any:
+            manager_class = create_federated_related_manager(
+                getattr(self.model, manager).__class__, rel
+            )
+            return manager_class(instance=self.instance)
+
+    return FederatedRelatedObjectManager

@@ -1,0 +1,226 @@
+"""Remote objects: stand-ins for rows that live in another service.
+
+``GenericContentType.model_class()`` of a remote content type returns a
+stand-in class built here: a ``RemoteObject`` subclass, one per content type,
+with a ``_meta`` describing the remote model, so that
+``isinstance(ref.content_object, ct.model_class())`` holds for remote targets
+as it does for local ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.db import models
+from django.db.models.base import ModelState
+from django.utils.text import camel_case_to_spaces, format_lazy
+
+from federated_fk import conf
+from federated_fk.exceptions import RemoteObjectDoesNotExist
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from federated_fk.models import GenericContentType
+
+#: A primary-key field per ``PkType``: converts ids the way Django converts pks.
+_PK_FIELDS: dict[str, type[models.Field]] = {
+    "int": models.IntegerField,
+    "uuid": models.UUIDField,
+    "str": models.CharField,
+}
+
+
+class RemoteOptions:
+    """The ``_meta`` of a stand-in class: what is known of a remote model.
+
+    It carries the attributes of ``Model._meta`` that generic code reads:
+    names, verbose names, the primary-key field and ``concrete_model``.
+    """
+
+    abstract = False
+    proxy = False
+    swapped = None
+
+    def __init__(
+        self,
+        model: type[RemoteObject],
+        project: str,
+        app_label: str,
+        model_name: str,
+        type_name: str,
+        pk_type: str,
+    ) -> None:
+        self.model = self.concrete_model = model
+        self.project = project
+        self.app_label = app_label
+        self.model_name = model_name
+        self.object_name = type_name or model_name.capitalize()
+        self.type_name = self.object_name
+        self.verbose_name = camel_case_to_spaces(self.object_name)
+        self.verbose_name_plural = format_lazy("{}s", self.verbose_name)
+        self.pk_type = pk_type
+        self.pk = _PK_FIELDS[pk_type](name="id", primary_key=True)
+        self.pk.attname = self.pk.column = "id"
+
+    @property
+    def label(self) -> str:
+        return f"{self.app_label}.{self.object_name}"
+
+    @property
+    def label_lower(self) -> str:
+        return f"{self.app_label}.{self.model_name}"
+
+    def __repr__(self) -> str:
+        return f"<RemoteOptions for {self.project}:{self.label}>"
+
+
+class RemoteManager:
+    """The ``_default_manager`` of a stand-in class: look-ups by primary key."""
+
+    def __init__(self, model: type[RemoteObject]) -> None:
+        self.model = model
+
+    def get(self, pk: Any = None, **kwargs: Any) -> RemoteObject:
+        """Return a lazy stand-in for ``pk``; it loads on first field access."""
+        pk = kwargs.pop("id", pk)
+        if kwargs or pk is None:
+            raise TypeError(
+                f"Remote {self.model._meta.label} objects are looked up by pk only, "
+                f"got {sorted(kwargs) or 'no pk'}."
+            )
+        return self.model(pk)
+
+    def filter(self, pk__in: Iterable[Any] = (), **kwargs: Any) -> list[RemoteObject]:
+        """Return lazy stand-ins for the primary keys in ``pk__in``."""
+        if kwargs:
+            raise TypeError(
+                f"Remote {self.model._meta.label} objects are filtered by pk__in "
+                f"only, got {sorted(kwargs)}."
+            )
+        return [self.model(pk) for pk in pk__in]
+
+
+class RemoteObject:
+    """An object of a remote service, named by its content type and primary key.
+
+    Stand-ins are lazy: making one costs no request. Remote fields become
+    attributes once the object is loaded (``_data``); until then, reading
+    one loads the object. Two stand-ins are equal when they name the same
+    remote object.
+    """
+
+    _meta: ClassVar[RemoteOptions]
+    _default_manager: ClassVar[RemoteManager]
+    _base_manager: ClassVar[RemoteManager]
+    DoesNotExist: ClassVar[type[RemoteObjectDoesNotExist]] = RemoteObjectDoesNotExist
+
+    def __init__(self, pk: Any, data: dict[str, Any] | None = None) -> None:
+        self.pk = self._meta.pk.to_python(pk)
+        self._data = data
+        self._state = ModelState()
+        self._state.adding = False
+
+    @property
+    def content_type(self) -> GenericContentType:
+        """The GenericContentType of this object's remote model."""
+        from federated_fk.models import GenericContentType
+
+        return GenericContentType.objects.get_for_model(self)
+
+    @property
+    def object_id(self) -> str:
+        """The primary key as a GraphQL ``ID`` (a string)."""
+        return str(self.pk)
+
+    @property
+    def id(self) -> Any:
+        return self.pk
+
+    @property
+    def is_loaded(self) -> bool:
+        """True once the remote fields of this object are known."""
+        return self._data is not None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names that are not set on the instance or class:
+        # those are the remote fields.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._data is None:
+            self._load()
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"Remote {self._meta.label} has no field {name!r}.") from None
+
+    def _load(self) -> None:
+        """Fetch this object's fields from its service."""
+        raise NotImplementedError(
+            f"Loading remote {self._meta.label} objects of project "
+            f"{self._meta.project!r} needs a GraphQL endpoint for that project."
+        )
+
+    def _does_not_exist(self) -> RemoteObjectDoesNotExist:
+        return self.DoesNotExist(self._meta.project, self._meta.label, self.pk)
+
+    def _identity(self) -> tuple[str, str, str, Any]:
+        opts = self._meta
+        return (opts.project, opts.app_label, opts.model_name, self.pk)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RemoteObject):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __repr__(self) -> str:
+        opts = self._meta
+        return f"<{opts.object_name}: {opts.project} {opts.label_lower} pk={self.pk!r}>"
+
+    def __str__(self) -> str:
+        title = (self._data or {}).get("title") or (self._data or {}).get("name")
+        if title:
+            return str(title)
+        return f"{self._meta.verbose_name} {self.pk}"
+
+
+_stand_ins: dict[tuple[Any, ...], type[RemoteObject]] = {}
+_stand_ins_lock = threading.Lock()
+
+
+def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
+    """Return the stand-in class of the remote content type ``ct``.
+
+    The class is made once per (content type, base class) and cached, so
+    that objects made at different times are instances of one class.
+    """
+    base = conf.remote_object_class()
+    key = (*ct.natural_key(), ct.type_name, ct.pk_type, base)
+    try:
+        return _stand_ins[key]
+    except KeyError:
+        pass
+    with _stand_ins_lock:
+        if key not in _stand_ins:
+            _stand_ins[key] = _make_stand_in(ct, base)
+        return _stand_ins[key]
+
+
+def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
+    object_name = ct.type_name or ct.model.capitalize()
+    module = f"{__name__}.{ct.project}"
+    cls: type[RemoteObject] = type(
+        object_name, (base,), {"__module__": module, "__qualname__": object_name}
+    )
+    cls._meta = RemoteOptions(cls, ct.project, ct.app_label, ct.model, ct.type_name, ct.pk_type)
+    cls.DoesNotExist = type(
+        "DoesNotExist",
+        (base.DoesNotExist,),
+        {"__module__": module, "__qualname__": f"{object_name}.DoesNotExist"},
+    )
+    cls._default_manager = cls._base_manager = RemoteManager(cls)
+    return cls

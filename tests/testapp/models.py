@@ -1,0 +1,49 @@
+import uuid
+
+from django.db import models
+
+from federated_fk.fields import FederatedForeignKey, FederatedRelation
+from federated_fk.models import GenericContentType
+
+
+class Reference(models.Model):
+    """A pointer at any object, local or remote; ids of any type fit a CharField."""
+
+    note = models.CharField(max_length=100, blank=True)
+    content_type = models.ForeignKey(GenericContentType, models.CASCADE, null=True)
+    object_id = models.CharField(max_length=64, null=True)
+    content_object = FederatedForeignKey("content_type", "object_id")
+
+    class Meta:
+        ordering = ["pk"]
+
+
+class IntReference(models.Model):
+    content_type = models.ForeignKey(GenericContentType, models.CASCADE)
+    object_id = models.PositiveIntegerField()
+    content_object = FederatedForeignKey()
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=100)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    references = FederatedRelation(Reference, related_query_name="book")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CheapBook(Book):
+    class Meta:
+        proxy = True
+
+
+class Gadget(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    name = models.CharField(max_length=100)
+    references = FederatedRelation(Reference)
+
+
+class Shelf(models.Model):
+    code = models.CharField(primary_key=True, max_length=20)
+    references = FederatedRelation(Reference)
