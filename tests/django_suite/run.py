@@ -1,4 +1,4 @@
-"""Run Django's own contenttypes and generic-relations tests against federated_fk.
+"""Run Django's own contenttypes and generic-relations test suites against federated_fk.
 
 Django's test files are not part of this repository: they are taken from
 Django's source distribution for the installed Django version, their names
@@ -31,7 +31,7 @@ import django
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CACHE = ROOT / ".cache" / "django-suite"
-TEST_APPS = ("contenttypes_tests", "generic_relations")
+TEST_APPS = ("contenttypes_tests", "generic_relations", "generic_relations_regress")
 
 #: (pattern, replacement): applied in order to every .py file of TEST_APPS.
 REWRITES: list[tuple[str, str]] = [
@@ -50,6 +50,7 @@ REWRITES: list[tuple[str, str]] = [
     (r"\bGenericForeignKey(?=s?\b)", "FederatedForeignKey"),
     (r"\bGenericRelation\b", "FederatedRelation"),
     (r"\bGenericPrefetch\b", "FederatedPrefetch"),
+    (r"\bGenericRelatedObjectManager\b", "FederatedRelatedObjectManager"),
     # Check ids (federated_fk numbers its checks like contenttypes) and the command.
     (r"\bcontenttypes\.E00(\d)\b", r"federated_fk.E00\1"),
     (r"\bremove_stale_contenttypes\b", "remove_stale_generic_contenttypes"),
