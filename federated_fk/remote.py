@@ -138,6 +138,10 @@ class RemoteObject:
     def id(self) -> Any:
         return self.pk
 
+    def _is_pk_set(self) -> bool:
+        # Django asks this of a GenericForeignKey's cached target before save.
+        return self.pk is not None
+
     @property
     def is_loaded(self) -> bool:
         """True once the remote fields of this object are known."""
