@@ -14,15 +14,44 @@ is accepted as a shorthand for ``FEDERATION["PROJECT_NAME"]``.
 from __future__ import annotations
 
 from typing import Any, TypedDict
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from federated_fk.exceptions import RemoteProjectNotConfigured
 
 #: The project name of tables synchronized into every service; always local.
 SHARED_PROJECT = "shared"
 
 #: The project name used when a service does not name itself.
 DEFAULT_PROJECT = "default"
+
+
+class ProjectSettings(TypedDict, total=False):
+    """How to reach one remote project: ``FEDERATION["PROJECTS"][name]``."""
+
+    #: The project's GraphQL endpoint (an http or https URL).
+    URL: str
+    #: Sent as ``Authorization: Bearer <TOKEN>``; read it from the environment.
+    TOKEN: str
+    #: Seconds a request may take, connection included.
+    TIMEOUT: float
+    #: The most representations in one ``_entities`` request.
+    BATCH_SIZE: int
+    #: Seconds to keep fetched objects in Django's cache; None keeps nothing.
+    CACHE_TIMEOUT: int | None
+    #: The fields to fetch per GraphQL type name, when not all scalar fields.
+    FIELDS: dict[str, list[str]]
+
+
+PROJECT_DEFAULTS: ProjectSettings = {
+    "TOKEN": "",
+    "TIMEOUT": 10.0,
+    "BATCH_SIZE": 500,
+    "CACHE_TIMEOUT": None,
+    "FIELDS": {},
+}
 
 
 class FederationSettings(TypedDict, total=False):
@@ -37,6 +66,14 @@ class FederationSettings(TypedDict, total=False):
     SHARED_MODELS: list[str]
     #: Dotted path of the base class of remote stand-in classes.
     REMOTE_OBJECT_CLASS: str
+    #: The remote projects this service reads from, by project name.
+    PROJECTS: dict[str, ProjectSettings]
+    #: The token callers of this service's subgraph must send; empty for none.
+    SUBGRAPH_TOKEN: str
+    #: The alias in ``CACHES`` used for fetched remote objects.
+    CACHE: str
+    #: Where ``sync_remote_contenttypes`` stores the SDL it reads.
+    SCHEMA_DIR: str
 
 
 DEFAULTS: FederationSettings = {
@@ -44,6 +81,10 @@ DEFAULTS: FederationSettings = {
     "SHARED_APPS": [],
     "SHARED_MODELS": [],
     "REMOTE_OBJECT_CLASS": "federated_fk.remote.RemoteObject",
+    "PROJECTS": {},
+    "SUBGRAPH_TOKEN": "",
+    "CACHE": "default",
+    "SCHEMA_DIR": "schema",
 }
 
 
@@ -89,3 +130,23 @@ def project_for_label(app_label: str, model_name: str) -> str:
 def remote_object_class() -> type:
     """Return the configured base class of remote stand-in classes."""
     return import_string(federation_settings()["REMOTE_OBJECT_CLASS"])
+
+
+def project_settings(project: str) -> ProjectSettings:
+    """Return the settings of the remote ``project``, merged over the defaults.
+
+    :raises RemoteProjectNotConfigured: when the project has no ``URL``
+    """
+    configured = federation_settings()["PROJECTS"].get(project) or {}
+    if not configured.get("URL"):
+        raise RemoteProjectNotConfigured(project)
+    return {**PROJECT_DEFAULTS, **configured}  # type: ignore[typeddict-item]
+
+
+def public_url(url: str) -> str:
+    """Return ``url`` without user info, query or fragment: safe to show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

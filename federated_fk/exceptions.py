@@ -27,3 +27,65 @@ class RemoteObjectDoesNotExist(ObjectDoesNotExist, FederationError):
         self.label = label
         self.pk = pk
         super().__init__(f"{label} matching pk={pk!r} does not exist in project {project!r}.")
+
+
+class RemoteProjectNotConfigured(FederationError):
+    """A remote content type names a project that has no configured endpoint."""
+
+    def __init__(self, project: str) -> None:
+        self.project = project
+        super().__init__(
+            f"No GraphQL endpoint is configured for project {project!r}. Add it to "
+            f"settings: FEDERATION = {{'PROJECTS': {{{project!r}: {{'URL': "
+            "'https://…/graphql/', 'TOKEN': os.environ[…]}}}."
+        )
+
+
+class RemoteUnavailable(FederationError):
+    """A remote service could not give an answer.
+
+    :param project: the remote project
+    :param endpoint: its URL, without credentials or query string
+    :param reason: what went wrong, in words
+    """
+
+    def __init__(self, project: str, endpoint: str, reason: str) -> None:
+        self.project = project
+        self.endpoint = endpoint
+        self.reason = reason
+        super().__init__(f"Project {project!r} at {endpoint} is unavailable: {reason}")
+
+
+class RemoteConnectionError(RemoteUnavailable):
+    """The connection to the remote service failed: refused, reset or closed."""
+
+
+class RemoteTimeout(RemoteUnavailable):
+    """The remote service did not answer within the configured timeout."""
+
+
+class RemoteHTTPError(RemoteUnavailable):
+    """The remote service answered with an HTTP error status."""
+
+    def __init__(self, project: str, endpoint: str, status: int) -> None:
+        self.status = status
+        super().__init__(project, endpoint, f"HTTP {status}")
+
+
+class RemoteAuthenticationError(RemoteHTTPError):
+    """The remote service refused this service's token (HTTP 401 or 403)."""
+
+
+class RemoteProtocolError(RemoteUnavailable):
+    """The remote service answered with something that is not the expected GraphQL."""
+
+
+class RemoteQueryError(RemoteUnavailable):
+    """The remote service answered with GraphQL errors.
+
+    :param messages: the ``message`` of each GraphQL error
+    """
+
+    def __init__(self, project: str, endpoint: str, messages: list[str]) -> None:
+        self.messages = messages
+        super().__init__(project, endpoint, "GraphQL errors: " + "; ".join(messages))

@@ -26,6 +26,7 @@ from django.db.models.base import ModelBase
 from django.utils.functional import cached_property
 
 from federated_fk.models import GenericContentType
+from federated_fk.remote import load_remote_objects
 
 CONTENT_TYPE_HINT = (
     "FederatedForeignKeys must use a ForeignKey to "
@@ -176,10 +177,10 @@ class FederatedForeignKey(GenericForeignKey):
         return local, remote
 
     def _get_remote_objects(self, remote: dict[GenericContentType, set[Any]]) -> list[Any]:
-        objs: list[Any] = []
-        for ct, fkeys in remote.items():
-            objs.extend(ct.get_all_objects_for_this_type(pk__in=fkeys))
-        return objs
+        """Fetch the remote targets: one request per remote project."""
+        if not remote:
+            return []
+        return load_remote_objects({ct.model_class(): fkeys for ct, fkeys in remote.items()})
 
 
 class FederatedRelation(GenericRelation):

@@ -202,6 +202,15 @@ class GenericContentType(models.Model):
         help_text=_("The type of a remote model's primary key."),
     )
 
+    fields = models.JSONField(
+        _("remote fields"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The GraphQL fields of a remote entity that are fetched; empty for local models."
+        ),
+    )
+
     objects = GenericContentTypeManager()
 
     class Meta:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 
 class FederatedPrefetch(GenericPrefetch):
@@ -21,3 +23,12 @@ class FederatedPrefetch(GenericPrefetch):
 
     def __init__(self, lookup: str, querysets: Sequence[QuerySet], to_attr: str | None = None):
         super().__init__(lookup, querysets, to_attr=to_attr)
+
+
+async def aprefetch_related_objects(instances: Sequence[Any], *lookups: str | Prefetch) -> None:
+    """The async twin of ``prefetch_related_objects``, remote targets included.
+
+    The remote requests run on the client's own loop, so awaiting this does
+    not block the caller's loop.
+    """
+    await sync_to_async(prefetch_related_objects)(instances, *lookups)

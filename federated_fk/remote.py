@@ -20,8 +20,9 @@ from federated_fk import conf
 from federated_fk.exceptions import RemoteObjectDoesNotExist
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
+    from federated_fk.client import EntityType
     from federated_fk.models import GenericContentType
 
 #: A primary-key field per ``PkType``: converts ids the way Django converts pks.
@@ -51,6 +52,7 @@ class RemoteOptions:
         model_name: str,
         type_name: str,
         pk_type: str,
+        fields: tuple[str, ...] = (),
     ) -> None:
         self.model = self.concrete_model = model
         self.project = project
@@ -63,6 +65,24 @@ class RemoteOptions:
         self.pk_type = pk_type
         self.pk = _PK_FIELDS[pk_type](name="id", primary_key=True)
         self.pk.attname = self.pk.column = "id"
+        self.fields = fields
+
+    def entity_type(self) -> EntityType:
+        """Return what the GraphQL client needs to fetch objects of this model.
+
+        The fields are the project's declared ``FIELDS`` for this type, if
+        any, else every scalar field the remote schema had when synchronized.
+        """
+        from federated_fk.client import EntityType
+
+        project = conf.federation_settings()["PROJECTS"].get(self.project) or {}
+        declared = (project.get("FIELDS") or {}).get(self.type_name)
+        return EntityType(
+            key=(self.project, self.app_label, self.model_name),
+            type_name=self.type_name,
+            fields=tuple(declared or self.fields),
+            pk=self.pk,
+        )
 
     @property
     def label(self) -> str:
@@ -93,13 +113,16 @@ class RemoteManager:
         return self.model(pk)
 
     def filter(self, pk__in: Iterable[Any] = (), **kwargs: Any) -> list[RemoteObject]:
-        """Return lazy stand-ins for the primary keys in ``pk__in``."""
+        """Fetch the objects whose primary keys are in ``pk__in``, in one request.
+
+        Objects that do not exist are left out, as a queryset leaves them out.
+        """
         if kwargs:
             raise TypeError(
                 f"Remote {self.model._meta.label} objects are filtered by pk__in "
                 f"only, got {sorted(kwargs)}."
             )
-        return [self.model(pk) for pk in pk__in]
+        return load_remote_objects({self.model: pk__in})
 
 
 class RemoteObject:
@@ -160,11 +183,33 @@ class RemoteObject:
             raise AttributeError(f"Remote {self._meta.label} has no field {name!r}.") from None
 
     def _load(self) -> None:
-        """Fetch this object's fields from its service."""
-        raise NotImplementedError(
-            f"Loading remote {self._meta.label} objects of project "
-            f"{self._meta.project!r} needs a GraphQL endpoint for that project."
-        )
+        """Fetch this object's fields from its service (one request)."""
+        from federated_fk.client import fetch
+
+        entity_type = self._meta.entity_type()
+        self._set_data(fetch({entity_type: [self.pk]})[(entity_type.key, self.pk)])
+
+    async def aload(self) -> RemoteObject:
+        """Fetch this object's fields from async code, unless already loaded.
+
+        :raises DoesNotExist: the remote service has no such object
+        """
+        from federated_fk.client import afetch
+
+        if self._data is None:
+            entity_type = self._meta.entity_type()
+            self._set_data((await afetch({entity_type: [self.pk]}))[(entity_type.key, self.pk)])
+        return self
+
+    def refresh_from_remote(self) -> None:
+        """Fetch this object's fields again, bypassing what it holds."""
+        self._data = None
+        self._load()
+
+    def _set_data(self, data: dict[str, Any] | None) -> None:
+        if data is None:
+            raise self._does_not_exist()
+        self._data = data
 
     def _does_not_exist(self) -> RemoteObjectDoesNotExist:
         return self.DoesNotExist(self._meta.project, self._meta.label, self.pk)
@@ -203,7 +248,7 @@ def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
     that objects made at different times are instances of one class.
     """
     base = conf.remote_object_class()
-    key = (*ct.natural_key(), ct.type_name, ct.pk_type, base)
+    key = (*ct.natural_key(), ct.type_name, ct.pk_type, tuple(ct.fields), base)
     try:
         return _stand_ins[key]
     except KeyError:
@@ -220,7 +265,9 @@ def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
     cls: type[RemoteObject] = type(
         object_name, (base,), {"__module__": module, "__qualname__": object_name}
     )
-    cls._meta = RemoteOptions(cls, ct.project, ct.app_label, ct.model, ct.type_name, ct.pk_type)
+    cls._meta = RemoteOptions(
+        cls, ct.project, ct.app_label, ct.model, ct.type_name, ct.pk_type, tuple(ct.fields)
+    )
     cls.DoesNotExist = type(
         "DoesNotExist",
         (base.DoesNotExist,),
@@ -228,3 +275,50 @@ def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
     )
     cls._default_manager = cls._base_manager = RemoteManager(cls)
     return cls
+
+
+def _plan(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> dict[EntityType, list[Any]]:
+    plan: dict[EntityType, list[Any]] = {}
+    for stand_in, pks in wanted.items():
+        to_python = stand_in._meta.pk.to_python
+        plan.setdefault(stand_in._meta.entity_type(), []).extend(to_python(pk) for pk in pks)
+    return plan
+
+
+def _objects(
+    wanted: Mapping[type[RemoteObject], Iterable[Any]],
+    plan: dict[EntityType, list[Any]],
+    found: Any,
+) -> list[RemoteObject]:
+    objects = []
+    for stand_in, entity_type in zip(wanted, plan, strict=True):
+        for pk in dict.fromkeys(plan[entity_type]):
+            data = found.get((entity_type.key, pk))
+            if data is not None:
+                objects.append(stand_in(pk, data=data))
+    return objects
+
+
+def load_remote_objects(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> list[RemoteObject]:
+    """Fetch remote objects of any types: one request per remote project.
+
+    ``wanted`` maps stand-in classes to primary keys. Objects that do not
+    exist are left out.
+
+    :raises RemoteProjectNotConfigured: a project has no endpoint
+    :raises RemoteUnavailable: a project could not answer
+    """
+    from federated_fk.client import fetch
+
+    plan = _plan(wanted)
+    return _objects(wanted, plan, fetch(plan))
+
+
+async def aload_remote_objects(
+    wanted: Mapping[type[RemoteObject], Iterable[Any]],
+) -> list[RemoteObject]:
+    """The async twin of ``load_remote_objects``."""
+    from federated_fk.client import afetch
+
+    plan = _plan(wanted)
+    return _objects(wanted, plan, await afetch(plan))

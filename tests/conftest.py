@@ -16,3 +16,34 @@ def remote_book_ct(db):
     return GenericContentType.objects.create(
         project="shop_b", app_label="shop", model="book", type_name="Book"
     )
+
+
+@pytest.fixture(scope="session")
+def shop_b(tmp_path_factory):
+    """The remote project shop_b: a real subgraph process, stopped by PID at the end."""
+    from tests.servers import SubgraphServer
+
+    server = SubgraphServer("shop_b", tmp_path_factory.mktemp("shop_b"), label="B").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def shop_c(tmp_path_factory):
+    """A second remote project, shop_c, guarded by a token."""
+    from tests.servers import SubgraphServer
+
+    server = SubgraphServer(
+        "shop_c", tmp_path_factory.mktemp("shop_c"), label="C", token="c-token-7f3a", books=100
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def misbehaving():
+    from tests.servers import MisbehavingServer
+
+    server = MisbehavingServer().start()
+    yield server
+    server.stop()

@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "federated_fk",
     "tests.sharedapp",
     "tests.testapp",
+    "tests.remoteshop",
 ]
 
 if os.environ.get("FEDERATED_FK_TEST_DB") == "postgres":

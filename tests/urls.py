@@ -1,4 +1,9 @@
 from django.contrib import admin
 from django.urls import path
 
-urlpatterns = [path("admin/", admin.site.urls)]
+from tests.remoteshop.schema import schema, subgraph
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("graphql/", subgraph.view(schema)),
+]

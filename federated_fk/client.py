@@ -1,0 +1,477 @@
+"""The GraphQL client: batched ``_entities`` look-ups over gql and aiohttp.
+
+One ``_entities`` request per remote project (chunked past the project's
+``BATCH_SIZE``) fetches any mix of entity types; projects are fetched
+concurrently. Each project has one gql session, and so one aiohttp connection
+pool, reused by every call.
+
+A gql session belongs to the event loop that opened it, and Django's
+``async_to_sync`` makes a new loop per call, so the sessions live on one
+long-lived loop in a background thread: sync callers wait on it with
+``run_coroutine_threadsafe``, async callers await ``wrap_future``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import aiohttp
+from django.core.cache import caches
+from django.db import models
+from gql import Client, GraphQLRequest, gql
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportError,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+
+from federated_fk import conf
+from federated_fk.exceptions import (
+    FederationError,
+    RemoteAuthenticationError,
+    RemoteConnectionError,
+    RemoteHTTPError,
+    RemoteProtocolError,
+    RemoteQueryError,
+    RemoteTimeout,
+    RemoteUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: (project, app_label, model): a content type's natural key.
+Key = tuple[str, str, str]
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+ENTITIES_QUERY = (
+    "query FederatedEntities($representations: [_Any!]!) "
+    "{{ _entities(representations: $representations) {{ __typename {fragments} }} }}"
+)
+SDL_QUERY = "query FederatedSDL { _service { sdl } }"
+
+
+@dataclass(frozen=True)
+class EntityType:
+    """What the client needs to know of one remote content type.
+
+    :param key: the content type's natural key
+    :param type_name: the entity's GraphQL type name
+    :param fields: the GraphQL field names to fetch, besides ``id``
+    :param pk: a field that converts ids to the remote primary-key type
+    """
+
+    key: Key
+    type_name: str
+    fields: tuple[str, ...]
+    pk: models.Field = field(compare=False, hash=False)
+
+    @property
+    def project(self) -> str:
+        return self.key[0]
+
+    def fragment(self) -> str:
+        names = ["id", *sorted(set(self.fields) - {"id"})]
+        for name in (self.type_name, *names):
+            if not _NAME.match(name):
+                raise ValueError(f"{name!r} is not a GraphQL name (remote type {self.key}).")
+        return f"... on {self.type_name} {{ {' '.join(names)} }}"
+
+
+#: What a fetch returns: remote fields (snake_case) by (key, pk); None if missing.
+Found = dict[tuple[Key, Any], dict[str, Any] | None]
+
+
+def snake_case(name: str) -> str:
+    """Return the Python name of a GraphQL field: ``publishedOn`` → ``published_on``."""
+    return _CAMEL.sub(r"_\1", name).lower()
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str) -> GraphQLRequest:
+    return gql(text)
+
+
+class _ProjectSession:
+    """One remote project's gql session, opened on first use and kept open."""
+
+    def __init__(self, project: str, settings: conf.ProjectSettings) -> None:
+        self.project = project
+        self.endpoint = conf.public_url(settings["URL"])
+        self.settings = settings
+        self._client: Client | None = None
+        self._session: Any = None
+        self._lock = asyncio.Lock()
+
+    def _new_client(self) -> Client:
+        headers = {}
+        if self.settings["TOKEN"]:
+            headers["Authorization"] = f"Bearer {self.settings['TOKEN']}"
+        transport = AIOHTTPTransport(
+            url=self.settings["URL"],
+            headers=headers,
+            timeout=self.settings["TIMEOUT"],
+            ssl_close_timeout=1,
+        )
+        return Client(transport=transport, execute_timeout=self.settings["TIMEOUT"])
+
+    async def execute(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """Run one query; map every failure to a ``RemoteUnavailable``."""
+        request = GraphQLRequest(_parsed(text), variable_values=variables)
+        try:
+            session = await self._open()
+            return await session.execute(request)
+        except TransportQueryError as exc:
+            raise self._query_error(exc.errors or []) from None
+        except (TransportError, aiohttp.ClientError, OSError) as exc:
+            # The session may be broken; the next call opens a new one.
+            await self.close()
+            raise self._transport_error(exc) from None
+
+    def _query_error(self, errors: list[Any]) -> RemoteUnavailable:
+        codes = {(e.get("extensions") or {}).get("code") for e in errors if isinstance(e, dict)}
+        for code, status in (("UNAUTHENTICATED", 401), ("FORBIDDEN", 403)):
+            if code in codes:
+                return RemoteAuthenticationError(self.project, self.endpoint, status)
+        messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
+        return RemoteQueryError(self.project, self.endpoint, messages or ["no message"])
+
+    def _transport_error(self, exc: BaseException) -> RemoteUnavailable:
+        causes = _chain(exc)
+        if any(isinstance(c, TimeoutError) for c in causes):
+            return RemoteTimeout(
+                self.project, self.endpoint, f"no answer within {self.settings['TIMEOUT']} s"
+            )
+        if isinstance(exc, TransportServerError):
+            cls = RemoteAuthenticationError if exc.code in (401, 403) else RemoteHTTPError
+            return cls(self.project, self.endpoint, exc.code or 0)
+        if isinstance(exc, TransportProtocolError):
+            return RemoteProtocolError(
+                self.project, self.endpoint, "the answer is not a GraphQL response"
+            )
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            return RemoteConnectionError(self.project, self.endpoint, "connection refused")
+        if any(isinstance(c, ConnectionResetError) for c in causes):
+            return RemoteConnectionError(self.project, self.endpoint, "connection reset")
+        if isinstance(exc, TransportConnectionFailed | aiohttp.ClientError | OSError):
+            return RemoteConnectionError(
+                self.project, self.endpoint, f"connection failed ({type(causes[-1]).__name__})"
+            )
+        return RemoteUnavailable(self.project, self.endpoint, type(exc).__name__)
+
+    async def _open(self) -> Any:
+        async with self._lock:
+            if self._session is None:
+                self._client = self._new_client()
+                self._session = await self._client.connect_async()
+            return self._session
+
+    async def close(self) -> None:
+        """Close the session; the next call opens a new one (the remote may be back)."""
+        async with self._lock:
+            client, self._client, self._session = self._client, None, None
+        if client is not None:
+            try:
+                await client.close_async()
+            except Exception:  # closing a broken session must not hide the real error
+                logger.debug("Closing the session of %s failed", self.project, exc_info=True)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """Return ``exc``, its causes and the OS errors aiohttp keeps aside."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        os_error = getattr(current, "os_error", None)
+        if isinstance(os_error, BaseException):
+            chain.append(os_error)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+class _Loop:
+    """An event loop in a daemon thread that owns every project session."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.sessions: dict[tuple[str, ...], _ProjectSession] = {}
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="federated-fk-client", daemon=True
+        )
+        self.thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def session(self, project: str) -> _ProjectSession:
+        """Return the session of ``project`` (call on the loop thread only)."""
+        settings = conf.project_settings(project)
+        # Settings may change (tests override them): other settings get
+        # another session. The token is part of the key by digest only.
+        token = hashlib.sha256(settings["TOKEN"].encode()).hexdigest()
+        key = (project, token, *(repr(v) for k, v in sorted(settings.items()) if k != "TOKEN"))
+        if key not in self.sessions:
+            self.sessions[key] = _ProjectSession(project, settings)
+        return self.sessions[key]
+
+    async def close_all(self) -> None:
+        sessions, self.sessions = list(self.sessions.values()), {}
+        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+
+_loop: _Loop | None = None
+_loop_lock = threading.Lock()
+
+
+def _get_loop() -> _Loop:
+    global _loop
+    with _loop_lock:
+        # A forked child (a server worker) cannot use its parent's thread.
+        if _loop is None or _loop.pid != os.getpid():
+            _loop = _Loop()
+        return _loop
+
+
+def close_sessions() -> None:
+    """Close every open session (at exit, or to drop pooled connections)."""
+    if _loop is not None and _loop.pid == os.getpid():
+        _loop.submit(_loop.close_all()).result(timeout=5)
+
+
+atexit.register(close_sessions)
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
+    """Run ``coro`` on the client loop and wait for it from sync code."""
+    future = _get_loop().submit(coro)
+    try:
+        return future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise
+
+
+async def arun(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the client loop and await it from another loop."""
+    return await asyncio.wrap_future(_get_loop().submit(coro))
+
+
+async def fetch_project(project: str, wanted: Mapping[EntityType, Iterable[Any]]) -> Found:
+    """Fetch the objects of one remote project: one request per ``BATCH_SIZE`` ids.
+
+    Runs on the client loop.
+    """
+    session = _get_loop().session(project)
+    by_type = {t.type_name: t for t in wanted}
+    representations = [
+        {"__typename": t.type_name, "id": str(pk)} for t, pks in wanted.items() for pk in pks
+    ]
+    text = ENTITIES_QUERY.format(fragments=" ".join(t.fragment() for t in sorted(wanted, key=str)))
+    found: Found = {}
+    size = session.settings["BATCH_SIZE"]
+    for start in range(0, len(representations), size):
+        chunk = representations[start : start + size]
+        data = await session.execute(text, {"representations": chunk})
+        entities = _entities(session, data, len(chunk))
+        for representation, entity in zip(chunk, entities, strict=True):
+            entity_type = by_type[representation["__typename"]]
+            pk = entity_type.pk.to_python(representation["id"])
+            found[(entity_type.key, pk)] = _fields(session, entity_type, representation, entity)
+    return found
+
+
+def _entities(session: _ProjectSession, data: Any, expected: int) -> list[Any]:
+    entities = data.get("_entities") if isinstance(data, dict) else None
+    if not isinstance(entities, list):
+        raise RemoteProtocolError(session.project, session.endpoint, "no _entities list")
+    if len(entities) != expected:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"{len(entities)} entities for {expected} representations",
+        )
+    return entities
+
+
+def _fields(
+    session: _ProjectSession, entity_type: EntityType, representation: dict[str, str], entity: Any
+) -> dict[str, Any] | None:
+    """Check one entity against its representation; return its fields."""
+    if entity is None:
+        return None
+    if not isinstance(entity, dict):
+        raise RemoteProtocolError(session.project, session.endpoint, "an entity is not an object")
+    if entity.get("__typename") != representation["__typename"]:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"asked for a {representation['__typename']}, got {entity.get('__typename')!r}",
+        )
+    if str(entity.get("id")) != representation["id"]:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"asked for {entity_type.type_name} {representation['id']!r}, got {entity.get('id')!r}",
+        )
+    missing = [name for name in entity_type.fields if name not in entity]
+    if missing:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"{entity_type.type_name} {representation['id']!r} lacks {', '.join(missing)}",
+        )
+    return {snake_case(k): v for k, v in entity.items() if k != "__typename"}
+
+
+async def fetch_by_project(
+    wanted: Mapping[EntityType, Iterable[Any]],
+) -> dict[str, Found | FederationError]:
+    """Fetch objects of every project concurrently; return results or errors by project.
+
+    Runs on the client loop.
+    """
+    by_project: dict[str, dict[EntityType, list[Any]]] = defaultdict(dict)
+    for entity_type, pks in wanted.items():
+        by_project[entity_type.project][entity_type] = list(pks)
+    projects = list(by_project)
+    results = await asyncio.gather(
+        *(fetch_project(p, by_project[p]) for p in projects), return_exceptions=True
+    )
+    outcome: dict[str, Found | FederationError] = {}
+    for project, result in zip(projects, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, FederationError):
+            raise result
+        outcome[project] = result
+    return outcome
+
+
+def _wait_timeout(wanted: Mapping[EntityType, Iterable[Any]]) -> float:
+    """How long a sync caller waits: every chunk's timeout, plus a margin."""
+    longest = 0.0
+    for project in {t.project for t in wanted}:
+        settings = conf.project_settings(project)
+        count = sum(len(list(pks)) for t, pks in wanted.items() if t.project == project)
+        chunks = max(1, -(-count // settings["BATCH_SIZE"]))
+        longest = max(longest, chunks * settings["TIMEOUT"])
+    return longest + 5
+
+
+class _Cache:
+    """The optional TTL cache of fetched objects, in Django's cache framework."""
+
+    def __init__(self, wanted: Mapping[EntityType, Iterable[Any]]) -> None:
+        self.timeouts = {
+            p: conf.project_settings(p)["CACHE_TIMEOUT"] for p in {t.project for t in wanted}
+        }
+        self.cache = caches[conf.federation_settings()["CACHE"]]
+
+    @staticmethod
+    def key(entity_type: EntityType, pk: Any) -> str:
+        return "federated_fk:" + ":".join((*entity_type.key, str(pk)))
+
+    def split(
+        self, wanted: Mapping[EntityType, Iterable[Any]]
+    ) -> tuple[Found, dict[EntityType, list[Any]]]:
+        """Return what the cache holds, and what must still be fetched."""
+        hits: Found = {}
+        misses: dict[EntityType, list[Any]] = {}
+        for entity_type, pks in wanted.items():
+            pks = list(pks)
+            if self.timeouts[entity_type.project] is None:
+                misses[entity_type] = pks
+                continue
+            cached = self.cache.get_many([self.key(entity_type, pk) for pk in pks])
+            missing = []
+            for pk in pks:
+                data = cached.get(self.key(entity_type, pk))
+                if data is None:
+                    missing.append(pk)
+                else:
+                    hits[(entity_type.key, entity_type.pk.to_python(pk))] = data
+            if missing:
+                misses[entity_type] = missing
+        return hits, misses
+
+    def store(self, found: Found) -> None:
+        by_project: dict[str, dict[str, Any]] = defaultdict(dict)
+        for (key, pk), data in found.items():
+            if data is not None and self.timeouts.get(key[0]) is not None:
+                by_project[key[0]]["federated_fk:" + ":".join((*key, str(pk)))] = data
+        for project, values in by_project.items():
+            self.cache.set_many(values, timeout=self.timeouts[project])
+
+
+def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Found:
+    """Fetch remote objects from sync code; raise the first project's failure.
+
+    :raises RemoteProjectNotConfigured: a project has no endpoint
+    :raises RemoteUnavailable: a project could not answer
+    """
+    cache = _Cache(wanted)
+    found, misses = cache.split(wanted)
+    if misses:
+        results = run(fetch_by_project(misses), timeout=_wait_timeout(misses))
+        found.update(_merge(results, cache))
+    return found
+
+
+async def afetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Found:
+    """Fetch remote objects from async code; as ``fetch``."""
+    from asgiref.sync import sync_to_async
+
+    cache = await sync_to_async(_Cache)(wanted)
+    found, misses = await sync_to_async(cache.split)(wanted)
+    if misses:
+        results = await arun(fetch_by_project(misses))
+        merged = _merge(results, None)
+        await sync_to_async(cache.store)(merged)
+        found.update(merged)
+    return found
+
+
+def _merge(results: dict[str, Found | FederationError], cache: _Cache | None) -> Found:
+    found: Found = {}
+    errors = [r for r in results.values() if isinstance(r, FederationError)]
+    if errors:
+        raise errors[0]
+    for result in results.values():
+        found.update(result)  # type: ignore[arg-type]
+    if cache is not None:
+        cache.store(found)
+    return found
+
+
+def fetch_sdl(project: str) -> str:
+    """Return the SDL of a remote project's subgraph (``_service { sdl }``)."""
+
+    async def query() -> str:
+        session = _get_loop().session(project)
+        data = await session.execute(SDL_QUERY, {})
+        try:
+            return data["_service"]["sdl"]
+        except (KeyError, TypeError):
+            raise RemoteProtocolError(
+                project, session.endpoint, "no _service { sdl } in the answer"
+            ) from None
+
+    return run(query(), timeout=conf.project_settings(project)["TIMEOUT"] + 5)

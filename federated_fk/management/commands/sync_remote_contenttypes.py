@@ -1,0 +1,96 @@
+"""Create or update the GenericContentType rows of remote projects from their SDL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from federated_fk import conf
+from federated_fk.client import fetch_sdl
+from federated_fk.exceptions import FederationError
+from federated_fk.models import GenericContentType
+from federated_fk.sdl import RemoteEntity, entities
+
+
+class Command(BaseCommand):
+    help = (
+        "Reads each remote project's subgraph SDL (_service { sdl }), creates or "
+        "updates its generic content types, and stores the SDL under the schema folder."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "projects",
+            nargs="*",
+            help="Remote projects to read (default: every project in FEDERATION['PROJECTS']).",
+        )
+        parser.add_argument(
+            "--schema-dir",
+            help="Where to store <project>.graphql (default: FEDERATION['SCHEMA_DIR']).",
+        )
+
+    def handle(
+        self, *args: Any, projects: list[str], schema_dir: str | None, **options: Any
+    ) -> None:
+        projects = projects or sorted(conf.federation_settings()["PROJECTS"])
+        if not projects:
+            raise CommandError("No remote projects: FEDERATION['PROJECTS'] is empty.")
+        folder = Path(schema_dir or conf.federation_settings()["SCHEMA_DIR"])
+        for project in projects:
+            if conf.is_local_project(project):
+                raise CommandError(f"{project!r} is a local project; it has no remote schema.")
+            try:
+                sdl = fetch_sdl(project)
+            except FederationError as exc:
+                raise CommandError(str(exc)) from None
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{project}.graphql"
+            path.write_text(sdl.rstrip() + "\n")
+            self.stdout.write(f"{project}: read the schema, stored it in {path}")
+            self.sync(project, entities(sdl, project))
+
+    @transaction.atomic
+    def sync(self, project: str, remote: list[RemoteEntity]) -> None:
+        existing = {
+            (ct.app_label, ct.model): ct
+            for ct in GenericContentType.objects.filter(project=project)
+        }
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        for entity in remote:
+            wanted = {
+                "type_name": entity.type_name,
+                "pk_type": entity.pk_type,
+                "fields": list(entity.fields),
+            }
+            ct = existing.pop((entity.app_label, entity.model), None)
+            label = f"{project} | {entity.app_label}.{entity.model} ({entity.type_name})"
+            if ct is None:
+                GenericContentType.objects.create(
+                    project=project, app_label=entity.app_label, model=entity.model, **wanted
+                )
+                counts["created"] += 1
+                self.stdout.write(f"  created {label}: {', '.join(entity.fields)}")
+                continue
+            changed = [name for name, value in wanted.items() if getattr(ct, name) != value]
+            if changed:
+                for name in changed:
+                    setattr(ct, name, wanted[name])
+                ct.save(update_fields=changed)
+                counts["updated"] += 1
+                self.stdout.write(f"  updated {label}: {', '.join(changed)}")
+            else:
+                counts["unchanged"] += 1
+                self.stdout.write(f"  unchanged {label}")
+        for ct in existing.values():
+            self.stdout.write(
+                f"  left alone {project} | {ct.app_label}.{ct.model}: "
+                "no longer in the schema (remove it by hand once nothing references it)"
+            )
+        GenericContentType.objects.clear_cache()
+        self.stdout.write(
+            f"{project}: {counts['created']} created, {counts['updated']} updated, "
+            f"{counts['unchanged']} unchanged, {len(existing)} left alone."
+        )

@@ -1,0 +1,73 @@
+"""Read the entity types of a remote subgraph from its SDL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    build_ast_schema,
+    get_named_type,
+    parse,
+)
+from graphql.language import ObjectTypeDefinitionNode, StringValueNode
+
+PK_TYPES = ("int", "uuid", "str")
+
+
+@dataclass(frozen=True)
+class RemoteEntity:
+    """One entity type of a remote subgraph, as a content type describes it."""
+
+    type_name: str
+    app_label: str
+    model: str
+    pk_type: str
+    fields: tuple[str, ...]
+
+
+def entities(sdl: str, project: str) -> list[RemoteEntity]:
+    """Return the entity types (types with ``@key``) that ``sdl`` declares.
+
+    A type with ``@djangoModel(appLabel:, model:, pkType:)`` names its Django
+    model; any other entity type is taken as ``(project, type name)`` with
+    string ids. The fields are the type's scalar and enum fields.
+    """
+    # _service { sdl } has no federation directive definitions: skip validation.
+    schema = build_ast_schema(parse(sdl), assume_valid_sdl=True)
+    found = []
+    for type_ in schema.type_map.values():
+        node = type_.ast_node if isinstance(type_, GraphQLObjectType) else None
+        if not isinstance(node, ObjectTypeDefinitionNode) or not _directive(node, "key"):
+            continue
+        model = _directive(node, "djangoModel") or {}
+        fields = tuple(
+            name
+            for name, field in type_.fields.items()
+            if name != "id"
+            and isinstance(get_named_type(field.type), GraphQLScalarType | GraphQLEnumType)
+        )
+        pk = model.get("pkType", "str")
+        found.append(
+            RemoteEntity(
+                type_name=type_.name,
+                app_label=model.get("appLabel", project),
+                model=model.get("model", type_.name.lower()),
+                pk_type=pk if pk in PK_TYPES else "str",
+                fields=fields,
+            )
+        )
+    return sorted(found, key=lambda e: e.type_name)
+
+
+def _directive(node: ObjectTypeDefinitionNode, name: str) -> dict[str, str] | None:
+    for directive in node.directives or ():
+        if directive.name.value == name:
+            return {
+                arg.name.value: arg.value.value
+                for arg in directive.arguments or ()
+                if isinstance(arg.value, StringValueNode)
+            }
+    return None

@@ -1,0 +1,216 @@
+"""Expose local models as entity types of an Apollo Federation v2 subgraph.
+
+A few lines make a service's models reachable from other services::
+
+    from federated_fk.subgraph import Subgraph
+
+    subgraph = Subgraph()
+
+    @subgraph.entity(Book, fields=["title", "author", "price"])
+    class BookEntity:
+        @classmethod
+        def get_queryset(cls, queryset, info):
+            return queryset.filter(published=True)  # the rows callers may see
+
+    schema = subgraph.schema()
+    urlpatterns = [path("graphql/", subgraph.view(schema))]
+
+Each entity type is keyed by ``id`` and carries a ``@djangoModel`` directive
+naming its app label, model and primary-key type, so that
+``sync_remote_contenttypes`` in another service can make its content types.
+``_entities`` is answered with one database query per type per request: the
+per-representation ``resolve_reference`` calls go through one DataLoader per
+model and request.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import strawberry
+import strawberry_django
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.dataloader import DataLoader
+from strawberry.django.views import AsyncGraphQLView
+from strawberry.schema_directive import Location
+from strawberry.types import Info
+
+from federated_fk import conf
+
+PK_TYPES: dict[type[models.Field], str] = {
+    models.UUIDField: "uuid",
+    models.AutoField: "int",
+    models.BigAutoField: "int",
+    models.SmallAutoField: "int",
+    models.IntegerField: "int",
+}
+
+
+@strawberry.schema_directive(locations=[Location.OBJECT], name="djangoModel")
+class DjangoModel:
+    """The Django model behind an entity type: ``@djangoModel(appLabel, model, pkType)``."""
+
+    app_label: str
+    model: str
+    pk_type: str
+
+
+def pk_type(model: type[models.Model]) -> str:
+    """Return ``"int"``, ``"uuid"`` or ``"str"`` for ``model``'s primary key."""
+    pk = model._meta.pk
+    for field_class, name in PK_TYPES.items():
+        if isinstance(pk, field_class):
+            return name
+    return "str"
+
+
+class Subgraph:
+    """A registry of the entity types one service exposes."""
+
+    def __init__(self) -> None:
+        self.entities: list[type] = []
+
+    def entity(
+        self,
+        model: type[models.Model],
+        *,
+        fields: Sequence[str] | str = "__all__",
+        exclude: Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> Callable[[type], type]:
+        """Return a class decorator that makes ``model`` an entity type.
+
+        :param model: the Django model to expose
+        :param fields: the model fields to expose (``"__all__"`` for every
+            concrete field); the primary key is always exposed as ``id: ID!``
+        :param exclude: model fields never to expose
+        :param name: the GraphQL type name (default: the model's class name)
+
+        The decorated class may define ``get_queryset(cls, queryset, info)``
+        to decide which rows callers may see: a hidden row looks exactly like
+        a missing one. It may also add strawberry fields of its own.
+        """
+
+        def decorate(cls: type) -> type:
+            return self._register(cls, model, fields, exclude, name or model._meta.object_name)
+
+        return decorate
+
+    def _register(
+        self,
+        cls: type,
+        model: type[models.Model],
+        fields: Sequence[str] | str,
+        exclude: Sequence[str] | None,
+        name: str,
+    ) -> type:
+        pk_name = model._meta.pk.name
+        if fields == "__all__":
+            fields = [f.name for f in model._meta.concrete_fields]
+        fields = [f for f in fields if f not in (pk_name, "id", *(exclude or ()))]
+        cls.__annotations__ = {**getattr(cls, "__annotations__", {}), "id": strawberry.ID}
+        cls.id = strawberry.field(resolver=_resolve_id, description="The primary key.")
+        cls.resolve_reference = classmethod(_make_resolve_reference(model))
+        directive = DjangoModel(
+            app_label=model._meta.app_label, model=model._meta.model_name, pk_type=pk_type(model)
+        )
+        entity = strawberry_django.federation.type(
+            model, keys=["id"], fields=fields, name=name, directives=[directive]
+        )(cls)
+        self.entities.append(entity)
+        return entity
+
+    def schema(
+        self,
+        query: type | None = None,
+        types: Iterable[type] = (),
+        **kwargs: Any,
+    ) -> strawberry.federation.Schema:
+        """Return the federation schema: ``_service``, ``_entities`` and ``query``."""
+        if query is None:
+            query = _EmptyQuery
+        return strawberry.federation.Schema(query=query, types=[*self.entities, *types], **kwargs)
+
+    def view(self, schema: strawberry.federation.Schema, **kwargs: Any) -> Callable[..., Any]:
+        """Return the async view that serves ``schema``, guarded by the subgraph token."""
+        return csrf_exempt(SubgraphView.as_view(schema=schema, **kwargs))
+
+
+@strawberry.type
+class _EmptyQuery:
+    @strawberry.field(description="This service's project name.")
+    def federation_project(self) -> str:
+        return conf.current_project()
+
+
+def _resolve_id(root: models.Model) -> strawberry.ID:
+    return strawberry.ID(str(root.pk))
+
+
+def _make_resolve_reference(model: type[models.Model]) -> Callable[..., Any]:
+    async def resolve_reference(cls: type, info: Info, id: strawberry.ID, **kwargs: Any) -> Any:
+        return await _loader(info, cls, model).load(id)
+
+    return resolve_reference
+
+
+def _loader(info: Info, entity: type, model: type[models.Model]) -> DataLoader:
+    """Return the request's DataLoader for ``model``: one query per batch."""
+    request = _request(info)
+    loaders = request.__dict__.setdefault("_federated_fk_loaders", {})
+    if model not in loaders:
+
+        async def load(ids: list[str]) -> list[Any]:
+            return await sync_to_async(_load_rows)(entity, model, ids, info)
+
+        loaders[model] = DataLoader(load_fn=load)
+    return loaders[model]
+
+
+def _request(info: Info) -> HttpRequest:
+    context = info.context
+    return context.request if hasattr(context, "request") else context["request"]
+
+
+def _load_rows(entity: type, model: type[models.Model], ids: list[str], info: Info) -> list[Any]:
+    """Return the row for each id, None if missing or hidden, an error if malformed."""
+    keys: list[Any] = []
+    for raw in ids:
+        try:
+            keys.append(model._meta.pk.to_python(raw))
+        except (ValidationError, ValueError, TypeError):
+            keys.append(ValueError(f"{raw!r} is not a valid {model._meta.object_name} id."))
+    queryset = model._default_manager.all()
+    get_queryset = getattr(entity, "get_queryset", None)
+    if get_queryset is not None:
+        queryset = get_queryset(queryset, info)
+    valid = [k for k in keys if not isinstance(k, Exception)]
+    rows = {row.pk: row for row in queryset.filter(pk__in=valid)} if valid else {}
+    return [k if isinstance(k, Exception) else rows.get(k) for k in keys]
+
+
+class SubgraphView(AsyncGraphQLView):
+    """Serves a subgraph; with ``FEDERATION["SUBGRAPH_TOKEN"]`` set, only to its holders."""
+
+    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = conf.federation_settings()["SUBGRAPH_TOKEN"]
+        if token and not _bearer_matches(request, token):
+            error = {
+                "message": "Authentication required: a valid bearer token.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+            return JsonResponse({"errors": [error]}, status=401)
+        return await super().dispatch(request, *args, **kwargs)
+
+
+def _bearer_matches(request: HttpRequest, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    # Constant time, so that response times tell nothing about the token.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
