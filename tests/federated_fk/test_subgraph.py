@@ -75,6 +75,7 @@ def test_a_malformed_id_fails_only_its_own_entity(client, rows):
 
 def test_sdl_names_each_model(client):
     status, body = post(client, "{ _service { sdl } }")
+    assert status == 200
     sdl = body["data"]["_service"]["sdl"]
     assert (
         'type Book @djangoModel(appLabel: "remoteshop", model: "book", pkType: "int") '
