@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from federated_fk.exceptions import (
@@ -322,3 +322,6 @@ async def test_async_load_and_prefetch(synced, shop_b):
     with pytest.raises(RemoteBook.DoesNotExist):
         await RemoteBook(99999).aload()
     assert (await sync_to_async(shop_b.stats)())["graphql_requests"] == 4
+    # The ORM's async calls ran in a worker thread: close its connection, so
+    # that the test database can be dropped.
+    await sync_to_async(connections.close_all)()
