@@ -67,6 +67,10 @@ ENTITIES_QUERY = (
     "{{ _entities(representations: $representations) {{ __typename {fragments} }} }}"
 )
 SDL_QUERY = "query FederatedSDL { _service { sdl } }"
+IDS_QUERY = (
+    "query FederatedIds($typeName: String!, $offset: Int!, $limit: Int!) "
+    "{ federatedIds(typeName: $typeName, offset: $offset, limit: $limit) { ids total } }"
+)
 
 
 @dataclass(frozen=True)
@@ -421,9 +425,14 @@ class _Cache:
             self.cache.set_many(values, timeout=self.timeouts[project])
 
 
-def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Found:
-    """Fetch remote objects from sync code; raise the first project's failure.
+def fetch(
+    wanted: Mapping[EntityType, Iterable[Any]],
+    errors: dict[str, FederationError] | None = None,
+) -> Found:
+    """Fetch remote objects from sync code.
 
+    :param errors: if given, a project's failure is recorded here by project
+        name and its objects are left out; if not, the failure is raised
     :raises RemoteProjectNotConfigured: a project has no endpoint
     :raises RemoteUnavailable: a project could not answer
     """
@@ -431,33 +440,39 @@ def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Found:
     found, misses = cache.split(wanted)
     if misses:
         results = run(fetch_by_project(misses), timeout=_wait_timeout(misses))
-        found.update(_merge(results, cache))
+        fetched = _merge(results, errors)
+        cache.store(fetched)
+        found.update(fetched)
     return found
 
 
-async def afetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Found:
+async def afetch(
+    wanted: Mapping[EntityType, Iterable[Any]],
+    errors: dict[str, FederationError] | None = None,
+) -> Found:
     """Fetch remote objects from async code; as ``fetch``."""
     from asgiref.sync import sync_to_async
 
     cache = await sync_to_async(_Cache)(wanted)
     found, misses = await sync_to_async(cache.split)(wanted)
     if misses:
-        results = await arun(fetch_by_project(misses))
-        merged = _merge(results, None)
-        await sync_to_async(cache.store)(merged)
-        found.update(merged)
+        fetched = _merge(await arun(fetch_by_project(misses)), errors)
+        await sync_to_async(cache.store)(fetched)
+        found.update(fetched)
     return found
 
 
-def _merge(results: dict[str, Found | FederationError], cache: _Cache | None) -> Found:
+def _merge(
+    results: dict[str, Found | FederationError], errors: dict[str, FederationError] | None
+) -> Found:
     found: Found = {}
-    errors = [r for r in results.values() if isinstance(r, FederationError)]
-    if errors:
-        raise errors[0]
-    for result in results.values():
-        found.update(result)  # type: ignore[arg-type]
-    if cache is not None:
-        cache.store(found)
+    for project, result in results.items():
+        if isinstance(result, FederationError):
+            if errors is None:
+                raise result
+            errors[project] = result
+        else:
+            found.update(result)
     return found
 
 
@@ -472,6 +487,24 @@ def fetch_sdl(project: str) -> str:
         except (KeyError, TypeError):
             raise RemoteProtocolError(
                 project, session.endpoint, "no _service { sdl } in the answer"
+            ) from None
+
+    return run(query(), timeout=conf.project_settings(project)["TIMEOUT"] + 5)
+
+
+def list_ids(project: str, type_name: str, offset: int, limit: int) -> tuple[list[str], int]:
+    """Return a page of ids of a listable remote type, and how many there are."""
+
+    async def query() -> tuple[list[str], int]:
+        session = _get_loop().session(project)
+        variables = {"typeName": type_name, "offset": offset, "limit": limit}
+        data = await session.execute(IDS_QUERY, variables)
+        try:
+            page = data["federatedIds"]
+            return [str(i) for i in page["ids"]], int(page["total"])
+        except (KeyError, TypeError, ValueError):
+            raise RemoteProtocolError(
+                project, session.endpoint, "no federatedIds { ids total } in the answer"
             ) from None
 
     return run(query(), timeout=conf.project_settings(project)["TIMEOUT"] + 5)

@@ -17,7 +17,7 @@ from django.db.models.base import ModelState
 from django.utils.text import camel_case_to_spaces, format_lazy
 
 from federated_fk import conf
-from federated_fk.exceptions import RemoteObjectDoesNotExist
+from federated_fk.exceptions import FederationError, RemoteObjectDoesNotExist
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -299,26 +299,32 @@ def _objects(
     return objects
 
 
-def load_remote_objects(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> list[RemoteObject]:
+def load_remote_objects(
+    wanted: Mapping[type[RemoteObject], Iterable[Any]],
+    errors: dict[str, FederationError] | None = None,
+) -> list[RemoteObject]:
     """Fetch remote objects of any types: one request per remote project.
 
     ``wanted`` maps stand-in classes to primary keys. Objects that do not
     exist are left out.
 
+    :param errors: if given, a project's failure is recorded here by project
+        name (and its objects left out) instead of raised
     :raises RemoteProjectNotConfigured: a project has no endpoint
     :raises RemoteUnavailable: a project could not answer
     """
     from federated_fk.client import fetch
 
     plan = _plan(wanted)
-    return _objects(wanted, plan, fetch(plan))
+    return _objects(wanted, plan, fetch(plan, errors))
 
 
 async def aload_remote_objects(
     wanted: Mapping[type[RemoteObject], Iterable[Any]],
+    errors: dict[str, FederationError] | None = None,
 ) -> list[RemoteObject]:
     """The async twin of ``load_remote_objects``."""
     from federated_fk.client import afetch
 
     plan = _plan(wanted)
-    return _objects(wanted, plan, await afetch(plan))
+    return _objects(wanted, plan, await afetch(plan, errors))

@@ -39,6 +39,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.dataloader import DataLoader
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.schema_directive import Location
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from federated_fk import conf
@@ -70,11 +71,23 @@ def pk_type(model: type[models.Model]) -> str:
     return "str"
 
 
+#: The most ids ``federatedIds`` returns at once.
+MAX_LIST_LIMIT = 1000
+
+
+@strawberry.type(description="A page of the ids of one entity type.")
+class FederatedIdPage:
+    ids: list[strawberry.ID]
+    total: int
+
+
 class Subgraph:
     """A registry of the entity types one service exposes."""
 
     def __init__(self) -> None:
         self.entities: list[type] = []
+        #: GraphQL type name -> (entity class, model) of the listable types.
+        self.listable: dict[str, tuple[type, type[models.Model]]] = {}
 
     def entity(
         self,
@@ -83,6 +96,7 @@ class Subgraph:
         fields: Sequence[str] | str = "__all__",
         exclude: Sequence[str] | None = None,
         name: str | None = None,
+        listable: bool = False,
     ) -> Callable[[type], type]:
         """Return a class decorator that makes ``model`` an entity type.
 
@@ -91,6 +105,9 @@ class Subgraph:
             concrete field); the primary key is always exposed as ``id: ID!``
         :param exclude: model fields never to expose
         :param name: the GraphQL type name (default: the model's class name)
+        :param listable: also page through the ids of the visible rows with
+            ``federatedIds(typeName:, offset:, limit:)``, so that other
+            services can see every object
 
         The decorated class may define ``get_queryset(cls, queryset, info)``
         to decide which rows callers may see: a hidden row looks exactly like
@@ -98,7 +115,11 @@ class Subgraph:
         """
 
         def decorate(cls: type) -> type:
-            return self._register(cls, model, fields, exclude, name or model._meta.object_name)
+            type_name = name or model._meta.object_name
+            entity = self._register(cls, model, fields, exclude, type_name)
+            if listable:
+                self.listable[type_name] = (entity, model)
+            return entity
 
         return decorate
 
@@ -133,9 +154,34 @@ class Subgraph:
         **kwargs: Any,
     ) -> strawberry.federation.Schema:
         """Return the federation schema: ``_service``, ``_entities`` and ``query``."""
-        if query is None:
-            query = _EmptyQuery
+        roots = tuple(root for root in (query, self._list_query()) if root is not None)
+        query = merge_types("Query", roots) if roots else _EmptyQuery
         return strawberry.federation.Schema(query=query, types=[*self.entities, *types], **kwargs)
+
+    def _list_query(self) -> type | None:
+        if not self.listable:
+            return None
+        listable = self.listable
+
+        @strawberry.type
+        class FederatedIdsQuery:
+            @strawberry.field(
+                description="Ids of the visible rows of a listable type, by primary key "
+                f"(at most {MAX_LIST_LIMIT} at once)."
+            )
+            async def federated_ids(
+                self, info: Info, type_name: str, offset: int = 0, limit: int = 100
+            ) -> FederatedIdPage:
+                if type_name not in listable:
+                    raise ValueError(
+                        f"{type_name!r} is not a listable type; listable: {', '.join(listable)}."
+                    )
+                if not (offset >= 0 and 1 <= limit <= MAX_LIST_LIMIT):
+                    raise ValueError(f"offset must be >= 0 and limit from 1 to {MAX_LIST_LIMIT}.")
+                entity, model = listable[type_name]
+                return await sync_to_async(_id_page)(entity, model, info, offset, limit)
+
+        return FederatedIdsQuery
 
     def view(self, schema: strawberry.federation.Schema, **kwargs: Any) -> Callable[..., Any]:
         """Return the async view that serves ``schema``, guarded by the subgraph token."""
@@ -178,6 +224,20 @@ def _request(info: Info) -> HttpRequest:
     return context.request if hasattr(context, "request") else context["request"]
 
 
+def _visible(entity: type, model: type[models.Model], info: Info) -> models.QuerySet:
+    queryset = model._default_manager.all()
+    get_queryset = getattr(entity, "get_queryset", None)
+    return queryset if get_queryset is None else get_queryset(queryset, info)
+
+
+def _id_page(
+    entity: type, model: type[models.Model], info: Info, offset: int, limit: int
+) -> FederatedIdPage:
+    queryset = _visible(entity, model, info).order_by("pk")
+    ids = queryset.values_list("pk", flat=True)[offset : offset + limit]
+    return FederatedIdPage(ids=[strawberry.ID(str(pk)) for pk in ids], total=queryset.count())
+
+
 def _load_rows(entity: type, model: type[models.Model], ids: list[str], info: Info) -> list[Any]:
     """Return the row for each id, None if missing or hidden, an error if malformed."""
     keys: list[Any] = []
@@ -186,10 +246,7 @@ def _load_rows(entity: type, model: type[models.Model], ids: list[str], info: In
             keys.append(model._meta.pk.to_python(raw))
         except (ValidationError, ValueError, TypeError):
             keys.append(ValueError(f"{raw!r} is not a valid {model._meta.object_name} id."))
-    queryset = model._default_manager.all()
-    get_queryset = getattr(entity, "get_queryset", None)
-    if get_queryset is not None:
-        queryset = get_queryset(queryset, info)
+    queryset = _visible(entity, model, info)
     valid = [k for k in keys if not isinstance(k, Exception)]
     rows = {row.pk: row for row in queryset.filter(pk__in=valid)} if valid else {}
     return [k if isinstance(k, Exception) else rows.get(k) for k in keys]

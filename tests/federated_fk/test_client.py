@@ -325,3 +325,24 @@ async def test_async_load_and_prefetch(synced, shop_b):
     # The ORM's async calls ran in a worker thread: close its connection, so
     # that the test database can be dropped.
     await sync_to_async(connections.close_all)()
+
+
+def test_errors_can_be_collected_per_project_instead_of_raised(synced, federation):
+    from federated_fk.remote import load_remote_objects
+
+    url = f"http://127.0.0.1:{free_port()}/graphql/"
+    federation["PROJECTS"]["shop_c"]["URL"] = url
+    errors = {}
+    objects = load_remote_objects(
+        {stand_in(synced, "shop_b", "Book"): [1, 2], stand_in(synced, "shop_c", "Book"): [1]},
+        errors=errors,
+    )
+    assert [o.title for o in objects] == ["B Book 1", "B Book 2"]
+    assert list(errors) == ["shop_c"]
+    assert isinstance(errors["shop_c"], RemoteConnectionError)
+
+
+def test_list_ids_of_a_listable_remote_type(federation):
+    from federated_fk.client import list_ids
+
+    assert list_ids("shop_b", "Book", 94, 6) == (["95", "96", "97", "98", "99", "101"], 495)

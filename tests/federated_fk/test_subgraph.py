@@ -102,3 +102,17 @@ def test_with_a_token_configured_callers_without_it_are_refused(client, rows, se
         client, ENTITIES, reps(("Book", 1)), HTTP_AUTHORIZATION="Bearer s3cret-token"
     )
     assert status == 200 and body["data"]["_entities"][0]["title"] == "Book 1"
+
+
+def test_listable_types_page_through_visible_ids(client, rows):
+    query = (
+        "query ($t: String!, $o: Int!, $l: Int!) "
+        "{ federatedIds(typeName: $t, offset: $o, limit: $l) { ids total } }"
+    )
+    status, body = post(client, query, {"t": "Book", "o": 1, "l": 2})
+    assert status == 200
+    assert body["data"]["federatedIds"] == {"ids": ["2", "4"], "total": 4}  # 3 is hidden
+    _, body = post(client, query, {"t": "Gadget", "o": 0, "l": 2})
+    assert body["errors"][0]["message"] == "'Gadget' is not a listable type; listable: Book."
+    _, body = post(client, query, {"t": "Book", "o": 0, "l": 5000})
+    assert body["errors"][0]["message"] == "offset must be >= 0 and limit from 1 to 1000."

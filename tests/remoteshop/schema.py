@@ -6,7 +6,7 @@ from tests.remoteshop import models
 subgraph = Subgraph()
 
 
-@subgraph.entity(models.Book, fields=["title", "author", "price"])
+@subgraph.entity(models.Book, fields=["title", "author", "price"], listable=True)
 class Book:
     @classmethod
     def get_queryset(cls, queryset, info):
