@@ -26,6 +26,7 @@ from django.db.models.base import ModelBase
 from django.utils.functional import cached_property
 
 from federated_fk.models import GenericContentType
+from federated_fk.prefetch import remote_error_sink
 from federated_fk.remote import load_remote_objects
 
 CONTENT_TYPE_HINT = (
@@ -180,7 +181,8 @@ class FederatedForeignKey(GenericForeignKey):
         """Fetch the remote targets: one request per remote project."""
         if not remote:
             return []
-        return load_remote_objects({ct.model_class(): fkeys for ct, fkeys in remote.items()})
+        wanted = {ct.model_class(): fkeys for ct, fkeys in remote.items()}
+        return load_remote_objects(wanted, errors=remote_error_sink())
 
 
 class FederatedRelation(GenericRelation):

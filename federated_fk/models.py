@@ -211,6 +211,12 @@ class GenericContentType(models.Model):
         ),
     )
 
+    listable = models.BooleanField(
+        _("listable"),
+        default=False,
+        help_text=_("Whether the remote service pages through the ids of this type."),
+    )
+
     objects = GenericContentTypeManager()
 
     class Meta:

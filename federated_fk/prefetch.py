@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+
+from federated_fk.exceptions import FederationError
+
+_remote_errors: ContextVar[dict[str, FederationError] | None] = ContextVar(
+    "federated_fk_remote_errors", default=None
+)
+
+
+@contextmanager
+def collect_remote_errors() -> Iterator[dict[str, FederationError]]:
+    """Make prefetches inside the block partial instead of failing.
+
+    A remote project that cannot answer is recorded in the yielded dict, by
+    project name, and its targets read as ``None``; every other target is
+    resolved as usual::
+
+        with collect_remote_errors() as errors:
+            refs = list(Reference.objects.prefetch_related("content_object"))
+        for project, error in errors.items():
+            ...
+    """
+    errors: dict[str, FederationError] = {}
+    token = _remote_errors.set(errors)
+    try:
+        yield errors
+    finally:
+        _remote_errors.reset(token)
+
+
+def remote_error_sink() -> dict[str, FederationError] | None:
+    """Return the dict of the enclosing ``collect_remote_errors`` block, if any."""
+    return _remote_errors.get()
 
 
 class FederatedPrefetch(GenericPrefetch):

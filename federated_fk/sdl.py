@@ -12,7 +12,7 @@ from graphql import (
     get_named_type,
     parse,
 )
-from graphql.language import ObjectTypeDefinitionNode, StringValueNode
+from graphql.language import BooleanValueNode, ObjectTypeDefinitionNode, StringValueNode
 
 PK_TYPES = ("int", "uuid", "str")
 
@@ -26,13 +26,14 @@ class RemoteEntity:
     model: str
     pk_type: str
     fields: tuple[str, ...]
+    listable: bool = False
 
 
 def entities(sdl: str, project: str) -> list[RemoteEntity]:
     """Return the entity types (types with ``@key``) that ``sdl`` declares.
 
-    A type with ``@djangoModel(appLabel:, model:, pkType:)`` names its Django
-    model; any other entity type is taken as ``(project, type name)`` with
+    A type with ``@djangoModel(appLabel:, model:, pkType:, listable:)`` names
+    its Django model; any other entity type is taken as ``(project, type name)`` with
     string ids. The fields are the type's scalar and enum fields.
     """
     # _service { sdl } has no federation directive definitions: skip validation.
@@ -57,17 +58,18 @@ def entities(sdl: str, project: str) -> list[RemoteEntity]:
                 model=model.get("model", type_.name.lower()),
                 pk_type=pk if pk in PK_TYPES else "str",
                 fields=fields,
+                listable=model.get("listable") is True,
             )
         )
     return sorted(found, key=lambda e: e.type_name)
 
 
-def _directive(node: ObjectTypeDefinitionNode, name: str) -> dict[str, str] | None:
+def _directive(node: ObjectTypeDefinitionNode, name: str) -> dict[str, str | bool] | None:
     for directive in node.directives or ():
         if directive.name.value == name:
             return {
                 arg.name.value: arg.value.value
                 for arg in directive.arguments or ()
-                if isinstance(arg.value, StringValueNode)
+                if isinstance(arg.value, StringValueNode | BooleanValueNode)
             }
     return None

@@ -60,6 +60,7 @@ class DjangoModel:
     app_label: str
     model: str
     pk_type: str
+    listable: bool = False
 
 
 def pk_type(model: type[models.Model]) -> str:
@@ -116,7 +117,7 @@ class Subgraph:
 
         def decorate(cls: type) -> type:
             type_name = name or model._meta.object_name
-            entity = self._register(cls, model, fields, exclude, type_name)
+            entity = self._register(cls, model, fields, exclude, type_name, listable)
             if listable:
                 self.listable[type_name] = (entity, model)
             return entity
@@ -130,6 +131,7 @@ class Subgraph:
         fields: Sequence[str] | str,
         exclude: Sequence[str] | None,
         name: str,
+        listable: bool,
     ) -> type:
         pk_name = model._meta.pk.name
         if fields == "__all__":
@@ -139,7 +141,10 @@ class Subgraph:
         cls.id = strawberry.field(resolver=_resolve_id, description="The primary key.")
         cls.resolve_reference = classmethod(_make_resolve_reference(model))
         directive = DjangoModel(
-            app_label=model._meta.app_label, model=model._meta.model_name, pk_type=pk_type(model)
+            app_label=model._meta.app_label,
+            model=model._meta.model_name,
+            pk_type=pk_type(model),
+            listable=listable,
         )
         entity = strawberry_django.federation.type(
             model, keys=["id"], fields=fields, name=name, directives=[directive]

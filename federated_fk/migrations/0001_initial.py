@@ -59,6 +59,14 @@ class Migration(migrations.Migration):
                         verbose_name="remote fields",
                     ),
                 ),
+                (
+                    "listable",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Whether the remote service pages through the ids of this type.",
+                        verbose_name="listable",
+                    ),
+                ),
             ],
             options={
                 "verbose_name": "generic content type",

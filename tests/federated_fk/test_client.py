@@ -346,3 +346,31 @@ def test_list_ids_of_a_listable_remote_type(federation):
     from federated_fk.client import list_ids
 
     assert list_ids("shop_b", "Book", 94, 6) == (["95", "96", "97", "98", "99", "101"], 495)
+
+
+def test_collect_remote_errors_makes_a_prefetch_partial(synced, federation):
+    from federated_fk.prefetch import collect_remote_errors
+
+    local = Book.objects.create(title="Local")
+    for target in (
+        local,
+        stand_in(synced, "shop_b", "Book")(1),
+        stand_in(synced, "shop_c", "Book")(1),
+    ):
+        Reference.objects.create(content_object=target)
+    federation["PROJECTS"]["shop_c"]["URL"] = f"http://127.0.0.1:{free_port()}/graphql/"
+    with collect_remote_errors() as errors:
+        refs = list(Reference.objects.prefetch_related("content_object"))
+    assert [r.content_object and r.content_object.title for r in refs] == [
+        "Local",
+        "B Book 1",
+        None,
+    ]
+    assert list(errors) == ["shop_c"] and isinstance(errors["shop_c"], RemoteConnectionError)
+    with pytest.raises(RemoteConnectionError):  # outside the block, a failure raises
+        list(Reference.objects.prefetch_related("content_object"))
+
+
+def test_sync_records_which_types_are_listable(synced):
+    assert synced[("shop_b", "Book")].listable
+    assert not synced[("shop_b", "Gadget")].listable

@@ -78,7 +78,8 @@ def test_sdl_names_each_model(client):
     assert status == 200
     sdl = body["data"]["_service"]["sdl"]
     assert (
-        'type Book @djangoModel(appLabel: "remoteshop", model: "book", pkType: "int") '
+        'type Book @djangoModel(appLabel: "remoteshop", model: "book", pkType: "int", '
+        "listable: true) "
         '@key(fields: "id")'
     ) in sdl
     assert 'model: "gadget", pkType: "uuid"' in sdl

@@ -64,6 +64,7 @@ class Command(BaseCommand):
                 "type_name": entity.type_name,
                 "pk_type": entity.pk_type,
                 "fields": list(entity.fields),
+                "listable": entity.listable,
             }
             ct = existing.pop((entity.app_label, entity.model), None)
             label = f"{project} | {entity.app_label}.{entity.model} ({entity.type_name})"
