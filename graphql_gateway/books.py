@@ -1,0 +1,121 @@
+"""The unified book list: local and remote books, one page at a time.
+
+Both the GraphQL schema and the HTML page read it. A page costs one query for
+the references, one per local book type, and one ``_entities`` request per
+remote project; a remote project that cannot answer is reported, not raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Q, prefetch_related_objects
+
+from federated_fk.exceptions import FederationError
+from federated_fk.models import GenericContentType
+from federated_fk.prefetch import FederatedPrefetch, collect_remote_errors
+from graphql_gateway.conf import gateway_settings
+
+
+@dataclass
+class Entry:
+    """One line of the list. ``kind`` is local, book, audiobook or unavailable."""
+
+    kind: str
+    id: str
+    project: str
+    title: str = ""
+    author: str = ""
+    price: Decimal | None = None
+    narrator: str = ""
+    duration_minutes: int | None = None
+
+
+@dataclass
+class Page:
+    entries: list[Entry | None]
+    total: int
+    offset: int
+    limit: int
+    unavailable: dict[str, FederationError]
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+class PageError(ValueError):
+    """A page request out of bounds."""
+
+
+def check_bounds(offset: int, limit: int) -> None:
+    largest = gateway_settings()["MAX_PAGE_SIZE"]
+    if offset < 0:
+        raise PageError(f"offset must be 0 or more, got {offset}.")
+    if not 1 <= limit <= largest:
+        raise PageError(f"limit must be from 1 to {largest}, got {limit}.")
+
+
+def book_page(offset: int, limit: int) -> Page:
+    """Return the books from ``offset``, at most ``limit`` of them."""
+    check_bounds(offset, limit)
+    config = gateway_settings()
+    Reference = apps.get_model(config["REFERENCE_MODEL"])
+    field = config["REFERENCE_FIELD"]
+    content_type = Reference._meta.get_field(field).ct_field
+    references = Reference._default_manager.filter(
+        **{f"{content_type}__in": _book_content_types()}
+    ).order_by("pk")
+    total = references.count()
+    page = list(references[offset : offset + limit])
+    with collect_remote_errors() as unavailable:
+        prefetch_related_objects(page, FederatedPrefetch(field, _local_querysets()))
+    entries = [_entry(ref, getattr(ref, field), unavailable) for ref in page]
+    return Page(entries, total, offset, limit, unavailable)
+
+
+def _book_models() -> list[tuple[str, str]]:
+    return [tuple(label.lower().split(".")) for label in gateway_settings()["BOOK_MODELS"]]
+
+
+def _book_content_types() -> Any:
+    condition = Q(*(Q(app_label=a, model=m) for a, m in _book_models()), _connector=Q.OR)
+    return GenericContentType.objects.filter(condition)
+
+
+def _local_querysets() -> list[Any]:
+    querysets = []
+    for app_label, model_name in _book_models():
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            continue  # a model only remote shops have
+        fields = {f.name for f in model._meta.get_fields()}
+        manager = model._default_manager
+        querysets.append(manager.select_related("author") if "author" in fields else manager.all())
+    return querysets
+
+
+def _entry(ref: Any, target: Any, unavailable: dict[str, FederationError]) -> Entry | None:
+    ct = GenericContentType.objects.get_for_id(ref.content_type_id)
+    if target is None:
+        if ct.project in unavailable:
+            return Entry(kind="unavailable", id=str(ref.object_id), project=ct.project)
+        return None  # the book is gone, as a deleted local target is
+    common = {"id": str(target.pk), "project": ct.project, "title": target.title}
+    if ct.is_local:
+        return Entry(kind="local", author=str(target.author), price=target.price, **common)
+    price = Decimal(str(target.price))
+    if ct.model == "audiobook":
+        return Entry(
+            kind="audiobook",
+            author=target.author_name,
+            price=price,
+            narrator=target.narrator,
+            duration_minutes=target.duration_minutes,
+            **common,
+        )
+    return Entry(kind="book", author=target.author_name, price=price, **common)

@@ -1,0 +1,123 @@
+"""The gateway schema: local and remote books as one union type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from asgiref.sync import sync_to_async
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from graphql_gateway.books import Entry, book_page
+from graphql_gateway.conf import gateway_settings
+
+
+@strawberry.interface(description="What every book in the list has.")
+class BookItem:
+    id: strawberry.ID
+    title: str
+    author: str
+    price: Decimal
+    project: str = strawberry.field(description="The shop that holds the book.")
+
+
+@strawberry.type(description="A book of this shop.")
+class LocalBook(BookItem):
+    pass
+
+
+@strawberry.type(description="A book of another shop.")
+class RemoteBook(BookItem):
+    pass
+
+
+@strawberry.type(description="An audiobook of another shop.")
+class RemoteAudiobook(BookItem):
+    narrator: str
+    duration_minutes: int
+
+
+BookResult = Annotated[LocalBook | RemoteBook | RemoteAudiobook, strawberry.union("BookResult")]
+
+
+@strawberry.type(description="A page of the unified list.")
+class BookPage:
+    items: list[BookResult | None] = strawberry.field(
+        description="The books; null where a shop could not answer (see errors) "
+        "or the book is gone."
+    )
+    total_count: int
+    offset: int
+    limit: int
+    has_next_page: bool
+
+
+def _item(entry: Entry | None) -> LocalBook | RemoteBook | RemoteAudiobook | None:
+    if entry is None or entry.kind == "unavailable":
+        return None
+    common = {
+        "id": strawberry.ID(entry.id),
+        "title": entry.title,
+        "author": entry.author,
+        "price": entry.price,
+        "project": entry.project,
+    }
+    if entry.kind == "local":
+        return LocalBook(**common)
+    if entry.kind == "audiobook":
+        return RemoteAudiobook(
+            **common, narrator=entry.narrator, duration_minutes=entry.duration_minutes
+        )
+    return RemoteBook(**common)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Local and remote books, by when they were referenced.")
+    async def books(
+        self, info: strawberry.Info, offset: int = 0, limit: int | None = None
+    ) -> BookPage:
+        if limit is None:
+            limit = gateway_settings()["DEFAULT_PAGE_SIZE"]
+        page = await sync_to_async(book_page)(offset, limit)
+        for project, error in page.unavailable.items():
+            info.context.remote_errors.append(
+                GraphQLError(
+                    f"Project {project!r} is unavailable: {error.reason}",
+                    path=["books"],
+                    extensions={"code": "REMOTE_UNAVAILABLE", "project": project},
+                )
+            )
+        return BookPage(
+            items=[_item(entry) for entry in page.entries],
+            total_count=page.total,
+            offset=page.offset,
+            limit=page.limit,
+            has_next_page=page.has_next,
+        )
+
+
+@dataclass
+class GatewayContext:
+    request: object
+    response: object
+    #: Errors about remote projects, added to the result next to its data.
+    remote_errors: list[GraphQLError] = field(default_factory=list)
+
+
+class RemoteErrors(SchemaExtension):
+    """Report unreachable projects as GraphQL errors beside the partial data."""
+
+    def on_execute(self):  # type: ignore[override]
+        yield
+        result = self.execution_context.result
+        context = self.execution_context.context
+        extra = getattr(context, "remote_errors", None)
+        if result is not None and extra:
+            result.errors = [*(result.errors or []), *extra]
+
+
+schema = strawberry.Schema(query=Query, extensions=[RemoteErrors])

@@ -1,0 +1,74 @@
+"""shop_a: a book shop whose references point at books here and in shop_b.
+
+It mounts the gateway (``graphql_gateway``) at /graphql/ and the unified
+list at /books/. Everything a deployment changes comes from the environment.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = BASE_DIR.parent
+
+SECRET_KEY = os.environ.get("SHOP_A_SECRET_KEY", "shop-a-demo-secret-not-for-production")
+DEBUG = os.environ.get("SHOP_A_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "federated_fk",
+    "graphql_gateway",
+    "authors",
+    "books",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+]
+ROOT_URLCONF = "shop_a.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("SHOP_A_DB", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+USE_TZ = True
+
+FEDERATION = {
+    "PROJECT_NAME": "shop_a",
+    # The Author table is synchronized into every shop.
+    "SHARED_APPS": ["authors"],
+    "PROJECTS": {
+        "shop_b": {
+            "URL": os.environ.get("SHOP_B_URL", "http://127.0.0.1:8001/graphql/"),
+            "TOKEN": os.environ.get("SHOP_B_TOKEN", ""),
+            "TIMEOUT": float(os.environ.get("SHOP_B_TIMEOUT", "3")),
+        }
+    },
+    "SCHEMA_DIR": str(REPO_DIR / "schema"),
+}
+
+GRAPHQL_GATEWAY = {
+    "REFERENCE_MODEL": "books.Reference",
+    "BOOK_MODELS": ["books.book", "audio.audiobook"],
+    "GRAPHIQL_ASSETS": os.environ.get(
+        "GRAPHIQL_ASSETS", str(REPO_DIR / ".cache" / "graphiql" / "node_modules")
+    ),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
