@@ -38,12 +38,15 @@ echo "==> migrating and loading both shops"
 
 pids=()
 stop() {
-    trap - INT TERM EXIT
-    echo "==> stopping both shops"
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
+    trap - EXIT
+    if [ ${#pids[@]} -gt 0 ]; then
+        echo "==> stopping both shops"
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM  # Ctrl-C or SIGTERM: a clean stop
+trap stop EXIT                 # an error on the way: stop what started
 
 serve() {  # serve NAME PORT: uvicorn in the background, each line tagged with the shop
     (cd "$1" && exec "$PY" -m uvicorn "$1.asgi:application" --host 127.0.0.1 --port "$2") \

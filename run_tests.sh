@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run every check: lint, Django's own contenttypes suites against federated_fk,
-# and the pytest suite, each on SQLite and on PostgreSQL.
+# Run every check: lint, migrations, the committed SDL, Django's own contenttypes
+# suites against federated_fk, and the pytest suite (unit, real server processes,
+# the demo, a browser), the last two each on SQLite and on PostgreSQL.
 # Works from a fresh clone: it makes .venv and installs what it needs.
 #
 # PostgreSQL: $PGHOST:$PGPORT (default 127.0.0.1:5432), user $PGUSER (default
@@ -15,7 +16,21 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> installing the package and its test dependencies"
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -e ".[test,demo]"
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "==> installing Debian's chromium for the browser tests"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -f .cache/graphiql/node_modules/graphiql/graphiql.min.js ]; then
+    echo "==> installing GraphiQL's browser files (npm)"
+    mkdir -p .cache/graphiql
+    cp graphql_gateway/graphiql/package.json .cache/graphiql/
+    (cd .cache/graphiql && npm install --no-audit --no-fund --loglevel=error)
+fi
 
 echo "==> ruff"
 .venv/bin/ruff check .
@@ -23,6 +38,8 @@ echo "==> ruff"
 
 echo "==> migrations are up to date"
 .venv/bin/python -m django makemigrations --check --dry-run --settings=tests.settings
+(cd shop_a && ../.venv/bin/python manage.py makemigrations --check --dry-run)
+(cd shop_b && ../.venv/bin/python manage.py makemigrations --check --dry-run)
 
 echo "==> Django's own suites, SQLite"
 .venv/bin/python tests/django_suite/run.py --database sqlite

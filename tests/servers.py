@@ -22,6 +22,67 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class UvicornProcess:
+    """An ASGI app served by uvicorn in a separate process, stopped by PID.
+
+    :param app: ``module:attribute`` of the ASGI application
+    :param cwd: the folder uvicorn runs in (on its import path)
+    :param env: the process's environment
+    :param log: the file its output (access log included) goes to
+    """
+
+    def __init__(
+        self, app: str, cwd: Path, env: dict[str, str], log: Path, args: tuple = (), port: int = 0
+    ):
+        self.app = app
+        self.cwd = cwd
+        self.env = env
+        self.log = log
+        self.args = args
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    def launch(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    self.app,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *self.args,
+                ],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.app} exited; see {self.log}") from None
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.app} did not start within 30 s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
 class SubgraphServer:
     """The remoteshop subgraph as a separate uvicorn process with its own SQLite file.
 
@@ -37,9 +98,15 @@ class SubgraphServer:
         self.label = label
         self.token = token
         self.books = books
-        self.port = free_port()
+        self.uvicorn = UvicornProcess(
+            "tests.asgi:application",
+            ROOT,
+            self.env(),
+            folder / f"{project}.log",
+            args=("--log-level", "warning"),
+        )
+        self.port = self.uvicorn.port
         self.url = f"http://127.0.0.1:{self.port}/graphql/"
-        self.process: subprocess.Popen | None = None
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
@@ -69,45 +136,10 @@ class SubgraphServer:
         return self
 
     def launch(self) -> None:
-        log = open(self.folder / f"{self.project}.log", "ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "tests.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                self.stats()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.project} exited; see {log.name}") from None
-                time.sleep(0.1)
-        raise RuntimeError(f"{self.project} did not start within 30 s")
+        self.uvicorn.launch()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        self.uvicorn.stop()
 
     def stats(self, reset: bool = False) -> dict:
         request = urllib.request.Request(
@@ -115,6 +147,83 @@ class SubgraphServer:
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.load(response)
+
+
+class DemoShops:
+    """shop_a and shop_b as run_demo.sh runs them, on free ports with fresh databases.
+
+    :param folder: where the databases and logs go
+    :param extra_books: generated books to add to shop_b's catalogue
+    """
+
+    def __init__(self, folder: Path, extra_books: int = 0):
+        self.folder = folder
+        self.extra_books = extra_books
+        self.token = "demo-token-5b1e9c"
+        shop_b_port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO"))}
+        self.env.update(
+            SHOP_A_DB=str(folder / "shop_a.sqlite3"),
+            SHOP_B_DB=str(folder / "shop_b.sqlite3"),
+            SHOP_B_TOKEN=self.token,
+            SHOP_B_URL=f"http://127.0.0.1:{shop_b_port}/graphql/",
+            PYTHONPATH="",
+        )
+        self.shop_b = UvicornProcess(
+            "shop_b.asgi:application",
+            ROOT / "shop_b",
+            self.env,
+            folder / "shop_b.log",
+            port=shop_b_port,
+        )
+        self.shop_a = UvicornProcess(
+            "shop_a.asgi:application", ROOT / "shop_a", self.env, folder / "shop_a.log"
+        )
+        self.url = f"http://127.0.0.1:{self.shop_a.port}"
+
+    def manage(self, shop: str, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT / shop,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return result.stdout
+
+    def start(self) -> DemoShops:
+        for shop in ("shop_b", "shop_a"):
+            self.manage(shop, "migrate", "--noinput")
+        self.manage("shop_b", "seed_shop", "--extra", str(self.extra_books))
+        self.manage("shop_a", "seed_shop")
+        self.shop_b.launch()
+        self.manage("shop_a", "sync_remote_contenttypes", "--schema-dir", str(self.folder))
+        self.manage("shop_a", "create_references")
+        self.shop_a.launch()
+        return self
+
+    def stop(self) -> None:
+        self.shop_a.stop()
+        self.shop_b.stop()
+
+    def shop_b_requests(self) -> int:
+        """How many GraphQL requests shop_b's access log shows so far."""
+        return self.shop_b.log.read_text().count('"POST /graphql/ HTTP/1.1" 200')
+
+    def query(self, query: str, variables: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{self.url}/graphql/",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+
+    def get(self, path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as response:
+            return response.status, response.read().decode()
 
 
 class MisbehavingServer:

@@ -55,7 +55,7 @@ FEDERATION = {
             "TIMEOUT": float(os.environ.get("SHOP_B_TIMEOUT", "3")),
         }
     },
-    "SCHEMA_DIR": str(REPO_DIR / "schema"),
+    "SCHEMA_DIR": os.environ.get("FEDERATION_SCHEMA_DIR", str(REPO_DIR / "schema")),
 }
 
 GRAPHQL_GATEWAY = {

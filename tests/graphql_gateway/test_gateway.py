@@ -1,0 +1,111 @@
+"""The gateway and /books/ against shop_a and shop_b running as separate processes."""
+
+import time
+
+import pytest
+
+BOOKS = """
+query ($offset: Int!, $limit: Int) {
+  books(offset: $offset, limit: $limit) {
+    totalCount offset limit hasNextPage
+    items {
+      __typename
+      ... on BookItem { id title author price project }
+      ... on RemoteAudiobook { narrator durationMinutes }
+    }
+  }
+}
+"""
+
+
+def books(shops, offset=0, limit=None):
+    return shops.query(BOOKS, {"offset": offset, "limit": limit})
+
+
+def test_local_and_remote_books_as_one_union_with_each_shops_price(shops):
+    status, body = books(shops, limit=9)
+    assert status == 200 and "errors" not in body
+    page = body["data"]["books"]
+    # 3 local books, 2 audiobooks and 254 published books in shop_b (one is unpublished).
+    assert page["totalCount"] == 259
+    summary = [(i["__typename"], i["title"], i["price"], i["project"]) for i in page["items"]]
+    assert summary[:6] == [
+        ("LocalBook", "Dune", "9.99", "shop_a"),
+        ("LocalBook", "The Dispossessed", "12.50", "shop_a"),
+        ("LocalBook", "Kindred", "11.00", "shop_a"),
+        ("RemoteAudiobook", "Dune", "24.99", "shop_b"),
+        ("RemoteAudiobook", "Exhalation", "19.99", "shop_b"),
+        ("RemoteBook", "Dune", "8.49", "shop_b"),
+    ]
+    assert page["items"][3]["narrator"] == "Simon Vance"
+    assert page["items"][3]["durationMinutes"] == 1263
+    # The shared authors table gives the same names in both shops.
+    assert page["items"][0]["author"] == page["items"][5]["author"] == "Frank Herbert"
+    titles = {i["title"] for i in page["items"]}
+    assert "The Left Hand of Darkness (galley proof)" not in titles  # unpublished in shop_b
+
+
+def test_pagination_is_bounded(shops):
+    _, first = books(shops, 0, 100)
+    _, last = books(shops, 200, 100)
+    assert len(first["data"]["books"]["items"]) == 100 and first["data"]["books"]["hasNextPage"]
+    assert len(last["data"]["books"]["items"]) == 59 and not last["data"]["books"]["hasNextPage"]
+    _, default = books(shops)
+    assert default["data"]["books"]["limit"] == 20
+    status, too_big = books(shops, 0, 101)
+    assert status == 200
+    assert too_big["errors"][0]["message"] == "limit must be from 1 to 100, got 101."
+    _, negative = books(shops, -1, 10)
+    assert negative["errors"][0]["message"] == "offset must be 0 or more, got -1."
+
+
+@pytest.mark.parametrize("limit", [5, 100])
+def test_one_request_to_shop_b_per_query(shops, limit):
+    before = shops.shop_b_requests()
+    status, body = books(shops, 3, limit)  # local and remote books on the page
+    assert status == 200 and "errors" not in body
+    assert shops.shop_b_requests() - before == 1
+
+
+def test_books_page_lists_every_shop(shops):
+    status, html = shops.get("/books/")
+    assert status == 200
+    for text in ("Dune", "9.99", "8.49", "24.99", "Simon Vance", "shop_a", "shop_b", "259 books"):
+        assert text in html
+    assert "unavailable" not in html.replace(".unavailable", "")
+
+
+def test_shop_b_down_gives_local_books_and_an_error_then_recovers(shops):
+    shops.shop_b.stop()
+    try:
+        started = time.monotonic()
+        status, body = books(shops, 0, 9)
+        elapsed = time.monotonic() - started
+        assert status == 200
+        items = body["data"]["books"]["items"]
+        assert [i and i["title"] for i in items[:3]] == ["Dune", "The Dispossessed", "Kindred"]
+        assert items[3:] == [None] * 6
+        (error,) = body["errors"]
+        assert error["message"] == "Project 'shop_b' is unavailable: connection refused"
+        assert error["extensions"] == {"code": "REMOTE_UNAVAILABLE", "project": "shop_b"}
+        assert elapsed < 3  # shop_a's TIMEOUT for shop_b
+        status, html = shops.get("/books/")
+        assert status == 200
+        assert "Shop shop_b is unavailable right now" in html
+        assert html.count("unavailable (book") == 17  # the rest of the first page of 20
+        assert "Kindred" in html
+    finally:
+        shops.shop_b.launch()
+    status, body = books(shops, 0, 9)
+    assert "errors" not in body and None not in body["data"]["books"]["items"]
+
+
+def test_graphiql_page_is_served_with_local_files(shops):
+    import urllib.request
+
+    request = urllib.request.Request(f"{shops.url}/graphql/", headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        html = response.read().decode()
+    assert "/graphiql/graphiql.js" in html and "unpkg.com" not in html
+    status, script = shops.get("/graphiql/graphiql.js")
+    assert status == 200 and "GraphiQL" in script
