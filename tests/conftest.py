@@ -47,3 +47,13 @@ def misbehaving():
     server = MisbehavingServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def shops(tmp_path_factory):
+    """shop_a and shop_b as the demo runs them: real processes, fresh SQLite files."""
+    from tests.servers import DemoShops
+
+    shops = DemoShops(tmp_path_factory.mktemp("shops"), extra_books=250).start()
+    yield shops
+    shops.stop()

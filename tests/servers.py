@@ -181,11 +181,12 @@ class DemoShops:
         )
         self.url = f"http://127.0.0.1:{self.shop_a.port}"
 
-    def manage(self, shop: str, *args: str) -> str:
+    def manage(self, shop: str, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run a management command of ``shop``; ``env`` adds to the shops' environment."""
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT / shop,
-            env=self.env,
+            env={**self.env, **(env or {})},
             check=True,
             capture_output=True,
             text=True,

@@ -22,22 +22,34 @@ INSTALLED_APPS = [
     "tests.remoteshop",
 ]
 
+# "other" is a second database, for fixtures moved between databases.
 if os.environ.get("FEDERATED_FK_TEST_DB") == "postgres":
     DATABASES = {
-        "default": {
+        alias: {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": "federated_fk",
+            "NAME": name,
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
         }
+        for alias, name in (("default", "federated_fk"), ("other", "federated_fk_other"))
     }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    DATABASES = {
+        alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+        for alias in ("default", "other")
+    }
 
 FEDERATION = {
     "PROJECT_NAME": "shop_a",
     "SHARED_APPS": ["sharedapp"],
+}
+
+SERIALIZATION_MODULES = {
+    "json": "federated_fk.serializers.json",
+    "jsonl": "federated_fk.serializers.jsonl",
+    "xml": "federated_fk.serializers.xml_serializer",
+    "yaml": "federated_fk.serializers.pyyaml",
 }
 
 MIDDLEWARE = [

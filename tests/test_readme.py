@@ -12,7 +12,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def quick_start_blocks() -> dict[str, str]:
     """Return the README's python blocks by the file named on their first line."""
     blocks = re.findall(r"```python\n# (.+?)\n(.*?)```", README.read_text(), re.S)
-    return {name.strip(): body for name, body in blocks}
+    named = {name.strip(): body for name, body in blocks}
+    assert len(named) == len(blocks), "two README blocks have the same first line"
+    return named
 
 
 def run(cwd: Path, *args: str) -> str:

@@ -58,6 +58,13 @@ FEDERATION = {
     "SCHEMA_DIR": os.environ.get("FEDERATION_SCHEMA_DIR", str(REPO_DIR / "schema")),
 }
 
+# Fixtures name references' targets by natural key (dumpdata --natural-foreign).
+SERIALIZATION_MODULES = {
+    "json": "federated_fk.serializers.json",
+    "jsonl": "federated_fk.serializers.jsonl",
+    "xml": "federated_fk.serializers.xml_serializer",
+}
+
 GRAPHQL_GATEWAY = {
     "REFERENCE_MODEL": "books.Reference",
     "BOOK_MODELS": ["books.book", "audio.audiobook"],
