@@ -13,10 +13,13 @@ is accepted as a shorthand for ``FEDERATION["PROJECT_NAME"]``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from federated_fk.exceptions import RemoteProjectNotConfigured
@@ -88,14 +91,32 @@ DEFAULTS: FederationSettings = {
 }
 
 
+@functools.cache
 def federation_settings() -> FederationSettings:
-    """Return the ``FEDERATION`` settings merged over the defaults."""
+    """Return the ``FEDERATION`` settings merged over the defaults.
+
+    The result is cached (it is read for every object resolved) and dropped
+    when a test changes the settings.
+    """
     merged: dict[str, Any] = dict(DEFAULTS)
     shorthand = getattr(settings, "FEDERATION_PROJECT_NAME", None)
     if shorthand:
         merged["PROJECT_NAME"] = shorthand
     merged.update(getattr(settings, "FEDERATION", None) or {})
     return merged  # type: ignore[return-value]
+
+
+@functools.cache
+def _shared_labels() -> tuple[frozenset[str], frozenset[str]]:
+    config = federation_settings()
+    return frozenset(config["SHARED_APPS"]), frozenset(m.lower() for m in config["SHARED_MODELS"])
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("FEDERATION", "FEDERATION_PROJECT_NAME"):
+        federation_settings.cache_clear()
+        _shared_labels.cache_clear()
 
 
 def project_name_is_set() -> bool:
@@ -118,13 +139,10 @@ def is_local_project(project: str) -> bool:
 
 def project_for_label(app_label: str, model_name: str) -> str:
     """Return the project that owns the local model ``app_label.model_name``."""
-    config = federation_settings()
-    if app_label in config["SHARED_APPS"]:
+    shared_apps, shared_models = _shared_labels()
+    if app_label in shared_apps or f"{app_label}.{model_name}".lower() in shared_models:
         return SHARED_PROJECT
-    shared_models = {label.lower() for label in config["SHARED_MODELS"]}
-    if f"{app_label}.{model_name}".lower() in shared_models:
-        return SHARED_PROJECT
-    return config["PROJECT_NAME"]
+    return federation_settings()["PROJECT_NAME"]
 
 
 def remote_object_class() -> type:

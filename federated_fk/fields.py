@@ -62,11 +62,14 @@ class FederatedForeignKey(GenericForeignKey):
         """Return the GenericContentType of ``obj``, of ``id`` or of ``model``."""
         manager = GenericContentType.objects
         if obj is not None:
-            return manager.db_manager(obj._state.db).get_for_model(
+            # Read for every object resolved: try the cache before making a
+            # manager for the object's database.
+            cached = manager.cached(obj._state.db, obj, self.for_concrete_model)
+            return cached or manager.db_manager(obj._state.db).get_for_model(
                 obj, for_concrete_model=self.for_concrete_model
             )
         if id is not None:
-            return manager.db_manager(using).get_for_id(id)
+            return manager.cached_id(using, id) or manager.db_manager(using).get_for_id(id)
         if model is not None:
             return manager.db_manager(using).get_for_model(
                 model, for_concrete_model=self.for_concrete_model
@@ -160,21 +163,27 @@ class FederatedForeignKey(GenericForeignKey):
     def _split_by_locality(
         self, instances: Iterable[models.Model]
     ) -> tuple[list[models.Model], dict[GenericContentType, set[Any]]]:
-        """Split ``instances`` into local ones and remote ids by content type."""
+        """Split ``instances`` into local ones and remote ids by content type.
+
+        Content types are looked up once per type, not once per instance.
+        """
         ct_attname = self.model._meta.get_field(self.ct_field).attname
+        by_type: dict[Any, list[models.Model]] = defaultdict(list)
+        for instance in instances:
+            by_type[getattr(instance, ct_attname)].append(instance)
         local: list[models.Model] = []
         remote: dict[GenericContentType, set[Any]] = defaultdict(set)
-        for instance in instances:
-            ct_id = getattr(instance, ct_attname)
-            fk_val = getattr(instance, self.fk_field)
-            if ct_id is None or fk_val is None:
-                local.append(instance)
+        for ct_id, group in by_type.items():
+            ct = (
+                None if ct_id is None else self.get_content_type(id=ct_id, using=group[0]._state.db)
+            )
+            if ct is None or not ct.is_remote:
+                local.extend(group)
                 continue
-            ct = self.get_content_type(id=ct_id, using=instance._state.db)
-            if ct.is_remote:
-                remote[ct].add(fk_val)
-            else:
-                local.append(instance)
+            for instance in group:
+                fk_val = getattr(instance, self.fk_field)
+                if fk_val is not None:
+                    remote[ct].add(fk_val)
         return local, remote
 
     def _get_remote_objects(self, remote: dict[GenericContentType, set[Any]]) -> list[Any]:

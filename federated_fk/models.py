@@ -159,6 +159,18 @@ class GenericContentTypeManager(models.Manager["GenericContentType"]):
             self._add_to_cache(self.db, ct)
             return ct
 
+    def cached(
+        self, using: str | None, model: Any, for_concrete_model: bool = True
+    ) -> GenericContentType | None:
+        """Return the cached content type of ``model`` in database ``using``, or None."""
+        if using is None:
+            return None
+        return self._cache.get(using, {}).get(_model_key(model, for_concrete_model, None))
+
+    def cached_id(self, using: str | None, id: int) -> GenericContentType | None:
+        """Return the cached content type with primary key ``id`` in ``using``, or None."""
+        return None if using is None else self._cache.get(using, {}).get(id)
+
     def clear_cache(self) -> None:
         """Clear the content-type cache of every database."""
         self._cache.clear()

@@ -156,9 +156,13 @@ class DemoShops:
     :param extra_books: generated books to add to shop_b's catalogue
     """
 
-    def __init__(self, folder: Path, extra_books: int = 0):
+    def __init__(
+        self, folder: Path, extra_books: int = 0, local_books: int = 0, remote: bool = True
+    ):
         self.folder = folder
         self.extra_books = extra_books
+        self.local_books = local_books
+        self.remote = remote
         self.token = "demo-token-5b1e9c"
         shop_b_port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO"))}
@@ -167,6 +171,7 @@ class DemoShops:
             SHOP_B_DB=str(folder / "shop_b.sqlite3"),
             SHOP_B_TOKEN=self.token,
             SHOP_B_URL=f"http://127.0.0.1:{shop_b_port}/graphql/",
+            GATEWAY_MAX_PAGE_SIZE=os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100"),
             PYTHONPATH="",
         )
         self.shop_b = UvicornProcess(
@@ -195,12 +200,14 @@ class DemoShops:
         return result.stdout
 
     def start(self) -> DemoShops:
-        for shop in ("shop_b", "shop_a"):
-            self.manage(shop, "migrate", "--noinput")
-        self.manage("shop_b", "seed_shop", "--extra", str(self.extra_books))
-        self.manage("shop_a", "seed_shop")
-        self.shop_b.launch()
-        self.manage("shop_a", "sync_remote_contenttypes", "--schema-dir", str(self.folder))
+        """Set both shops up as run_demo.sh does; without ``remote``, shop_a alone."""
+        self.manage("shop_a", "migrate", "--noinput")
+        self.manage("shop_a", "seed_shop", "--extra", str(self.local_books))
+        if self.remote:
+            self.manage("shop_b", "migrate", "--noinput")
+            self.manage("shop_b", "seed_shop", "--extra", str(self.extra_books))
+            self.shop_b.launch()
+            self.manage("shop_a", "sync_remote_contenttypes", "--schema-dir", str(self.folder))
         self.manage("shop_a", "create_references")
         self.shop_a.launch()
         return self

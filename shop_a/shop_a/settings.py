@@ -68,6 +68,7 @@ SERIALIZATION_MODULES = {
 GRAPHQL_GATEWAY = {
     "REFERENCE_MODEL": "books.Reference",
     "BOOK_MODELS": ["books.book", "audio.audiobook"],
+    "MAX_PAGE_SIZE": int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100")),
     "GRAPHIQL_ASSETS": os.environ.get(
         "GRAPHIQL_ASSETS", str(REPO_DIR / ".cache" / "graphiql" / "node_modules")
     ),

@@ -1,5 +1,7 @@
 import uuid
 
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from federated_fk.fields import FederatedForeignKey, FederatedRelation
@@ -47,3 +49,11 @@ class Gadget(models.Model):
 class Shelf(models.Model):
     code = models.CharField(primary_key=True, max_length=20)
     references = FederatedRelation(Reference)
+
+
+class DjangoReference(models.Model):
+    """The same pointer with Django's own GenericForeignKey: the benchmarks' baseline."""
+
+    content_type = models.ForeignKey(ContentType, models.CASCADE)
+    object_id = models.CharField(max_length=64)
+    content_object = GenericForeignKey("content_type", "object_id")

@@ -1,0 +1,418 @@
+"""Benchmarks of django-federated-fk, side by side with Django's GenericForeignKey.
+
+    python -m tests.bench.run                 # the full run (several minutes)
+    python -m tests.bench.run --smoke         # a tiny run that only checks it works
+
+It starts what it needs as real processes on 127.0.0.1 (subgraph servers, the
+demo shops), on fresh SQLite files, generates the rows, runs the scenarios,
+prints a table and writes the same figures as JSON (--json). Times are medians
+of --repeat runs after a warm-up; comparisons are ratios measured in the same
+run, because absolute times on shared machines drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WARMUP = 3  # requests the load generator sends before timing
+BOOKS_QUERY = """query ($limit: Int!) { books(limit: $limit) { totalCount items { __typename
+  ... on BookItem { id title author price project } } } }"""
+
+
+def setup_django(folder: Path) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
+    os.environ["FEDERATED_BENCH_DB"] = str(folder / "bench.sqlite3")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> float:
+    """The median wall time of ``fn`` over ``repeat`` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def peak_mib(fn: Callable[[], Any]) -> float:
+    """The peak of Python allocations while ``fn`` runs, in MiB (a separate run)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+class Bench:
+    def __init__(self, folder: Path, repeat: int, batch_size: int) -> None:
+        self.folder = folder
+        self.repeat = repeat
+        self.batch_size = batch_size
+        self.results: list[dict[str, Any]] = []
+        self.servers: dict[str, Any] = {}
+
+    # -- set-up ---------------------------------------------------------------
+
+    def start_remotes(self, shop_b_books: int, shop_c_books: int) -> None:
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.test import override_settings
+
+        from tests.servers import SubgraphServer
+
+        for project, books in (("shop_b", shop_b_books), ("shop_c", shop_c_books)):
+            folder = self.folder / project
+            folder.mkdir()
+            self.servers[project] = SubgraphServer(project, folder, label=project, books=books)
+            self.servers[project].start()
+        projects = {
+            p: {"URL": s.url, "TIMEOUT": 60, "BATCH_SIZE": self.batch_size}
+            for p, s in self.servers.items()
+        }
+        # Through override_settings, so that cached settings are dropped.
+        override_settings(FEDERATION={**settings.FEDERATION, "PROJECTS": projects}).enable()
+        call_command("sync_remote_contenttypes", schema_dir=str(self.folder), verbosity=0)
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def requests(self) -> dict[str, int]:
+        return {p: s.stats()["graphql_requests"] for p, s in self.servers.items()}
+
+    def reset_requests(self) -> None:
+        for server in self.servers.values():
+            server.stats(reset=True)
+
+    def ensure_books(self, count: int) -> None:
+        from tests.testapp.models import Book
+
+        have = Book.objects.count()
+        Book.objects.bulk_create(
+            (Book(title=f"Local {i}", price=i % 50) for i in range(have, count)), batch_size=2000
+        )
+
+    def make_references(self, label: str, targets: list[tuple[Any, Any]]) -> None:
+        """Create the references of one data set, named by ``label``."""
+        from tests.testapp.models import Reference
+
+        Reference.objects.filter(note=label).delete()
+        Reference.objects.bulk_create(
+            (Reference(note=label, content_type=ct, object_id=str(pk)) for ct, pk in targets),
+            batch_size=2000,
+        )
+
+    def targets(self, n_local: int, remote: dict[str, int]) -> list[tuple[Any, Any]]:
+        from federated_fk.models import GenericContentType
+        from tests.testapp.models import Book
+
+        local_ct = GenericContentType.objects.get_for_model(Book)
+        pks = list(Book.objects.order_by("pk").values_list("pk", flat=True)[:n_local])
+        targets = [(local_ct, pk) for pk in pks]
+        for project, count in remote.items():
+            ct = GenericContentType.objects.get(project=project, model="book")
+            targets += [(ct, pk) for pk in range(1, count + 1)]
+        return targets
+
+    # -- measuring --------------------------------------------------------------
+
+    @staticmethod
+    def resolve(label: str) -> Callable[[], int]:
+        from tests.testapp.models import Reference
+
+        def run() -> int:
+            refs = Reference.objects.filter(note=label).prefetch_related("content_object")
+            return sum(
+                1 for ref in refs if ref.content_object is not None and ref.content_object.title
+            )
+
+        return run
+
+    def record(self, scenario: str, **figures: Any) -> dict[str, Any]:
+        row = {"scenario": scenario, **figures}
+        self.results.append(row)
+        print(json.dumps(row), flush=True)
+        return row
+
+    # -- scenarios ----------------------------------------------------------------
+
+    def local_overhead(self, n: int) -> None:
+        """1. FederatedForeignKey vs Django's GenericForeignKey, all targets local."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from tests.testapp.models import Book, DjangoReference
+
+        self.ensure_books(n)
+        self.make_references(f"local-{n}", self.targets(n, {}))
+        DjangoReference.objects.all().delete()
+        django_ct = ContentType.objects.get_for_model(Book)
+        pks = Book.objects.order_by("pk").values_list("pk", flat=True)[:n]
+        DjangoReference.objects.bulk_create(
+            (DjangoReference(content_type=django_ct, object_id=str(pk)) for pk in pks),
+            batch_size=2000,
+        )
+
+        def django_gfk() -> int:
+            refs = DjangoReference.objects.prefetch_related("content_object")
+            return sum(1 for ref in refs if ref.content_object.title)
+
+        federated = self.resolve(f"local-{n}")
+        # Interleave the two, so that drift on the machine hits both alike.
+        times: dict[str, list[float]] = {"federated": [], "django": []}
+        federated(), django_gfk()
+        for _ in range(self.repeat):
+            for name, fn in (("federated", federated), ("django", django_gfk)):
+                started = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - started)
+        fed, dj = (statistics.median(times[k]) for k in ("federated", "django"))
+        self.record(
+            "1 local overhead",
+            n=n,
+            federated_s=fed,
+            django_gfk_s=dj,
+            ratio=fed / dj,
+            peak_mib=peak_mib(federated),
+            django_peak_mib=peak_mib(django_gfk),
+        )
+
+    def federation_cost(self, n: int, scenario: str = "2 federation cost") -> None:
+        """2. Half local and half on shop_b (and spread over two remotes) vs all local."""
+        self.ensure_books(n)
+        half, quarter = n // 2, n // 4
+        sets = {
+            "all local": (f"local-{n}", self.targets(n, {})),
+            "half on shop_b": (f"half-{n}", self.targets(n - half, {"shop_b": half})),
+            "quarter on shop_b, quarter on shop_c": (
+                f"split-{n}",
+                self.targets(n - 2 * quarter, {"shop_b": quarter, "shop_c": quarter}),
+            ),
+        }
+        growth = scenario.startswith("5")
+        base = None
+        for name in ["half on shop_b"] if growth else list(sets):
+            label, targets = sets[name]
+            self.make_references(label, targets)
+            fn = self.resolve(label)
+            seconds = timed(fn, self.repeat)
+            if name == "all local":
+                base = seconds
+            self.reset_requests()
+            fn()
+            remote = {p: sum(1 for ct, _ in targets if ct.project == p) for p in self.servers}
+            self.record(
+                scenario,
+                n=n,
+                data=name,
+                seconds=seconds,
+                per_reference_us=seconds / n * 1e6,
+                ratio_to_all_local=seconds / base if base else None,
+                requests={p: c for p, c in self.requests().items() if c},
+                expected_requests={
+                    p: math.ceil(c / self.batch_size) for p, c in remote.items() if c
+                },
+                peak_mib=peak_mib(fn),
+            )
+
+    def naive_vs_batched(self, n: int) -> None:
+        """3. The same remote references, one request per object vs batched."""
+        from tests.testapp.models import Reference
+
+        label = f"remote-{n}"
+        self.make_references(label, self.targets(0, {"shop_b": n}))
+
+        def naive() -> int:
+            return sum(
+                1
+                for ref in Reference.objects.filter(note=label)
+                if _title_or_none(ref.content_object)
+            )
+
+        batched = self.resolve(label)
+        batched_s = timed(batched, self.repeat)
+        naive_s = timed(naive, 1 if n > 1000 else self.repeat)
+        self.reset_requests()
+        naive()
+        naive_requests = self.requests()["shop_b"]
+        self.reset_requests()
+        batched()
+        self.record(
+            "3 naive vs batched",
+            n_remote=n,
+            naive_s=naive_s,
+            batched_s=batched_s,
+            speed_up=naive_s / batched_s,
+            naive_requests=naive_requests,
+            batched_requests=self.requests()["shop_b"],
+        )
+
+    def gateway(self, page_sizes: list[int], requests: int) -> None:
+        """4. The unified books query: latency and throughput, federated vs all local."""
+        from tests.servers import DemoShops
+
+        os.environ["GATEWAY_MAX_PAGE_SIZE"] = str(max(page_sizes))
+        biggest = max(page_sizes)
+        setups = {
+            "federated": DemoShops(self.folder / "gw-federated", extra_books=biggest),
+            "all local": DemoShops(self.folder / "gw-local", local_books=biggest, remote=False),
+        }
+        for name, shops in setups.items():
+            shops.folder.mkdir()
+            shops.start()
+            try:
+                for size in page_sizes:
+                    payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": size}})
+                    row = {"data": name, "page_size": size}
+                    for concurrency in (1, 8, 32):
+                        count = requests if concurrency == 1 else requests * 2
+                        before = shops.shop_b_requests() + WARMUP if shops.remote else 0
+                        result = load(shops.url + "/graphql/", payload, concurrency, count)
+                        after = shops.shop_b_requests() if shops.remote else 0
+                        latencies = sorted(result["latencies"])
+                        row[f"c{concurrency}"] = {
+                            "p50_ms": 1000 * statistics.median(latencies),
+                            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+                            "per_s": len(latencies) / result["wall"],
+                            "failures": result["failures"],
+                            "shop_b_requests_per_query": after and (after - before) / count,
+                        }
+                    self.record("4 gateway", **row)
+            finally:
+                shops.stop()
+
+
+def _title_or_none(obj: Any) -> Any:
+    from federated_fk.exceptions import RemoteObjectDoesNotExist
+
+    try:
+        return obj.title if obj is not None else None
+    except RemoteObjectDoesNotExist:
+        return None
+
+
+def load(url: str, payload: str, concurrency: int, requests: int) -> dict[str, Any]:
+    """Run the load generator as a separate process."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.load",
+            url,
+            payload,
+            "--concurrency",
+            str(concurrency),
+            "--requests",
+            str(requests),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(result.stdout)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The figures as a Markdown table, one line per measurement."""
+    lines = ["| scenario | measurement | figures |", "|---|---|---|"]
+    for row in results:
+        rest = {k: v for k, v in row.items() if k != "scenario"}
+        key = ", ".join(
+            f"{k}={v}" for k, v in rest.items() if k in ("n", "n_remote", "data", "page_size")
+        )
+        figures = ", ".join(
+            f"{k}={_fmt(v)}"
+            for k, v in rest.items()
+            if k not in ("n", "n_remote", "data", "page_size")
+        )
+        lines.append(f"| {row['scenario']} | {key} | {figures} |")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="N for scenarios 1 to 3.")
+    parser.add_argument("--growth", default="100,1000,10000,100000", help="N for scenario 5.")
+    parser.add_argument("--page-sizes", default="50,500", help="Page sizes for scenario 4.")
+    parser.add_argument(
+        "--requests", type=int, default=60, help="Gateway queries at concurrency 1."
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--smoke", action="store_true", help="Tiny sizes: only check that it runs.")
+    parser.add_argument("--json", type=Path, help="Write the figures here as JSON.")
+    args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.growth, args.page_sizes = "40", "40,80", "5"
+        args.requests, args.repeat, args.batch_size = 4, 1, 15
+    sizes = [int(n) for n in args.sizes.split(",")]
+    growth = [int(n) for n in args.growth.split(",")]
+    page_sizes = [int(n) for n in args.page_sizes.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="federated-bench-") as tmp:
+        folder = Path(tmp)
+        setup_django(folder)
+        bench = Bench(folder, args.repeat, args.batch_size)
+        try:
+            bench.start_remotes(max(growth + sizes), max(sizes))
+            for n in sizes:
+                bench.local_overhead(n)
+                bench.federation_cost(n)
+                bench.naive_vs_batched(n // 2)
+            for n in growth:
+                bench.federation_cost(n, scenario="5 growth")
+            bench.gateway(page_sizes, args.requests)
+        finally:
+            bench.stop()
+    import django
+
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "repeat": args.repeat,
+        "batch_size": args.batch_size,
+        "results": bench.results,
+    }
+    print()
+    print(table(bench.results))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

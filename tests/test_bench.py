@@ -1,0 +1,47 @@
+"""The benchmark tool keeps working: a tiny run, checked for shape and request counts.
+
+It asserts no timing: timings are for people to read, on machines they know.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_smoke_run_of_every_scenario(tmp_path):
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.bench.run", "--smoke", "--json", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(output.read_text())
+    assert {"machine", "date", "python", "django", "results"} <= set(report)
+    scenarios = {row["scenario"] for row in report["results"]}
+    assert scenarios == {
+        "1 local overhead",
+        "2 federation cost",
+        "3 naive vs batched",
+        "4 gateway",
+        "5 growth",
+    }
+    for row in report["results"]:
+        if "expected_requests" in row:  # one request per project and batch, whatever the types
+            assert row["requests"] == row["expected_requests"], row
+    naive = next(r for r in report["results"] if r["scenario"] == "3 naive vs batched")
+    assert naive["naive_requests"] == naive["n_remote"]
+    assert naive["batched_requests"] == -(-naive["n_remote"] // report["batch_size"])
+    for row in report["results"]:
+        if row["scenario"] == "4 gateway":
+            for level in ("c1", "c8", "c32"):
+                assert row[level]["failures"] == 0
+                if row["data"] == "federated":
+                    assert row[level]["shop_b_requests_per_query"] == 1
+    assert "| 1 local overhead | n=40 |" in result.stdout
