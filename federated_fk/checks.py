@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import chain
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig, apps
 from django.contrib.contenttypes.fields import GenericRelation
@@ -118,6 +119,25 @@ def check_settings(
                 id="federated_fk.E201",
             )
         )
+    for name, project in config["PROJECTS"].items():
+        scheme = urlsplit(str((project or {}).get("URL", ""))).scheme
+        if scheme not in ("http", "https"):
+            # The scheme only: a URL may hold credentials.
+            errors.append(
+                Error(
+                    f"FEDERATION['PROJECTS'][{name!r}]['URL'] must be an http or https URL "
+                    f"(scheme {scheme!r}).",
+                    id="federated_fk.E204",
+                )
+            )
+        if conf.is_local_project(name):
+            errors.append(
+                Error(
+                    f"FEDERATION['PROJECTS'] names {name!r}, which is a local project.",
+                    hint="Remote projects are the other services; this one and 'shared' are local.",
+                    id="federated_fk.E205",
+                )
+            )
     path = config["REMOTE_OBJECT_CLASS"]
     try:
         base = import_string(path)

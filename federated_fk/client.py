@@ -19,6 +19,7 @@ import concurrent.futures
 import hashlib
 import logging
 import os
+import random
 import re
 import threading
 from collections import defaultdict
@@ -28,6 +29,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import aiohttp
+import yarl
 from django.core.cache import caches
 from django.db import models
 from gql import Client, GraphQLRequest, gql
@@ -44,6 +46,7 @@ from federated_fk import conf
 from federated_fk.exceptions import (
     FederationError,
     RemoteAuthenticationError,
+    RemoteCircuitOpen,
     RemoteConnectionError,
     RemoteHTTPError,
     RemoteProtocolError,
@@ -87,6 +90,8 @@ class EntityType:
     type_name: str
     fields: tuple[str, ...]
     pk: models.Field = field(compare=False, hash=False)
+    #: (field, GraphQL type) pairs from the remote SDL, to check answers against.
+    field_types: tuple[tuple[str, str], ...] = ()
 
     @property
     def project(self) -> str:
@@ -114,6 +119,79 @@ def _parsed(text: str) -> GraphQLRequest:
     return gql(text)
 
 
+class ResponseTooLarge(aiohttp.ClientPayloadError):
+    """The answer is larger than the project's MAX_RESPONSE_BYTES."""
+
+
+class CrossHostRedirect(aiohttp.ClientError):
+    """The endpoint redirected to another host; that hop is not made."""
+
+
+def _same_origin_only(endpoint: str) -> Any:
+    """An aiohttp middleware that refuses requests (redirect hops) to another origin."""
+    origin = yarl.URL(endpoint).origin()
+
+    async def middleware(request: aiohttp.ClientRequest, handler: Any) -> Any:
+        if request.url.origin() != origin:
+            raise CrossHostRedirect(f"redirect to {request.url.host} refused")
+        return await handler(request)
+
+    return middleware
+
+
+class _CappedTransport(AIOHTTPTransport):
+    """gql's aiohttp transport, reading at most ``max_bytes`` of an answer."""
+
+    def __init__(self, *, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_bytes = max_bytes
+
+    async def _get_json_result(self, response: aiohttp.ClientResponse) -> Any:
+        self.response_headers = response.headers
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(65536):
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise ResponseTooLarge(f"more than {self.max_bytes} bytes")
+        self._raise_transport_server_error_if_status_more_than_400(response)
+        try:
+            result = self.json_deserialize(body.decode())
+        except ValueError:
+            result = None
+        if not isinstance(result, dict):
+            raise TransportProtocolError("Server did not return a valid GraphQL result")
+        return result
+
+
+class _Breaker:
+    """A circuit breaker: after ``threshold`` failed calls, fail fast for ``cooldown`` s."""
+
+    def __init__(self, threshold: int, cooldown: float) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.failures = 0
+        self.open_until = 0.0
+        self.trying = False
+
+    def allow(self, now: float) -> float:
+        """Return 0 if a call may go, else the seconds until the next try."""
+        if self.failures < self.threshold:
+            return 0.0
+        if now < self.open_until or self.trying:
+            return max(self.open_until - now, 0.0) or self.cooldown
+        self.trying = True  # half open: this call tries the remote again
+        return 0.0
+
+    def succeeded(self) -> None:
+        self.failures, self.trying = 0, False
+
+    def failed(self, now: float) -> None:
+        self.failures += 1
+        self.trying = False
+        if self.failures >= self.threshold:
+            self.open_until = now + self.cooldown
+
+
 class _ProjectSession:
     """One remote project's gql session, opened on first use and kept open."""
 
@@ -121,6 +199,7 @@ class _ProjectSession:
         self.project = project
         self.endpoint = conf.public_url(settings["URL"])
         self.settings = settings
+        self.breaker = _Breaker(settings["BREAKER_THRESHOLD"], settings["BREAKER_COOLDOWN"])
         self._client: Client | None = None
         self._session: Any = None
         self._lock = asyncio.Lock()
@@ -129,16 +208,66 @@ class _ProjectSession:
         headers = {}
         if self.settings["TOKEN"]:
             headers["Authorization"] = f"Bearer {self.settings['TOKEN']}"
-        transport = AIOHTTPTransport(
+        transport = _CappedTransport(
             url=self.settings["URL"],
             headers=headers,
             timeout=self.settings["TIMEOUT"],
             ssl_close_timeout=1,
+            max_bytes=self.settings["MAX_RESPONSE_BYTES"],
+            client_session_args={"middlewares": (_same_origin_only(self.settings["URL"]),)},
         )
         return Client(transport=transport, execute_timeout=self.settings["TIMEOUT"])
 
     async def execute(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """Run one query; map every failure to a ``RemoteUnavailable``."""
+        """Run one read query: retried within TIMEOUT, behind the circuit breaker.
+
+        :raises RemoteUnavailable: every failure, mapped to its own subclass
+        """
+        loop = asyncio.get_running_loop()
+        wait = self.breaker.allow(loop.time())
+        if wait:
+            raise RemoteCircuitOpen(
+                self.project,
+                self.endpoint,
+                f"not tried: {self.breaker.failures} calls in a row failed; "
+                f"next try in {wait:.1f} s",
+            )
+        try:
+            result = await self._execute_with_retries(text, variables)
+        except (RemoteQueryError, RemoteAuthenticationError):
+            self.breaker.succeeded()  # the remote is up; it refused this call
+            raise
+        except RemoteUnavailable:
+            self.breaker.failed(loop.time())
+            raise
+        self.breaker.succeeded()
+        return result
+
+    async def _execute_with_retries(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings["TIMEOUT"]
+        backoff = self.settings["RETRY_BACKOFF"]
+        for attempt in range(self.settings["RETRIES"] + 1):
+            try:
+                remaining = deadline - loop.time()
+                return await asyncio.wait_for(self._execute_once(text, variables), remaining)
+            except TimeoutError:
+                await self.close()
+                raise RemoteTimeout(
+                    self.project, self.endpoint, f"no answer within {self.settings['TIMEOUT']} s"
+                ) from None
+            except (RemoteConnectionError, RemoteHTTPError) as exc:
+                retriable = not isinstance(exc, RemoteHTTPError) or exc.status in (502, 503, 504)
+                delay = backoff * 2**attempt * (0.5 + random.random())
+                if not retriable or attempt == self.settings["RETRIES"]:
+                    raise
+                if loop.time() + delay >= deadline:
+                    raise
+                logger.info("Retrying %s in %.2f s: %s", self.project, delay, exc.reason)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _execute_once(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
         request = GraphQLRequest(_parsed(text), variable_values=variables)
         try:
             session = await self._open()
@@ -160,6 +289,9 @@ class _ProjectSession:
 
     def _transport_error(self, exc: BaseException) -> RemoteUnavailable:
         causes = _chain(exc)
+        refused = [c for c in causes if isinstance(c, CrossHostRedirect | ResponseTooLarge)]
+        if refused:
+            return RemoteProtocolError(self.project, self.endpoint, str(refused[0]))
         if any(isinstance(c, TimeoutError) for c in causes):
             return RemoteTimeout(
                 self.project, self.endpoint, f"no answer within {self.settings['TIMEOUT']} s"
@@ -344,7 +476,38 @@ def _fields(
             session.endpoint,
             f"{entity_type.type_name} {representation['id']!r} lacks {', '.join(missing)}",
         )
+    types = dict(entity_type.field_types)
+    wrong = [n for n in entity_type.fields if n in types and not _fits(entity[n], types[n])]
+    if wrong:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"{entity_type.type_name} {representation['id']!r}: "
+            + ", ".join(f"{n} is not a {types[n]}" for n in wrong),
+        )
     return {snake_case(k): v for k, v in entity.items() if k != "__typename"}
+
+
+#: The JSON values each built-in GraphQL scalar may take.
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "String": (str,),
+    "ID": (str, int),
+    "Int": (int,),
+    "Float": (int, float),
+    "Boolean": (bool,),
+}
+
+
+def _fits(value: Any, graphql_type: str) -> bool:
+    """Whether ``value`` is a JSON value of ``graphql_type`` (``"Int!"``, ``"Decimal"``…)."""
+    if value is None:
+        return not graphql_type.endswith("!")
+    accepted = _SCALARS.get(graphql_type.rstrip("!"))
+    if accepted is None:  # a custom scalar or an enum: any JSON scalar
+        return isinstance(value, str | int | float | bool)
+    if bool in accepted:
+        return isinstance(value, bool)
+    return isinstance(value, accepted) and not isinstance(value, bool)
 
 
 async def fetch_by_project(

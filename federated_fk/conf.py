@@ -31,6 +31,17 @@ SHARED_PROJECT = "shared"
 DEFAULT_PROJECT = "default"
 
 
+class Secret(str):
+    """A token: the string itself where it is sent, and redacted in every ``repr``.
+
+    Settings dicts end up in reprs (debuggers, error trackers that capture
+    local variables); a token inside them shows as ``'<redacted>'``.
+    """
+
+    def __repr__(self) -> str:
+        return "'<redacted>'"
+
+
 class ProjectSettings(TypedDict, total=False):
     """How to reach one remote project: ``FEDERATION["PROJECTS"][name]``."""
 
@@ -46,6 +57,16 @@ class ProjectSettings(TypedDict, total=False):
     CACHE_TIMEOUT: int | None
     #: The fields to fetch per GraphQL type name, when not all scalar fields.
     FIELDS: dict[str, list[str]]
+    #: Retries of a failed read (connection failure, HTTP 502/503/504), all
+    #: within TIMEOUT; backoff from RETRY_BACKOFF seconds, doubling, with jitter.
+    RETRIES: int
+    RETRY_BACKOFF: float
+    #: Failed calls in a row that open the circuit: later calls fail at once
+    #: for BREAKER_COOLDOWN seconds, then one call tries the remote again.
+    BREAKER_THRESHOLD: int
+    BREAKER_COOLDOWN: float
+    #: The largest answer read, in bytes.
+    MAX_RESPONSE_BYTES: int
 
 
 PROJECT_DEFAULTS: ProjectSettings = {
@@ -54,6 +75,11 @@ PROJECT_DEFAULTS: ProjectSettings = {
     "BATCH_SIZE": 500,
     "CACHE_TIMEOUT": None,
     "FIELDS": {},
+    "RETRIES": 2,
+    "RETRY_BACKOFF": 0.05,
+    "BREAKER_THRESHOLD": 5,
+    "BREAKER_COOLDOWN": 10.0,
+    "MAX_RESPONSE_BYTES": 20 * 2**20,
 }
 
 
@@ -103,6 +129,7 @@ def federation_settings() -> FederationSettings:
     if shorthand:
         merged["PROJECT_NAME"] = shorthand
     merged.update(getattr(settings, "FEDERATION", None) or {})
+    merged["SUBGRAPH_TOKEN"] = Secret(merged["SUBGRAPH_TOKEN"] or "")
     return merged  # type: ignore[return-value]
 
 
@@ -158,7 +185,9 @@ def project_settings(project: str) -> ProjectSettings:
     configured = federation_settings()["PROJECTS"].get(project) or {}
     if not configured.get("URL"):
         raise RemoteProjectNotConfigured(project)
-    return {**PROJECT_DEFAULTS, **configured}  # type: ignore[typeddict-item]
+    merged = {**PROJECT_DEFAULTS, **configured}
+    merged["TOKEN"] = Secret(merged["TOKEN"] or "")
+    return merged  # type: ignore[return-value]
 
 
 def public_url(url: str) -> str:

@@ -76,6 +76,10 @@ class RemoteAuthenticationError(RemoteHTTPError):
     """The remote service refused this service's token (HTTP 401 or 403)."""
 
 
+class RemoteCircuitOpen(RemoteUnavailable):
+    """Recent calls to the remote service all failed: this one was not tried."""
+
+
 class RemoteProtocolError(RemoteUnavailable):
     """The remote service answered with something that is not the expected GraphQL."""
 

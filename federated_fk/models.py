@@ -223,6 +223,12 @@ class GenericContentType(models.Model):
         ),
     )
 
+    field_types = models.JSONField(
+        _("remote field types"),
+        default=dict,
+        blank=True,
+        help_text=_("The GraphQL type of each remote field, as the remote schema declares it."),
+    )
     listable = models.BooleanField(
         _("listable"),
         default=False,

@@ -53,6 +53,7 @@ class RemoteOptions:
         type_name: str,
         pk_type: str,
         fields: tuple[str, ...] = (),
+        field_types: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.model = self.concrete_model = model
         self.project = project
@@ -66,6 +67,7 @@ class RemoteOptions:
         self.pk = _PK_FIELDS[pk_type](name="id", primary_key=True)
         self.pk.attname = self.pk.column = "id"
         self.fields = fields
+        self.field_types = dict(field_types)
 
     def entity_type(self) -> EntityType:
         """Return what the GraphQL client needs to fetch objects of this model.
@@ -82,6 +84,7 @@ class RemoteOptions:
             type_name=self.type_name,
             fields=tuple(declared or self.fields),
             pk=self.pk,
+            field_types=tuple(self.field_types.items()),
         )
 
     @property
@@ -248,7 +251,8 @@ def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
     that objects made at different times are instances of one class.
     """
     base = conf.remote_object_class()
-    key = (*ct.natural_key(), ct.type_name, ct.pk_type, tuple(ct.fields), base)
+    types = tuple(sorted(ct.field_types.items()))
+    key = (*ct.natural_key(), ct.type_name, ct.pk_type, tuple(ct.fields), types, base)
     try:
         return _stand_ins[key]
     except KeyError:
@@ -266,7 +270,14 @@ def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
         object_name, (base,), {"__module__": module, "__qualname__": object_name}
     )
     cls._meta = RemoteOptions(
-        cls, ct.project, ct.app_label, ct.model, ct.type_name, ct.pk_type, tuple(ct.fields)
+        cls,
+        ct.project,
+        ct.app_label,
+        ct.model,
+        ct.type_name,
+        ct.pk_type,
+        tuple(ct.fields),
+        tuple(sorted(ct.field_types.items())),
     )
     cls.DoesNotExist = type(
         "DoesNotExist",

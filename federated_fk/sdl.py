@@ -27,6 +27,8 @@ class RemoteEntity:
     pk_type: str
     fields: tuple[str, ...]
     listable: bool = False
+    #: GraphQL type of each field, e.g. ``"String!"``.
+    field_types: tuple[tuple[str, str], ...] = ()
 
 
 def entities(sdl: str, project: str) -> list[RemoteEntity]:
@@ -44,12 +46,12 @@ def entities(sdl: str, project: str) -> list[RemoteEntity]:
         if not isinstance(node, ObjectTypeDefinitionNode) or not _directive(node, "key"):
             continue
         model = _directive(node, "djangoModel") or {}
-        fields = tuple(
-            name
+        scalars = {
+            name: str(field.type)
             for name, field in type_.fields.items()
             if name != "id"
             and isinstance(get_named_type(field.type), GraphQLScalarType | GraphQLEnumType)
-        )
+        }
         pk = model.get("pkType", "str")
         found.append(
             RemoteEntity(
@@ -57,8 +59,9 @@ def entities(sdl: str, project: str) -> list[RemoteEntity]:
                 app_label=model.get("appLabel", project),
                 model=model.get("model", type_.name.lower()),
                 pk_type=pk if pk in PK_TYPES else "str",
-                fields=fields,
+                fields=tuple(scalars),
                 listable=model.get("listable") is True,
+                field_types=tuple(scalars.items()),
             )
         )
     return sorted(found, key=lambda e: e.type_name)

@@ -25,7 +25,10 @@ model and request.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import inspect
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -38,6 +41,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.dataloader import DataLoader
 from strawberry.django.views import AsyncGraphQLView
+from strawberry.federation.schema import FederationAny
 from strawberry.schema_directive import Location
 from strawberry.tools import merge_types
 from strawberry.types import Info
@@ -82,10 +86,77 @@ class FederatedIdPage:
     total: int
 
 
-class Subgraph:
-    """A registry of the entity types one service exposes."""
+class SubgraphSchema(strawberry.federation.Schema):
+    """A federation schema whose ``_entities`` is batched and refuses bad input clearly.
 
-    def __init__(self) -> None:
+    strawberry resolves each representation on its own, through
+    ``resolve_reference``; here the entity types made by ``Subgraph.entity``
+    are resolved a whole type at a time: one query, no awaitable per entity.
+    """
+
+    max_representations = 1000
+
+    # strawberry builds ``_entities`` from this signature: keep its types.
+    async def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        entities = self._entity_classes(representations)
+        if not all(hasattr(entity, "_federated_model") for entity in entities.values()):
+            # Types this module did not make: strawberry's way, concurrently.
+            results = super().entities_resolver(info, representations)
+            return await asyncio.gather(*(_awaited(r) for r in results))
+        by_type: dict[str, list[int]] = defaultdict(list)
+        for index, representation in enumerate(representations):
+            by_type[representation["__typename"]].append(index)
+        results: list[Any] = [None] * len(representations)
+        for type_name, indices in by_type.items():
+            entity = entities[type_name]
+            ids = [representations[i].get("id") for i in indices]
+            rows = await sync_to_async(_load_rows)(entity, entity._federated_model, ids, info)
+            for index, row in zip(indices, rows, strict=True):
+                results[index] = row
+        return results
+
+    def _entity_classes(self, representations: list[Any]) -> dict[str, type]:
+        """Check the representations; return the entity class of each type named."""
+        if len(representations) > self.max_representations:
+            raise ValueError(
+                f"At most {self.max_representations} representations per request, "
+                f"got {len(representations)}."
+            )
+        known = {
+            name: t.definition.origin
+            for name, t in self.schema_converter.type_map.items()
+            if _is_entity(t)
+        }
+        given = {r.get("__typename") if isinstance(r, dict) else None for r in representations}
+        unknown = given - set(known)
+        if unknown:
+            names = ", ".join(sorted(repr(n) for n in unknown))
+            raise ValueError(
+                f"Unknown entity type {names}; this subgraph has: {', '.join(sorted(known))}."
+            )
+        return {name: known[name] for name in given}
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _is_entity(type_: Any) -> bool:
+    origin = getattr(getattr(type_, "definition", None), "origin", None)
+    return hasattr(origin, "resolve_reference")
+
+
+class Subgraph:
+    """A registry of the entity types one service exposes.
+
+    :param max_representations: the most representations one ``_entities``
+        call may carry
+    """
+
+    def __init__(self, max_representations: int = 1000) -> None:
+        self.max_representations = max_representations
         self.entities: list[type] = []
         #: GraphQL type name -> (entity class, model) of the listable types.
         self.listable: dict[str, tuple[type, type[models.Model]]] = {}
@@ -149,6 +220,7 @@ class Subgraph:
         entity = strawberry_django.federation.type(
             model, keys=["id"], fields=fields, name=name, directives=[directive]
         )(cls)
+        entity._federated_model = model  # resolved in batches by SubgraphSchema
         self.entities.append(entity)
         return entity
 
@@ -161,7 +233,9 @@ class Subgraph:
         """Return the federation schema: ``_service``, ``_entities`` and ``query``."""
         roots = tuple(root for root in (query, self._list_query()) if root is not None)
         query = merge_types("Query", roots) if roots else _EmptyQuery
-        return strawberry.federation.Schema(query=query, types=[*self.entities, *types], **kwargs)
+        schema = SubgraphSchema(query=query, types=[*self.entities, *types], **kwargs)
+        schema.max_representations = self.max_representations
+        return schema
 
     def _list_query(self) -> type | None:
         if not self.listable:

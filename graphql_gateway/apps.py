@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class GraphQLGatewayConfig(AppConfig):
     name = "graphql_gateway"
     verbose_name = "GraphQL gateway"
+
+    def ready(self) -> None:
+        from graphql_gateway.checks import check_settings
+
+        checks.register(check_settings)

@@ -19,6 +19,12 @@ class GatewaySettings(TypedDict, total=False):
     MAX_PAGE_SIZE: int
     #: The node_modules folder holding GraphiQL's files (see graphiql/package.json).
     GRAPHIQL_ASSETS: str
+    #: Limits on a query: nesting depth, aliases, tokens (read at start-up).
+    MAX_DEPTH: int
+    MAX_ALIASES: int
+    MAX_TOKENS: int
+    #: Whether the schema answers introspection (turn it off in production).
+    INTROSPECTION: bool
 
 
 DEFAULTS: GatewaySettings = {
@@ -27,6 +33,10 @@ DEFAULTS: GatewaySettings = {
     "DEFAULT_PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
     "GRAPHIQL_ASSETS": "",
+    "MAX_DEPTH": 8,
+    "MAX_ALIASES": 10,
+    "MAX_TOKENS": 2000,
+    "INTROSPECTION": True,
 }
 
 

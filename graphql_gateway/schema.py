@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 import strawberry
 from asgiref.sync import sync_to_async
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 
 from graphql_gateway.books import Entry, book_page
 from graphql_gateway.conf import gateway_settings
@@ -120,4 +127,19 @@ class RemoteErrors(SchemaExtension):
             result.errors = [*(result.errors or []), *extra]
 
 
-schema = strawberry.Schema(query=Query, extensions=[RemoteErrors])
+def _extensions() -> list[Any]:
+    """The schema's extensions: remote errors, and the limits set in settings."""
+    config = gateway_settings()
+    # Factories, so that each request gets fresh extension instances.
+    extensions: list[Any] = [
+        RemoteErrors,
+        partial(QueryDepthLimiter, max_depth=config["MAX_DEPTH"]),
+        partial(MaxAliasesLimiter, max_alias_count=config["MAX_ALIASES"]),
+        partial(MaxTokensLimiter, max_token_count=config["MAX_TOKENS"]),
+    ]
+    if not config["INTROSPECTION"]:
+        extensions.append(DisableIntrospection)
+    return extensions
+
+
+schema = strawberry.Schema(query=Query, extensions=_extensions())

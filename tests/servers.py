@@ -149,7 +149,27 @@ class SubgraphServer:
             return json.load(response)
 
 
-class DemoShops:
+class GatewayClient:
+    """Queries shop_a's gateway and pages at ``url`` (``http://127.0.0.1:PORT``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def query(self, query: str, variables: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{self.url}/graphql/",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+
+    def get(self, path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as response:
+            return response.status, response.read().decode()
+
+
+class DemoShops(GatewayClient):
     """shop_a and shop_b as run_demo.sh runs them, on free ports with fresh databases.
 
     :param folder: where the databases and logs go
@@ -184,7 +204,7 @@ class DemoShops:
         self.shop_a = UvicornProcess(
             "shop_a.asgi:application", ROOT / "shop_a", self.env, folder / "shop_a.log"
         )
-        self.url = f"http://127.0.0.1:{self.shop_a.port}"
+        super().__init__(f"http://127.0.0.1:{self.shop_a.port}")
 
     def manage(self, shop: str, *args: str, env: dict[str, str] | None = None) -> str:
         """Run a management command of ``shop``; ``env`` adds to the shops' environment."""
@@ -220,27 +240,17 @@ class DemoShops:
         """How many GraphQL requests shop_b's access log shows so far."""
         return self.shop_b.log.read_text().count('"POST /graphql/ HTTP/1.1" 200')
 
-    def query(self, query: str, variables: dict | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            f"{self.url}/graphql/",
-            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-
-    def get(self, path: str) -> tuple[int, str]:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as response:
-            return response.status, response.read().decode()
-
 
 class MisbehavingServer:
-    """An HTTP server that answers every POST with ``status`` and ``body`` after ``delay`` s."""
+    """An HTTP server whose answers a test sets: status, body, headers, delay.
+
+    ``answer()`` sets the answer to every request; ``queue()`` puts answers
+    in front of it, one per request.
+    """
 
     def __init__(self) -> None:
-        self.status = 200
-        self.body = b"{}"
-        self.delay = 0.0
+        self.default: tuple[int, bytes, float, dict[str, str]] = (200, b"{}", 0.0, {})
+        self.queued: list[tuple[int, bytes, float, dict[str, str]]] = []
         self.requests = 0
         outer = self
 
@@ -248,12 +258,17 @@ class MisbehavingServer:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.requests += 1
-                time.sleep(outer.delay)
-                self.send_response(outer.status)
+                status, body, delay, headers = (
+                    outer.queued.pop(0) if outer.queued else outer.default
+                )
+                time.sleep(delay)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(outer.body)))
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(outer.body)
+                self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -263,10 +278,25 @@ class MisbehavingServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/graphql/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def answer(self, body: bytes | dict, status: int = 200, delay: float = 0.0) -> None:
-        self.body = json.dumps(body).encode() if isinstance(body, dict) else body
-        self.status = status
-        self.delay = delay
+    @staticmethod
+    def _make(
+        body: bytes | dict, status: int, delay: float, headers: dict[str, str] | None
+    ) -> tuple[int, bytes, float, dict[str, str]]:
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        return status, data, delay, headers or {}
+
+    def answer(
+        self,
+        body: bytes | dict,
+        status: int = 200,
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.default = self._make(body, status, delay, headers)
+
+    def queue(self, *answers: tuple) -> None:
+        """Answer the next requests with these ``(body, status)`` pairs, in order."""
+        self.queued.extend(self._make(body, status, 0.0, None) for body, status in answers)
 
     def start(self) -> MisbehavingServer:
         self.thread.start()

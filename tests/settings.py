@@ -34,6 +34,9 @@ if os.environ.get("FEDERATED_FK_TEST_DB") == "postgres":
         }
         for alias, name in (("default", "federated_fk"), ("other", "federated_fk_other"))
     }
+    # A helper process of a test uses that test's database.
+    if os.environ.get("FEDERATED_FK_TEST_DB_NAME"):
+        DATABASES["default"]["NAME"] = os.environ["FEDERATED_FK_TEST_DB_NAME"]
 else:
     DATABASES = {
         alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}

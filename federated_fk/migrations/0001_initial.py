@@ -60,6 +60,15 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "field_types",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="The GraphQL type of each remote field, as the remote schema declares it.",
+                        verbose_name="remote field types",
+                    ),
+                ),
+                (
                     "listable",
                     models.BooleanField(
                         default=False,

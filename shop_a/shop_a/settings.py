@@ -53,6 +53,8 @@ FEDERATION = {
             "URL": os.environ.get("SHOP_B_URL", "http://127.0.0.1:8001/graphql/"),
             "TOKEN": os.environ.get("SHOP_B_TOKEN", ""),
             "TIMEOUT": float(os.environ.get("SHOP_B_TIMEOUT", "3")),
+            "BREAKER_THRESHOLD": int(os.environ.get("SHOP_B_BREAKER_THRESHOLD", "5")),
+            "BREAKER_COOLDOWN": float(os.environ.get("SHOP_B_BREAKER_COOLDOWN", "10")),
         }
     },
     "SCHEMA_DIR": os.environ.get("FEDERATION_SCHEMA_DIR", str(REPO_DIR / "schema")),
@@ -69,6 +71,8 @@ GRAPHQL_GATEWAY = {
     "REFERENCE_MODEL": "books.Reference",
     "BOOK_MODELS": ["books.book", "audio.audiobook"],
     "MAX_PAGE_SIZE": int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100")),
+    # Introspection (and so GraphiQL's schema explorer) only where asked for.
+    "INTROSPECTION": os.environ.get("GATEWAY_INTROSPECTION", "1") == "1",
     "GRAPHIQL_ASSETS": os.environ.get(
         "GRAPHIQL_ASSETS", str(REPO_DIR / ".cache" / "graphiql" / "node_modules")
     ),

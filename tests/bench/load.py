@@ -18,6 +18,7 @@ import aiohttp
 async def send(url: str, payload: dict, concurrency: int, requests: int, warmup: int) -> dict:
     latencies: list[float] = []
     failures = 0
+    outcomes = {"complete": 0, "partial": 0, "server_errors": 0, "other_failures": 0}
     remaining = requests
 
     async def worker(session: aiohttp.ClientSession) -> None:
@@ -25,10 +26,16 @@ async def send(url: str, payload: dict, concurrency: int, requests: int, warmup:
         while remaining > 0:
             remaining -= 1
             started = time.perf_counter()
-            async with session.post(url, json=payload) as response:
-                body = await response.json()
+            try:
+                async with session.post(url, json=payload) as response:
+                    status = response.status
+                    body = await response.json(content_type=None)
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                status, body = 0, {}
             latencies.append(time.perf_counter() - started)
-            if response.status != 200 or body.get("errors"):
+            outcome = _classify(status, body)
+            outcomes[outcome] += 1
+            if outcome != "complete":
                 failures += 1
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -41,7 +48,21 @@ async def send(url: str, payload: dict, concurrency: int, requests: int, warmup:
         "latencies": latencies,
         "wall": time.perf_counter() - started,
         "failures": failures,
+        **outcomes,
     }
+
+
+def _classify(status: int, body: dict) -> str:
+    """complete; partial (data, and errors about remote projects); 5xx; anything else."""
+    if status >= 500:
+        return "server_errors"
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if status == 200 and body.get("data") and not errors:
+        return "complete"
+    codes = {(e.get("extensions") or {}).get("code") for e in errors or []}
+    if status == 200 and body.get("data") and codes == {"REMOTE_UNAVAILABLE"}:
+        return "partial"
+    return "other_failures"
 
 
 def main() -> None:

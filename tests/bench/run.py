@@ -373,6 +373,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--smoke", action="store_true", help="Tiny sizes: only check that it runs.")
     parser.add_argument("--json", type=Path, help="Write the figures here as JSON.")
+    parser.add_argument("--only", default="1,2,3,4,5", help="The scenarios to run, by number.")
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.growth, args.page_sizes = "40", "40,80", "5"
@@ -386,14 +387,19 @@ def main() -> int:
         setup_django(folder)
         bench = Bench(folder, args.repeat, args.batch_size)
         try:
+            only = set(args.only.split(","))
             bench.start_remotes(max(growth + sizes), max(sizes))
             for n in sizes:
-                bench.local_overhead(n)
-                bench.federation_cost(n)
-                bench.naive_vs_batched(n // 2)
-            for n in growth:
+                if "1" in only:
+                    bench.local_overhead(n)
+                if "2" in only:
+                    bench.federation_cost(n)
+                if "3" in only:
+                    bench.naive_vs_batched(n // 2)
+            for n in growth if "5" in only else []:
                 bench.federation_cost(n, scenario="5 growth")
-            bench.gateway(page_sizes, args.requests)
+            if "4" in only:
+                bench.gateway(page_sizes, args.requests)
         finally:
             bench.stop()
     import django

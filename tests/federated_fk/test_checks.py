@@ -87,3 +87,17 @@ def test_the_test_project_passes_every_check():
 def test_settings_checks(settings_kwargs, expected):
     with override_settings(**settings_kwargs):
         assert [e.id for e in check_settings()] == expected
+
+
+def test_endpoints_must_be_http_and_credentials_are_not_shown():
+    projects = {
+        "shop_b": {"URL": "ftp://user:secret-pw@host/graphql/"},
+        "shop_a": {"URL": "http://127.0.0.1:1/graphql/"},
+    }
+    with override_settings(FEDERATION={"PROJECT_NAME": "shop_a", "PROJECTS": projects}):
+        errors = check_settings()
+    assert [e.id for e in errors] == ["federated_fk.E204", "federated_fk.E205"]
+    assert errors[0].msg == (
+        "FEDERATION['PROJECTS']['shop_b']['URL'] must be an http or https URL (scheme 'ftp')."
+    )
+    assert "secret-pw" not in errors[0].msg

@@ -57,3 +57,18 @@ def test_custom_remote_object_base_class(remote_book_ct):
         assert issubclass(stand_in, AuditedRemoteObject)
         assert stand_in(1).audited
     assert not issubclass(remote_book_ct.model_class(), AuditedRemoteObject)
+
+
+def test_tokens_are_redacted_in_reprs(settings):
+    from federated_fk import conf
+
+    settings.FEDERATION = {
+        "PROJECT_NAME": "shop_a",
+        "SUBGRAPH_TOKEN": "server-token-1",
+        "PROJECTS": {"shop_b": {"URL": "http://127.0.0.1:1/", "TOKEN": "client-token-2"}},
+    }
+    project = conf.project_settings("shop_b")
+    assert project["TOKEN"] == "client-token-2"  # what is sent
+    assert "client-token-2" not in repr(project)
+    assert "server-token-1" not in repr(conf.federation_settings())
+    assert repr(project["TOKEN"]) == "'<redacted>'"

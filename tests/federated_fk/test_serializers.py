@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Max
 
 from federated_fk.models import GenericContentType
 from tests.sharedapp.models import Author
@@ -60,13 +61,20 @@ def describe(using):
 
 
 def shift_ids(using):
-    """Make the other database's content-type and author ids differ from the source's."""
+    """Make the other database's content-type and author ids differ from the source's.
+
+    New rows there get ids above every id of the source (sequences only grow).
+    """
     GenericContentType.objects.using(using).filter(app_label__in=["sharedapp", "testapp"]).delete()
-    for i in range(5):
-        GenericContentType.objects.using(using).create(
-            project="shop_z", app_label="z", model=f"m{i}"
-        )
-    Author.objects.using(using).create(name="Someone else")
+    top = GenericContentType.objects.aggregate(top=Max("pk"))["top"]
+    n = 0
+    while (
+        GenericContentType.objects.using(using).create(project="z", app_label="z", model=n).pk < top
+    ):
+        n += 1
+    top = Author.objects.aggregate(top=Max("pk"))["top"]
+    while Author.objects.using(using).create(name=f"Someone {n}").pk <= top:
+        n += 1
 
 
 def dump(fmt, tmp_path):

@@ -117,3 +117,25 @@ def test_listable_types_page_through_visible_ids(client, rows):
     assert body["errors"][0]["message"] == "'Gadget' is not a listable type; listable: Book."
     _, body = post(client, query, {"t": "Book", "o": 0, "l": 5000})
     assert body["errors"][0]["message"] == "offset must be >= 0 and limit from 1 to 1000."
+
+
+def test_an_unknown_typename_gets_a_clear_error(client, rows):
+    status, body = post(client, ENTITIES, reps(("Book", 1), ("Spaceship", 1)))
+    assert status == 200
+    assert body["data"] is None
+    assert body["errors"][0]["message"] == (
+        "Unknown entity type 'Spaceship'; this subgraph has: Audiobook, Book, Gadget."
+    )
+
+
+def test_too_many_representations_get_a_clear_error(client, rows):
+    status, body = post(client, ENTITIES, reps(*[("Book", i) for i in range(10_000)]))
+    assert status == 200
+    assert body["errors"][0]["message"] == ("At most 1000 representations per request, got 10000.")
+
+
+def test_a_string_for_an_integer_key_fails_only_its_entity(client, rows):
+    status, body = post(client, ENTITIES, reps(("Book", "abc"), ("Book", 2)))
+    assert status == 200
+    assert body["data"]["_entities"][1]["title"] == "Book 2"
+    assert body["errors"][0]["message"] == "'abc' is not a valid Book id."

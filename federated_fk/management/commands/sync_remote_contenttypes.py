@@ -65,6 +65,7 @@ class Command(BaseCommand):
                 "pk_type": entity.pk_type,
                 "fields": list(entity.fields),
                 "listable": entity.listable,
+                "field_types": dict(entity.field_types),
             }
             ct = existing.pop((entity.app_label, entity.model), None)
             label = f"{project} | {entity.app_label}.{entity.model} ({entity.type_name})"

@@ -1,0 +1,142 @@
+"""Faults of a remote: retries, the circuit breaker, caps, redirects, wrong types."""
+
+import time
+
+import pytest
+
+from federated_fk.exceptions import (
+    RemoteCircuitOpen,
+    RemoteConnectionError,
+    RemoteHTTPError,
+    RemoteProtocolError,
+)
+from federated_fk.models import GenericContentType
+from tests.servers import MisbehavingServer, free_port
+
+pytestmark = pytest.mark.django_db
+
+BOOK = {"__typename": "Book", "id": "1", "title": "Dune", "price": "9.50", "pages": 412}
+OK = {"data": {"_entities": [BOOK]}}
+
+
+@pytest.fixture
+def book_type(db):
+    return GenericContentType.objects.create(
+        project="shop_b",
+        app_label="shop",
+        model="book",
+        type_name="Book",
+        fields=["title", "price", "pages"],
+        field_types={"title": "String!", "price": "Decimal!", "pages": "Int"},
+    )
+
+
+@pytest.fixture
+def remote(settings, misbehaving):
+    """shop_b, served by the misbehaving server; returns its settings to adjust."""
+    project = {"URL": misbehaving.url, "TIMEOUT": 3, "RETRY_BACKOFF": 0.01}
+    settings.FEDERATION = {**settings.FEDERATION, "PROJECTS": {"shop_b": project}}
+    return project
+
+
+def load(book_type, pk=1):
+    return book_type.model_class()(pk).title
+
+
+def test_failed_reads_are_retried(book_type, remote, misbehaving):
+    misbehaving.answer(OK)
+    misbehaving.queue(({}, 503), ({}, 502))
+    assert load(book_type) == "Dune"
+    assert misbehaving.requests == 3
+
+
+def test_retries_are_bounded_in_count(book_type, remote, misbehaving):
+    remote["RETRIES"] = 1
+    misbehaving.answer({}, status=503)
+    with pytest.raises(RemoteHTTPError, match="HTTP 503"):
+        load(book_type)
+    assert misbehaving.requests == 2
+
+
+def test_client_errors_are_not_retried(book_type, remote, misbehaving):
+    misbehaving.answer({}, status=400)
+    with pytest.raises(RemoteHTTPError, match="HTTP 400"):
+        load(book_type)
+    assert misbehaving.requests == 1
+
+
+def test_retries_stay_within_the_timeout(book_type, remote, misbehaving):
+    remote.update(TIMEOUT=0.5, RETRY_BACKOFF=2.0)  # a backoff longer than what is left
+    misbehaving.answer({}, status=503)
+    started = time.monotonic()
+    with pytest.raises(RemoteHTTPError):
+        load(book_type)
+    assert misbehaving.requests == 1
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_dead_remote_opens_the_circuit_then_is_tried_again(book_type, remote, misbehaving):
+    remote.update(BREAKER_THRESHOLD=3, BREAKER_COOLDOWN=0.5, RETRIES=0)
+    misbehaving.answer({}, status=502)
+    for _ in range(3):
+        with pytest.raises(RemoteHTTPError):
+            load(book_type)
+    started = time.monotonic()
+    with pytest.raises(RemoteCircuitOpen, match="not tried: 3 calls in a row failed"):
+        load(book_type)
+    assert time.monotonic() - started < 0.05  # a fast failure, no request
+    assert misbehaving.requests == 3
+    misbehaving.answer(OK)  # the remote comes back
+    time.sleep(0.6)
+    assert load(book_type) == "Dune"
+    assert load(book_type) == "Dune"  # closed again
+    assert misbehaving.requests == 5
+
+
+def test_refused_connections_are_retried_then_reported(book_type, remote):
+    remote.update(URL=f"http://127.0.0.1:{free_port()}/graphql/", RETRIES=2)
+    started = time.monotonic()
+    with pytest.raises(RemoteConnectionError, match="connection refused"):
+        load(book_type)
+    assert time.monotonic() - started < 1
+
+
+def test_answers_larger_than_the_cap_are_refused(book_type, remote, misbehaving):
+    remote["MAX_RESPONSE_BYTES"] = 1000
+    misbehaving.answer({"data": {"_entities": [{**BOOK, "title": "x" * 5000}]}})
+    with pytest.raises(RemoteProtocolError, match="more than 1000 bytes"):
+        load(book_type)
+
+
+def test_redirects_to_another_host_are_not_followed(book_type, remote, misbehaving):
+    other = MisbehavingServer().start()
+    try:
+        other.answer(OK)
+        elsewhere = other.url.replace("127.0.0.1", "localhost")
+        misbehaving.answer(b"", status=307, headers={"Location": elsewhere})
+        with pytest.raises(RemoteProtocolError, match="redirect to localhost refused"):
+            load(book_type)
+        assert other.requests == 0
+    finally:
+        other.stop()
+
+
+@pytest.mark.parametrize(
+    ("entity", "reason"),
+    [
+        ({**BOOK, "title": 5}, "title is not a String!"),
+        ({**BOOK, "pages": "many"}, "pages is not a Int"),
+        ({**BOOK, "title": None}, "title is not a String!"),
+        ({**BOOK, "price": {"amount": 1}}, "price is not a Decimal!"),
+    ],
+)
+def test_fields_of_the_wrong_type_are_refused(book_type, remote, misbehaving, entity, reason):
+    misbehaving.answer({"data": {"_entities": [entity]}})
+    with pytest.raises(RemoteProtocolError) as raised:
+        load(book_type)
+    assert str(raised.value).endswith(f"Book '1': {reason}")
+
+
+def test_a_nullable_field_may_be_null(book_type, remote, misbehaving):
+    misbehaving.answer({"data": {"_entities": [{**BOOK, "pages": None}]}})
+    assert book_type.model_class()(1).pages is None
