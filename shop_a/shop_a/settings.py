@@ -54,7 +54,7 @@ FEDERATION = {
             "TOKEN": os.environ.get("SHOP_B_TOKEN", ""),
             "TIMEOUT": float(os.environ.get("SHOP_B_TIMEOUT", "3")),
             "BREAKER_THRESHOLD": int(os.environ.get("SHOP_B_BREAKER_THRESHOLD", "5")),
-            "BREAKER_COOLDOWN": float(os.environ.get("SHOP_B_BREAKER_COOLDOWN", "10")),
+            "BREAKER_COOLDOWN": float(os.environ.get("SHOP_B_BREAKER_COOLDOWN", "5")),
         }
     },
     "SCHEMA_DIR": os.environ.get("FEDERATION_SCHEMA_DIR", str(REPO_DIR / "schema")),
