@@ -140,3 +140,37 @@ def test_fields_of_the_wrong_type_are_refused(book_type, remote, misbehaving, en
 def test_a_nullable_field_may_be_null(book_type, remote, misbehaving):
     misbehaving.answer({"data": {"_entities": [{**BOOK, "pages": None}]}})
     assert book_type.model_class()(1).pages is None
+
+
+def test_a_reset_connection_is_reported(book_type, remote):
+    """A server that accepts, then resets the connection (RST) before answering."""
+    import socket
+    import struct
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+
+    def reset_every_connection() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            conn.recv(65536)
+            # Linger 0: close() sends RST instead of FIN.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    threading.Thread(target=reset_every_connection, daemon=True).start()
+    remote.update(URL=f"http://127.0.0.1:{listener.getsockname()[1]}/graphql/", RETRIES=1)
+    try:
+        with pytest.raises(RemoteConnectionError) as raised:
+            load(book_type)
+    finally:
+        listener.close()
+    assert str(raised.value).endswith("is unavailable: connection reset")
+    assert len(accepted) == 2  # tried, then retried once
