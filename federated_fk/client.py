@@ -23,7 +23,7 @@ import random
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -553,8 +553,8 @@ class _Cache:
         self.cache = caches[conf.federation_settings()["CACHE"]]
 
     @staticmethod
-    def key(entity_type: EntityType, pk: Any) -> str:
-        return "federated_fk:" + ":".join((*entity_type.key, str(pk)))
+    def key(content_type: Key, pk: Any) -> str:
+        return "federated_fk:" + ":".join((*content_type, str(pk)))
 
     def split(
         self, wanted: Mapping[EntityType, Iterable[Any]]
@@ -567,10 +567,11 @@ class _Cache:
             if self.timeouts[entity_type.project] is None:
                 misses[entity_type] = pks
                 continue
-            cached = self.cache.get_many([self.key(entity_type, pk) for pk in pks])
+            keys = {pk: self.key(entity_type.key, pk) for pk in pks}
+            cached = self.cache.get_many(list(keys.values()))
             missing = []
-            for pk in pks:
-                data = cached.get(self.key(entity_type, pk))
+            for pk, key in keys.items():
+                data = cached.get(key)
                 if data is None:
                     missing.append(pk)
                 else:
@@ -583,7 +584,7 @@ class _Cache:
         by_project: dict[str, dict[str, Any]] = defaultdict(dict)
         for (key, pk), data in found.items():
             if data is not None and self.timeouts.get(key[0]) is not None:
-                by_project[key[0]]["federated_fk:" + ":".join((*key, str(pk)))] = data
+                by_project[key[0]][self.key(key, pk)] = data
         for project, values in by_project.items():
             self.cache.set_many(values, timeout=self.timeouts[project])
 
@@ -639,35 +640,38 @@ def _merge(
     return found
 
 
-def fetch_sdl(project: str) -> str:
-    """Return the SDL of a remote project's subgraph (``_service { sdl }``)."""
+def _ask(
+    project: str, text: str, variables: dict[str, Any], read: Callable[[Any], T], what: str
+) -> T:
+    """Run one query on ``project`` from sync code; ``read`` picks the answer out.
 
-    async def query() -> str:
+    An answer ``read`` cannot use is a ``RemoteProtocolError`` saying ``what`` was missing.
+    """
+
+    async def query() -> T:
         session = _get_loop().session(project)
-        data = await session.execute(SDL_QUERY, {})
+        data = await session.execute(text, variables)
         try:
-            return data["_service"]["sdl"]
-        except (KeyError, TypeError):
+            return read(data)
+        except (KeyError, TypeError, ValueError):
             raise RemoteProtocolError(
-                project, session.endpoint, "no _service { sdl } in the answer"
+                project, session.endpoint, f"no {what} in the answer"
             ) from None
 
     return run(query(), timeout=conf.project_settings(project)["TIMEOUT"] + 5)
+
+
+def fetch_sdl(project: str) -> str:
+    """Return the SDL of a remote project's subgraph (``_service { sdl }``)."""
+    return _ask(project, SDL_QUERY, {}, lambda data: data["_service"]["sdl"], "_service { sdl }")
 
 
 def list_ids(project: str, type_name: str, offset: int, limit: int) -> tuple[list[str], int]:
     """Return a page of ids of a listable remote type, and how many there are."""
 
-    async def query() -> tuple[list[str], int]:
-        session = _get_loop().session(project)
-        variables = {"typeName": type_name, "offset": offset, "limit": limit}
-        data = await session.execute(IDS_QUERY, variables)
-        try:
-            page = data["federatedIds"]
-            return [str(i) for i in page["ids"]], int(page["total"])
-        except (KeyError, TypeError, ValueError):
-            raise RemoteProtocolError(
-                project, session.endpoint, "no federatedIds { ids total } in the answer"
-            ) from None
+    def read(data: Any) -> tuple[list[str], int]:
+        page = data["federatedIds"]
+        return [str(i) for i in page["ids"]], int(page["total"])
 
-    return run(query(), timeout=conf.project_settings(project)["TIMEOUT"] + 5)
+    variables = {"typeName": type_name, "offset": offset, "limit": limit}
+    return _ask(project, IDS_QUERY, variables, read, "federatedIds { ids total }")
