@@ -12,17 +12,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk import conf
+from federated_fk.contract import PkType
 
 #: (project, app_label, model): what a GenericContentType names.
 Key = tuple[str, str, str]
-
-
-class PkType(models.TextChoices):
-    """The type of a remote model's primary key."""
-
-    INT = "int", _("integer")
-    UUID = "uuid", _("UUID")
-    STR = "str", _("string")
 
 
 def _row_key(ct: Any) -> Key:

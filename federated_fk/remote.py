@@ -12,11 +12,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.db import models
 from django.db.models.base import ModelState
 from django.utils.text import camel_case_to_spaces, format_lazy
 
 from federated_fk import conf
+from federated_fk.contract import pk_field
 from federated_fk.exceptions import FederationError, RemoteObjectDoesNotExist
 
 if TYPE_CHECKING:
@@ -24,13 +24,6 @@ if TYPE_CHECKING:
 
     from federated_fk.client import EntityType
     from federated_fk.models import GenericContentType
-
-#: A primary-key field per ``PkType``: converts ids the way Django converts pks.
-_PK_FIELDS: dict[str, type[models.Field]] = {
-    "int": models.IntegerField,
-    "uuid": models.UUIDField,
-    "str": models.CharField,
-}
 
 
 class RemoteOptions:
@@ -64,8 +57,7 @@ class RemoteOptions:
         self.verbose_name = camel_case_to_spaces(self.object_name)
         self.verbose_name_plural = format_lazy("{}s", self.verbose_name)
         self.pk_type = pk_type
-        self.pk = _PK_FIELDS[pk_type](name="id", primary_key=True)
-        self.pk.attname = self.pk.column = "id"
+        self.pk = pk_field(pk_type)
         self.fields = fields
         self.field_types = dict(field_types)
 

@@ -14,7 +14,7 @@ from graphql import (
 )
 from graphql.language import BooleanValueNode, ObjectTypeDefinitionNode, StringValueNode
 
-PK_TYPES = ("int", "uuid", "str")
+from federated_fk.contract import DIRECTIVE, read_directive
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,21 @@ def entities(sdl: str, project: str) -> list[RemoteEntity]:
         node = type_.ast_node if isinstance(type_, GraphQLObjectType) else None
         if not isinstance(node, ObjectTypeDefinitionNode) or not _directive(node, "key"):
             continue
-        model = _directive(node, "djangoModel") or {}
+        model = read_directive(_directive(node, DIRECTIVE) or {})
         scalars = {
             name: str(field.type)
             for name, field in type_.fields.items()
             if name != "id"
             and isinstance(get_named_type(field.type), GraphQLScalarType | GraphQLEnumType)
         }
-        pk = model.get("pkType", "str")
         found.append(
             RemoteEntity(
                 type_name=type_.name,
-                app_label=model.get("appLabel", project),
-                model=model.get("model", type_.name.lower()),
-                pk_type=pk if pk in PK_TYPES else "str",
+                app_label=model.app_label if model else project,
+                model=model.model if model else type_.name.lower(),
+                pk_type=model.pk_type if model else "str",
                 fields=tuple(scalars),
-                listable=model.get("listable") is True,
+                listable=model.listable if model else False,
                 field_types=tuple(scalars.items()),
             )
         )

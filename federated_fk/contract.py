@@ -1,0 +1,98 @@
+"""The contract between a subgraph and the services that read it.
+
+A subgraph writes, and ``sync_remote_contenttypes`` reads back, one directive
+on each entity type: ``@djangoModel(appLabel:, model:, pkType:, listable:)``.
+Both sides use this module, so that the directive and the primary-key types
+are defined once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+#: The name of the directive, in the SDL.
+DIRECTIVE = "djangoModel"
+
+
+class PkType(models.TextChoices):
+    """The type of a model's primary key, as the SDL carries it."""
+
+    INT = "int", _("integer")
+    UUID = "uuid", _("UUID")
+    STR = "str", _("string")
+
+
+#: Model primary-key field classes and their PkType; the first match wins, so
+#: subclasses come before their bases.
+_FIELD_PK_TYPES: tuple[tuple[type[models.Field], PkType], ...] = (
+    (models.UUIDField, PkType.UUID),
+    (models.AutoField, PkType.INT),
+    (models.BigAutoField, PkType.INT),
+    (models.SmallAutoField, PkType.INT),
+    (models.IntegerField, PkType.INT),
+)
+
+#: A field per PkType, converting ids the way Django converts primary keys.
+_PK_FIELD_CLASSES: dict[str, type[models.Field]] = {
+    PkType.INT: models.IntegerField,
+    PkType.UUID: models.UUIDField,
+    PkType.STR: models.CharField,
+}
+
+
+def pk_type_of(model: type[models.Model]) -> PkType:
+    """Return the PkType of ``model``'s primary key (``STR`` for anything else)."""
+    pk = model._meta.pk
+    for field_class, pk_type in _FIELD_PK_TYPES:
+        if isinstance(pk, field_class):
+            return pk_type
+    return PkType.STR
+
+
+def pk_field(pk_type: str) -> models.Field:
+    """Return an unbound primary-key field named ``id`` that converts ids of ``pk_type``."""
+    field = _PK_FIELD_CLASSES[pk_type](name="id", primary_key=True)
+    field.attname = field.column = "id"
+    return field
+
+
+@dataclass(frozen=True)
+class DjangoModelInfo:
+    """What ``@djangoModel`` says of an entity type."""
+
+    app_label: str
+    model: str
+    pk_type: str = PkType.STR
+    listable: bool = False
+
+
+def directive_arguments(info: DjangoModelInfo) -> dict[str, Any]:
+    """Return the directive's arguments by their Python names (for strawberry)."""
+    return {
+        "app_label": info.app_label,
+        "model": info.model,
+        "pk_type": str(info.pk_type),
+        "listable": info.listable,
+    }
+
+
+def read_directive(arguments: dict[str, Any]) -> DjangoModelInfo | None:
+    """Return the ``@djangoModel`` arguments (by their GraphQL names) as info, if valid.
+
+    A directive without ``appLabel`` or ``model`` strings is not ours: None.
+    An unknown ``pkType`` reads as ``"str"``, the type that converts nothing.
+    """
+    app_label, model = arguments.get("appLabel"), arguments.get("model")
+    if not isinstance(app_label, str) or not isinstance(model, str):
+        return None
+    pk_type = arguments.get("pkType")
+    return DjangoModelInfo(
+        app_label=app_label,
+        model=model,
+        pk_type=pk_type if pk_type in PkType.values else PkType.STR,
+        listable=arguments.get("listable") is True,
+    )

@@ -1,0 +1,16 @@
+"""The fields of django-federated-fk: generic keys whose targets may live in any service."""
+
+from federated_fk.fields.foreign_key import CONTENT_TYPE_HINT, FederatedForeignKey
+from federated_fk.fields.relation import (
+    FederatedRelation,
+    ReverseFederatedManyToOneDescriptor,
+    create_federated_related_manager,
+)
+
+__all__ = [
+    "CONTENT_TYPE_HINT",
+    "FederatedForeignKey",
+    "FederatedRelation",
+    "ReverseFederatedManyToOneDescriptor",
+    "create_federated_related_manager",
+]

@@ -1,0 +1,105 @@
+"""Answer ``_entities`` a whole type at a time: one database query per type.
+
+strawberry resolves each representation on its own, through
+``resolve_reference``; ``SubgraphSchema`` resolves the entity types made by
+``Subgraph.entity`` a type at a time instead (one query, no awaitable per
+entity), and leaves any other entity type to strawberry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import defaultdict
+from typing import Any
+
+import strawberry
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ValidationError
+from django.db import models
+from strawberry.federation.schema import FederationAny
+from strawberry.types import Info
+
+
+class SubgraphSchema(strawberry.federation.Schema):
+    """A federation schema whose ``_entities`` is batched and refuses bad input clearly."""
+
+    max_representations = 1000
+
+    # strawberry builds ``_entities`` from this signature: keep its types.
+    async def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        entities = self._entity_classes(representations)
+        by_type: dict[str, list[int]] = defaultdict(list)
+        for index, representation in enumerate(representations):
+            by_type[representation["__typename"]].append(index)
+        results: list[Any] = [None] * len(representations)
+        for type_name, indices in by_type.items():
+            entity = entities[type_name]
+            model = getattr(entity, "_federated_model", None)
+            if model is None:
+                # A type Subgraph.entity did not make: strawberry's way.
+                subset = [representations[i] for i in indices]
+                rows = await asyncio.gather(
+                    *(_awaited(r) for r in super().entities_resolver(info, subset))
+                )
+            else:
+                ids = [representations[i].get("id") for i in indices]
+                rows = await sync_to_async(load_rows)(entity, model, ids, info)
+            for index, row in zip(indices, rows, strict=True):
+                results[index] = row
+        return results
+
+    def _entity_classes(self, representations: list[Any]) -> dict[str, type]:
+        """Check the representations; return the entity class of each type named."""
+        if len(representations) > self.max_representations:
+            raise ValueError(
+                f"At most {self.max_representations} representations per request, "
+                f"got {len(representations)}."
+            )
+        known = {
+            name: t.definition.origin
+            for name, t in self.schema_converter.type_map.items()
+            if _is_entity(t)
+        }
+        given = {r.get("__typename") if isinstance(r, dict) else None for r in representations}
+        unknown = given - set(known)
+        if unknown:
+            names = ", ".join(sorted(repr(n) for n in unknown))
+            raise ValueError(
+                f"Unknown entity type {names}; this subgraph has: {', '.join(sorted(known))}."
+            )
+        return {name: known[name] for name in given}
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _is_entity(type_: Any) -> bool:
+    origin = getattr(getattr(type_, "definition", None), "origin", None)
+    return hasattr(origin, "resolve_reference")
+
+
+def visible(entity: type, model: type[models.Model], info: Info | None) -> models.QuerySet:
+    """Return the rows of ``model`` that callers may see, as the entity class says."""
+    queryset = model._default_manager.all()
+    get_queryset = getattr(entity, "get_queryset", None)
+    return queryset if get_queryset is None else get_queryset(queryset, info)
+
+
+def load_rows(
+    entity: type, model: type[models.Model], ids: list[Any], info: Info | None
+) -> list[Any]:
+    """Return the row for each id, None if missing or hidden, an error if malformed."""
+    keys: list[Any] = []
+    for raw in ids:
+        try:
+            keys.append(model._meta.pk.to_python(raw))
+        except (ValidationError, ValueError, TypeError):
+            keys.append(ValueError(f"{raw!r} is not a valid {model._meta.object_name} id."))
+    queryset = visible(entity, model, info)
+    valid = [k for k in keys if not isinstance(k, Exception)]
+    rows = {row.pk: row for row in queryset.filter(pk__in=valid)} if valid else {}
+    return [k if isinstance(k, Exception) else rows.get(k) for k in keys]

@@ -1,0 +1,32 @@
+"""The view that serves a subgraph, guarded by the subgraph token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from strawberry.django.views import AsyncGraphQLView
+
+from federated_fk import conf
+
+
+class SubgraphView(AsyncGraphQLView):
+    """Serves a subgraph; with ``FEDERATION["SUBGRAPH_TOKEN"]`` set, only to its holders."""
+
+    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = conf.federation_settings()["SUBGRAPH_TOKEN"]
+        if token and not _bearer_matches(request, token):
+            error = {
+                "message": "Authentication required: a valid bearer token.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+            return JsonResponse({"errors": [error]}, status=401)
+        return await super().dispatch(request, *args, **kwargs)
+
+
+def _bearer_matches(request: HttpRequest, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    # Constant time, so that response times tell nothing about the token.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
