@@ -93,7 +93,8 @@ class FederationSettings(TypedDict, total=False):
     #: ``"app_label.ModelName"`` labels of single models in the ``"shared"`` project
     #: (compared case-insensitively, like ``Model._meta.label_lower``).
     SHARED_MODELS: list[str]
-    #: Dotted path of the base class of remote stand-in classes.
+    #: Dotted path of the base class of remote stand-in classes (a subclass of
+    #: ``federated_fk.remote.RemoteObject``); empty for RemoteObject itself.
     REMOTE_OBJECT_CLASS: str
     #: The remote projects this service reads from, by project name.
     PROJECTS: dict[str, ProjectSettings]
@@ -109,7 +110,7 @@ DEFAULTS: FederationSettings = {
     "PROJECT_NAME": DEFAULT_PROJECT,
     "SHARED_APPS": [],
     "SHARED_MODELS": [],
-    "REMOTE_OBJECT_CLASS": "federated_fk.remote.RemoteObject",
+    "REMOTE_OBJECT_CLASS": "",
     "PROJECTS": {},
     "SUBGRAPH_TOKEN": "",
     "CACHE": "default",
@@ -172,9 +173,10 @@ def project_for_label(app_label: str, model_name: str) -> str:
     return federation_settings()["PROJECT_NAME"]
 
 
-def remote_object_class() -> type:
-    """Return the configured base class of remote stand-in classes."""
-    return import_string(federation_settings()["REMOTE_OBJECT_CLASS"])
+def remote_object_class() -> type | None:
+    """Return the configured base class of remote stand-in classes, or None if unset."""
+    path = federation_settings()["REMOTE_OBJECT_CLASS"]
+    return import_string(path) if path else None
 
 
 def project_settings(project: str) -> ProjectSettings:

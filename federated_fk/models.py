@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from federated_fk import conf
 from federated_fk.contract import PkType
+from federated_fk.remote.objects import stand_in_class
 
 #: (project, app_label, model): what a GenericContentType names.
 Key = tuple[str, str, str]
@@ -281,8 +282,6 @@ class GenericContentType(models.Model):
         types give their stand-in class, a ``RemoteObject`` subclass.
         """
         if self.is_remote:
-            from federated_fk.remote import stand_in_class
-
             return stand_in_class(self)
         try:
             return apps.get_model(self.app_label, self.model)

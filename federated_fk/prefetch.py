@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 
 from federated_fk.exceptions import FederationError
 
@@ -39,9 +39,18 @@ def collect_remote_errors() -> Iterator[dict[str, FederationError]]:
         _remote_errors.reset(token)
 
 
-def remote_error_sink() -> dict[str, FederationError] | None:
-    """Return the dict of the enclosing ``collect_remote_errors`` block, if any."""
-    return _remote_errors.get()
+def record_remote_errors(errors: Mapping[str, FederationError]) -> None:
+    """Record the failed projects of a prefetch in the enclosing ``collect_remote_errors``.
+
+    Outside such a block, raise the first project's error: a prefetch is
+    never silently partial.
+    """
+    if not errors:
+        return
+    sink = _remote_errors.get()
+    if sink is None:
+        raise errors[min(errors)]
+    sink.update(errors)
 
 
 class FederatedPrefetch(GenericPrefetch):
@@ -54,9 +63,6 @@ class FederatedPrefetch(GenericPrefetch):
             FederatedPrefetch("content_object", [Book.objects.only("title")])
         )
     """
-
-    def __init__(self, lookup: str, querysets: Sequence[QuerySet], to_attr: str | None = None):
-        super().__init__(lookup, querysets, to_attr=to_attr)
 
 
 async def aprefetch_related_objects(instances: Sequence[Any], *lookups: str | Prefetch) -> None:

@@ -9,9 +9,9 @@ from django.core.management import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from federated_fk import conf
-from federated_fk.client import fetch_sdl
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
+from federated_fk.remote.client import fetch_sdl
 from federated_fk.sdl import RemoteEntity, entities
 
 

@@ -10,6 +10,9 @@ as it does for local ones.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models.base import ModelState
@@ -20,10 +23,21 @@ from federated_fk.contract import pk_field
 from federated_fk.exceptions import FederationError, RemoteObjectDoesNotExist
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
-
-    from federated_fk.client import EntityType
     from federated_fk.models import GenericContentType
+    from federated_fk.remote.entities import EntityType
+
+
+def _client() -> ModuleType:
+    """Return ``federated_fk.remote.client``, importing it on first use.
+
+    The one deliberate lazy import of the package: the client pulls in gql
+    and aiohttp (over a second to import), and every ``manage.py`` command
+    imports this module through the models; only a service that reads a
+    remote object pays for the HTTP stack.
+    """
+    from federated_fk.remote import client
+
+    return client
 
 
 class RemoteOptions:
@@ -47,6 +61,7 @@ class RemoteOptions:
         pk_type: str,
         fields: tuple[str, ...] = (),
         field_types: tuple[tuple[str, str], ...] = (),
+        listable: bool = False,
     ) -> None:
         self.model = self.concrete_model = model
         self.project = project
@@ -60,6 +75,10 @@ class RemoteOptions:
         self.pk = pk_field(pk_type)
         self.fields = fields
         self.field_types = dict(field_types)
+        self.listable = listable
+        #: The manager of GenericContentType, set when the class is made
+        #: (this module does not import the models: they import it).
+        self.content_types: Any = None
 
     def entity_type(self) -> EntityType:
         """Return what the GraphQL client needs to fetch objects of this model.
@@ -67,11 +86,9 @@ class RemoteOptions:
         The fields are the project's declared ``FIELDS`` for this type, if
         any, else every scalar field the remote schema had when synchronized.
         """
-        from federated_fk.client import EntityType
-
         project = conf.federation_settings()["PROJECTS"].get(self.project) or {}
         declared = (project.get("FIELDS") or {}).get(self.type_name)
-        return EntityType(
+        return _client().EntityType(
             key=(self.project, self.app_label, self.model_name),
             type_name=self.type_name,
             fields=tuple(declared or self.fields),
@@ -119,6 +136,24 @@ class RemoteManager:
             )
         return load_remote_objects({self.model: pk__in})
 
+    def page_ids(self, offset: int, limit: int) -> tuple[list[Any], int]:
+        """Return a page of the primary keys the remote lets this service see, and their count.
+
+        Only listable types page through their ids
+        (``@subgraph.entity(..., listable=True)``); one request per page.
+
+        :raises TypeError: the type is not listable
+        :raises RemoteUnavailable: the remote service could not answer
+        """
+        opts = self.model._meta
+        if not opts.listable:
+            raise TypeError(
+                f"Remote {opts.label} ({opts.project}) is not listable: its subgraph "
+                "must expose it with listable=True."
+            )
+        ids, total = _client().list_ids(opts.project, opts.type_name, offset, limit)
+        return [opts.pk.to_python(pk) for pk in ids], total
+
 
 class RemoteObject:
     """An object of a remote service, named by its content type and primary key.
@@ -143,9 +178,8 @@ class RemoteObject:
     @property
     def content_type(self) -> GenericContentType:
         """The GenericContentType of this object's remote model."""
-        from federated_fk.models import GenericContentType
-
-        return GenericContentType.objects.get_for_model(self)
+        manager = self._meta.content_types.db_manager(self._state.db)
+        return manager.get_for_model(self)
 
     @property
     def object_id(self) -> str:
@@ -179,29 +213,34 @@ class RemoteObject:
 
     def _load(self) -> None:
         """Fetch this object's fields from its service (one request)."""
-        from federated_fk.client import fetch
-
         entity_type = self._meta.entity_type()
-        self._set_data(fetch({entity_type: [self.pk]})[(entity_type.key, self.pk)])
+        self._set_data(entity_type, _client().fetch({entity_type: [self.pk]}))
 
     async def aload(self) -> RemoteObject:
         """Fetch this object's fields from async code, unless already loaded.
 
         :raises DoesNotExist: the remote service has no such object
+        :raises RemoteUnavailable: the remote service could not answer
         """
-        from federated_fk.client import afetch
-
         if self._data is None:
             entity_type = self._meta.entity_type()
-            self._set_data((await afetch({entity_type: [self.pk]}))[(entity_type.key, self.pk)])
+            self._set_data(entity_type, await _client().afetch({entity_type: [self.pk]}))
         return self
 
-    def refresh_from_remote(self) -> None:
-        """Fetch this object's fields again, bypassing what it holds."""
+    def refresh_from_db(self, using: str | None = None, fields: Any = None, **kwargs: Any) -> None:
+        """Fetch this object's fields again from its service, as ``Model.refresh_from_db``.
+
+        ``using`` and ``fields`` are accepted for the model API's sake; the
+        whole object is fetched (one request, through the cache if one is set).
+
+        :raises DoesNotExist: the remote service no longer has the object
+        """
         self._data = None
         self._load()
 
-    def _set_data(self, data: dict[str, Any] | None) -> None:
+    def _set_data(self, entity_type: EntityType, fetched: Any) -> None:
+        fetched.raise_errors()
+        data = fetched.found.get((entity_type.key, self.pk))
         if data is None:
             raise self._does_not_exist()
         self._data = data
@@ -242,9 +281,17 @@ def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
     The class is made once per (content type, base class) and cached, so
     that objects made at different times are instances of one class.
     """
-    base = conf.remote_object_class()
+    base = conf.remote_object_class() or RemoteObject
     types = tuple(sorted(ct.field_types.items()))
-    key = (*ct.natural_key(), ct.type_name, ct.pk_type, tuple(ct.fields), types, base)
+    key = (
+        *ct.natural_key(),
+        ct.type_name,
+        ct.pk_type,
+        tuple(ct.fields),
+        types,
+        ct.listable,
+        base,
+    )
     try:
         return _stand_ins[key]
     except KeyError:
@@ -270,12 +317,14 @@ def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
         ct.pk_type,
         tuple(ct.fields),
         tuple(sorted(ct.field_types.items())),
+        ct.listable,
     )
     cls.DoesNotExist = type(
         "DoesNotExist",
         (base.DoesNotExist,),
         {"__module__": module, "__qualname__": f"{object_name}.DoesNotExist"},
     )
+    cls._meta.content_types = type(ct)._default_manager
     cls._default_manager = cls._base_manager = RemoteManager(cls)
     return cls
 
@@ -288,18 +337,59 @@ def _plan(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> dict[EntityType
     return plan
 
 
-def _objects(
+@dataclass
+class LoadedObjects:
+    """Remote objects that were found, and the projects that could not answer.
+
+    :param objects: the objects found, as stand-ins; missing ones are left out
+    :param errors: the failure of each project that could not answer
+    """
+
+    objects: list[RemoteObject] = field(default_factory=list)
+    errors: dict[str, FederationError] = field(default_factory=dict)
+
+
+def _loaded(
     wanted: Mapping[type[RemoteObject], Iterable[Any]],
     plan: dict[EntityType, list[Any]],
-    found: Any,
-) -> list[RemoteObject]:
+    fetched: Any,
+) -> LoadedObjects:
     objects = []
     for stand_in, entity_type in zip(wanted, plan, strict=True):
         for pk in dict.fromkeys(plan[entity_type]):
-            data = found.get((entity_type.key, pk))
+            data = fetched.found.get((entity_type.key, pk))
             if data is not None:
                 objects.append(stand_in(pk, data=data))
-    return objects
+    return LoadedObjects(objects, dict(fetched.errors))
+
+
+def fetch_remote_objects(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> LoadedObjects:
+    """Fetch remote objects of any types: one request per remote project.
+
+    ``wanted`` maps stand-in classes to primary keys. A project that cannot
+    answer does not raise: its error is returned beside the other objects.
+
+    :raises RemoteProjectNotConfigured: a project has no endpoint
+    """
+    plan = _plan(wanted)
+    return _loaded(wanted, plan, _client().fetch(plan))
+
+
+async def afetch_remote_objects(
+    wanted: Mapping[type[RemoteObject], Iterable[Any]],
+) -> LoadedObjects:
+    """The async twin of ``fetch_remote_objects``."""
+    plan = _plan(wanted)
+    return _loaded(wanted, plan, await _client().afetch(plan))
+
+
+def _report(loaded: LoadedObjects, errors: dict[str, FederationError] | None) -> list[Any]:
+    if errors is None:
+        for project in sorted(loaded.errors):
+            raise loaded.errors[project]
+    else:
+        errors.update(loaded.errors)
+    return loaded.objects
 
 
 def load_remote_objects(
@@ -316,10 +406,7 @@ def load_remote_objects(
     :raises RemoteProjectNotConfigured: a project has no endpoint
     :raises RemoteUnavailable: a project could not answer
     """
-    from federated_fk.client import fetch
-
-    plan = _plan(wanted)
-    return _objects(wanted, plan, fetch(plan, errors))
+    return _report(fetch_remote_objects(wanted), errors)
 
 
 async def aload_remote_objects(
@@ -327,7 +414,4 @@ async def aload_remote_objects(
     errors: dict[str, FederationError] | None = None,
 ) -> list[RemoteObject]:
     """The async twin of ``load_remote_objects``."""
-    from federated_fk.client import afetch
-
-    plan = _plan(wanted)
-    return _objects(wanted, plan, await afetch(plan, errors))
+    return _report(await afetch_remote_objects(wanted), errors)
