@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from federated_fk.remote import loop as client_loop
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
+from federated_fk.remote import loop as client_loop
 
 pytestmark = pytest.mark.django_db
 
