@@ -43,6 +43,17 @@ def test_a_missing_remote_object_behaves_like_a_deleted_target(synced):
     assert hidden.pk == refs[1].pk
 
 
+def test_refresh_from_db_fetches_the_object_again(synced, shop_b):
+    book = stand_in(synced, "shop_b", "Book")(7)
+    assert book.title == "B Book 7"
+    book.refresh_from_db()
+    assert book.title == "B Book 7"
+    assert shop_b.stats()["graphql_requests"] == 2
+    gone = stand_in(synced, "shop_b", "Book")(99999, data={"title": "stale"})
+    with pytest.raises(RemoteObjectDoesNotExist):
+        gone.refresh_from_db()
+
+
 def test_uuid_ids(synced):
     RemoteGadget = stand_in(synced, "shop_b", "Gadget")
     ref = Reference.objects.create(content_object=RemoteGadget(str(gadget_id(4))))

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from federated_fk.models import GenericContentType
+from tests.federated_fk.conftest import stand_in
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,10 @@ def test_list_ids_of_a_listable_remote_type(federation):
     from federated_fk.client import list_ids
 
     assert list_ids("shop_b", "Book", 94, 6) == (["95", "96", "97", "98", "99", "101"], 495)
+
+
+def test_stand_in_managers_page_through_listable_types_only(synced):
+    books = stand_in(synced, "shop_b", "Book")._default_manager
+    assert books.page_ids(94, 3) == ([95, 96, 97], 495)  # ids in the remote pk type
+    with pytest.raises(TypeError, match="is not listable"):
+        stand_in(synced, "shop_b", "Gadget")._default_manager.page_ids(0, 3)
