@@ -32,8 +32,16 @@ class UvicornProcess:
     """
 
     def __init__(
-        self, app: str, cwd: Path, env: dict[str, str], log: Path, args: tuple = (), port: int = 0
+        self,
+        app: str,
+        cwd: Path,
+        env: dict[str, str],
+        log: Path,
+        args: tuple = (),
+        port: int = 0,
+        python: str = sys.executable,
     ):
+        self.python = python
         self.app = app
         self.cwd = cwd
         self.env = env
@@ -46,7 +54,7 @@ class UvicornProcess:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable,
+                    self.python,
                     "-m",
                     "uvicorn",
                     self.app,
