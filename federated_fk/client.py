@@ -5,8 +5,9 @@ new code imports from ``federated_fk.remote.client``.
 """
 
 from federated_fk.remote.client import Fetched, afetch, fetch, fetch_sdl, list_ids
-from federated_fk.remote.entities import EntityType, snake_case
+from federated_fk.remote.entities import EntityType
 from federated_fk.remote.loop import close_sessions
+from federated_fk.remote.types import snake_case
 
 __all__ = [
     "EntityType",

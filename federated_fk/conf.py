@@ -104,6 +104,9 @@ class FederationSettings(TypedDict, total=False):
     CACHE: str
     #: Where ``sync_remote_contenttypes`` stores the SDL it reads.
     SCHEMA_DIR: str
+    #: Converters of custom GraphQL scalars, by scalar name: a callable or its
+    #: dotted path, taking the JSON value and returning the Python value.
+    SCALARS: dict[str, Any]
 
 
 DEFAULTS: FederationSettings = {
@@ -115,6 +118,7 @@ DEFAULTS: FederationSettings = {
     "SUBGRAPH_TOKEN": "",
     "CACHE": "default",
     "SCHEMA_DIR": "schema",
+    "SCALARS": {},
 }
 
 
@@ -140,11 +144,21 @@ def _shared_labels() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(config["SHARED_APPS"]), frozenset(m.lower() for m in config["SHARED_MODELS"])
 
 
+@functools.cache
+def custom_scalars() -> dict[str, Any]:
+    """Return ``FEDERATION["SCALARS"]`` with dotted paths imported."""
+    return {
+        name: import_string(value) if isinstance(value, str) else value
+        for name, value in federation_settings()["SCALARS"].items()
+    }
+
+
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in ("FEDERATION", "FEDERATION_PROJECT_NAME"):
         federation_settings.cache_clear()
         _shared_labels.cache_clear()
+        custom_scalars.cache_clear()
 
 
 def project_name_is_set() -> bool:

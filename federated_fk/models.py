@@ -228,6 +228,23 @@ class GenericContentType(models.Model):
         default=False,
         help_text=_("Whether the remote service pages through the ids of this type."),
     )
+    relations = models.JSONField(
+        _("remote relations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "For each remote field whose values are other entities: the related model's "
+            "project, app label, model, primary-key type, and whether it is a list."
+        ),
+    )
+    in_schema = models.BooleanField(
+        _("in the remote schema"),
+        default=False,
+        help_text=_(
+            "Whether the remote schema described this type when last synchronized; "
+            "objects of a remote type it does not describe are never fetched."
+        ),
+    )
 
     objects = GenericContentTypeManager()
 

@@ -11,6 +11,10 @@ from django.core.cache import caches
 from federated_fk import conf
 from federated_fk.remote.entities import EntityType, Found, Key
 
+#: What the cache holds for an object the remote does not have (or hides):
+#: "does not exist" is kept as long as an object would be. Failures never are.
+GONE = "federated_fk:gone"
+
 
 class RemoteCache:
     """The optional TTL cache of fetched objects, in Django's cache framework.
@@ -47,6 +51,7 @@ class RemoteCache:
                 if data is None:
                     missing.append(pk)
                 else:
+                    data = None if data == GONE else data
                     hits[(entity_type.key, entity_type.pk.to_python(pk))] = data
             if missing:
                 misses[entity_type] = missing
@@ -55,7 +60,7 @@ class RemoteCache:
     def store(self, found: Found) -> None:
         by_project: dict[str, dict[str, Any]] = defaultdict(dict)
         for (key, pk), data in found.items():
-            if data is not None and self.timeouts.get(key[0]) is not None:
-                by_project[key[0]][self.key(key, pk)] = data
+            if self.timeouts.get(key[0]) is not None:
+                by_project[key[0]][self.key(key, pk)] = GONE if data is None else data
         for project, values in by_project.items():
             self.cache.set_many(values, timeout=self.timeouts[project])

@@ -10,23 +10,42 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from federated_fk.contract import pk_field
 from federated_fk.exceptions import RemoteProtocolError
-from federated_fk.remote.session import ProjectSession
+from federated_fk.remote.types import (
+    Converter,
+    converter,
+    named_type,
+    scalar_converter,
+    snake_case,
+)
+
+if TYPE_CHECKING:
+    # Only for annotations: this module must not import the HTTP stack.
+    from federated_fk.remote.session import ProjectSession
 
 #: (project, app_label, model): a content type's natural key.
 Key = tuple[str, str, str]
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 ENTITIES_QUERY = (
     "query FederatedEntities($representations: [_Any!]!) "
     "{{ _entities(representations: $representations) {{ __typename {fragments} }} }}"
 )
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to another entity in a remote answer: its primary key, typed."""
+
+    pk: Any
 
 
 @dataclass(frozen=True)
@@ -37,35 +56,59 @@ class EntityType:
     :param type_name: the entity's GraphQL type name
     :param fields: the GraphQL field names to fetch, besides ``id``
     :param pk: a field that converts ids to the remote primary-key type
+    :param field_types: (field, GraphQL type) pairs from the remote SDL
+    :param relations: (field, related primary-key type) pairs of the fields
+        whose values are other entities; they are fetched as ``{ id }``
     """
 
     key: Key
     type_name: str
     fields: tuple[str, ...]
     pk: models.Field = field(compare=False, hash=False)
-    #: (field, GraphQL type) pairs from the remote SDL, to check answers against.
     field_types: tuple[tuple[str, str], ...] = ()
+    relations: tuple[tuple[str, str], ...] = ()
 
     @property
     def project(self) -> str:
         return self.key[0]
 
     def fragment(self) -> str:
-        """Return ``... on Type { id field ... }``, checking every name first."""
+        """Return ``... on Type { id field relation { id } ... }``, checking every name first."""
+        relations = dict(self.relations)
         names = ["id", *sorted(set(self.fields) - {"id"})]
         for name in (self.type_name, *names):
             if not _NAME.match(name):
                 raise ValueError(f"{name!r} is not a GraphQL name (remote type {self.key}).")
-        return f"... on {self.type_name} {{ {' '.join(names)} }}"
+        selection = [f"{n} {{ id }}" if n in relations else n for n in names]
+        return f"... on {self.type_name} {{ {' '.join(selection)} }}"
+
+    @cached_property
+    def converters(self) -> tuple[tuple[str, str, Converter], ...]:
+        """(GraphQL name, Python name, converter) of each field, made once per type."""
+        types = dict(self.field_types)
+        relations = dict(self.relations)
+        made = []
+        for name in self.fields:
+            graphql_type = types.get(name, "")
+            if name in relations:
+                leaf = _reference(pk_field(relations[name]))
+            else:
+                leaf = scalar_converter(named_type(graphql_type))
+            made.append((name, snake_case(name), converter(graphql_type, leaf)))
+        return tuple(made)
+
+
+def _reference(pk: models.Field) -> Converter:
+    def convert(value: Any) -> Ref:
+        if not isinstance(value, dict) or "id" not in value:
+            raise TypeError(f"{value!r} is not a reference")
+        return Ref(pk.to_python(value["id"]))
+
+    return convert
 
 
 #: What a fetch returns: remote fields (snake_case) by (key, pk); None if missing.
 Found = dict[tuple[Key, Any], dict[str, Any] | None]
-
-
-def snake_case(name: str) -> str:
-    """Return the Python name of a GraphQL field: ``publishedOn`` → ``published_on``."""
-    return _CAMEL.sub(r"_\1", name).lower()
 
 
 async def fetch_project(
@@ -129,42 +172,20 @@ def _fields(
             session.endpoint,
             f"asked for {entity_type.type_name} {representation['id']!r}, got {entity.get('id')!r}",
         )
-    missing = [name for name in entity_type.fields if name not in entity]
-    if missing:
-        raise RemoteProtocolError(
-            session.project,
-            session.endpoint,
-            f"{entity_type.type_name} {representation['id']!r} lacks {', '.join(missing)}",
-        )
+    data: dict[str, Any] = {}
+    missing: list[str] = []
+    wrong: list[str] = []
     types = dict(entity_type.field_types)
-    wrong = [n for n in entity_type.fields if n in types and not _fits(entity[n], types[n])]
-    if wrong:
-        raise RemoteProtocolError(
-            session.project,
-            session.endpoint,
-            f"{entity_type.type_name} {representation['id']!r}: "
-            + ", ".join(f"{n} is not a {types[n]}" for n in wrong),
-        )
-    return {snake_case(k): v for k, v in entity.items() if k != "__typename"}
-
-
-#: The JSON values each built-in GraphQL scalar may take.
-_SCALARS: dict[str, tuple[type, ...]] = {
-    "String": (str,),
-    "ID": (str, int),
-    "Int": (int,),
-    "Float": (int, float),
-    "Boolean": (bool,),
-}
-
-
-def _fits(value: Any, graphql_type: str) -> bool:
-    """Whether ``value`` is a JSON value of ``graphql_type`` (``"Int!"``, ``"Decimal"``…)."""
-    if value is None:
-        return not graphql_type.endswith("!")
-    accepted = _SCALARS.get(graphql_type.rstrip("!"))
-    if accepted is None:  # a custom scalar or an enum: any JSON scalar
-        return isinstance(value, str | int | float | bool)
-    if bool in accepted:
-        return isinstance(value, bool)
-    return isinstance(value, accepted) and not isinstance(value, bool)
+    for name, python_name, convert in entity_type.converters:
+        if name not in entity:
+            missing.append(name)
+            continue
+        try:
+            data[python_name] = convert(entity[name])
+        except (TypeError, ValueError, ValidationError):
+            wrong.append(f"{name} is not a {types.get(name, 'scalar')}")
+    if missing or wrong:
+        name = f"{entity_type.type_name} {representation['id']!r}"
+        problem = f"{name} lacks {', '.join(missing)}" if missing else f"{name}: {', '.join(wrong)}"
+        raise RemoteProtocolError(session.project, session.endpoint, problem)
+    return data

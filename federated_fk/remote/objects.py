@@ -2,110 +2,50 @@
 
 ``GenericContentType.model_class()`` of a remote content type returns a
 stand-in class built here: a ``RemoteObject`` subclass, one per content type,
-with a ``_meta`` describing the remote model, so that
-``isinstance(ref.content_object, ct.model_class())`` holds for remote targets
-as it does for local ones.
+with a ``_meta`` describing the remote model from its synchronized schema, so
+that ``isinstance(ref.content_object, ct.model_class())`` holds for remote
+targets as it does for local ones, and fields read as the Python types a local
+model gives.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from types import ModuleType
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models.base import ModelState
-from django.utils.text import camel_case_to_spaces, format_lazy
 
 from federated_fk import conf
-from federated_fk.contract import pk_field
-from federated_fk.exceptions import FederationError, RemoteObjectDoesNotExist
+from federated_fk.exceptions import RemoteObjectDoesNotExist
+from federated_fk.remote.entities import EntityType
+from federated_fk.remote.loading import (
+    LoadedObjects,
+    afetch_remote_objects,
+    aload_remote_objects,
+    client,
+    fetch_remote_objects,
+    load_remote_objects,
+)
+from federated_fk.remote.options import RemoteOptions
+from federated_fk.remote.relations import RelationDescriptor, RelationIdDescriptor
+from federated_fk.remote.types import snake_case
 
 if TYPE_CHECKING:
     from federated_fk.models import GenericContentType
-    from federated_fk.remote.entities import EntityType
 
-
-def _client() -> ModuleType:
-    """Return ``federated_fk.remote.client``, importing it on first use.
-
-    The one deliberate lazy import of the package: the client pulls in gql
-    and aiohttp (over a second to import), and every ``manage.py`` command
-    imports this module through the models; only a service that reads a
-    remote object pays for the HTTP stack.
-    """
-    from federated_fk.remote import client
-
-    return client
-
-
-class RemoteOptions:
-    """The ``_meta`` of a stand-in class: what is known of a remote model.
-
-    It carries the attributes of ``Model._meta`` that generic code reads:
-    names, verbose names, the primary-key field and ``concrete_model``.
-    """
-
-    abstract = False
-    proxy = False
-    swapped = None
-
-    def __init__(
-        self,
-        model: type[RemoteObject],
-        project: str,
-        app_label: str,
-        model_name: str,
-        type_name: str,
-        pk_type: str,
-        fields: tuple[str, ...] = (),
-        field_types: tuple[tuple[str, str], ...] = (),
-        listable: bool = False,
-    ) -> None:
-        self.model = self.concrete_model = model
-        self.project = project
-        self.app_label = app_label
-        self.model_name = model_name
-        self.object_name = type_name or model_name.capitalize()
-        self.type_name = self.object_name
-        self.verbose_name = camel_case_to_spaces(self.object_name)
-        self.verbose_name_plural = format_lazy("{}s", self.verbose_name)
-        self.pk_type = pk_type
-        self.pk = pk_field(pk_type)
-        self.fields = fields
-        self.field_types = dict(field_types)
-        self.listable = listable
-        #: The manager of GenericContentType, set when the class is made
-        #: (this module does not import the models: they import it).
-        self.content_types: Any = None
-
-    def entity_type(self) -> EntityType:
-        """Return what the GraphQL client needs to fetch objects of this model.
-
-        The fields are the project's declared ``FIELDS`` for this type, if
-        any, else every scalar field the remote schema had when synchronized.
-        """
-        project = conf.federation_settings()["PROJECTS"].get(self.project) or {}
-        declared = (project.get("FIELDS") or {}).get(self.type_name)
-        return _client().EntityType(
-            key=(self.project, self.app_label, self.model_name),
-            type_name=self.type_name,
-            fields=tuple(declared or self.fields),
-            pk=self.pk,
-            field_types=tuple(self.field_types.items()),
-        )
-
-    @property
-    def label(self) -> str:
-        return f"{self.app_label}.{self.object_name}"
-
-    @property
-    def label_lower(self) -> str:
-        return f"{self.app_label}.{self.model_name}"
-
-    def __repr__(self) -> str:
-        return f"<RemoteOptions for {self.project}:{self.label}>"
+__all__ = [
+    "LoadedObjects",
+    "RemoteManager",
+    "RemoteObject",
+    "RemoteOptions",
+    "afetch_remote_objects",
+    "aload_remote_objects",
+    "fetch_remote_objects",
+    "load_remote_objects",
+    "stand_in_class",
+]
 
 
 class RemoteManager:
@@ -151,17 +91,18 @@ class RemoteManager:
                 f"Remote {opts.label} ({opts.project}) is not listable: its subgraph "
                 "must expose it with listable=True."
             )
-        ids, total = _client().list_ids(opts.project, opts.type_name, offset, limit)
+        ids, total = client().list_ids(opts.project, opts.type_name, offset, limit)
         return [opts.pk.to_python(pk) for pk in ids], total
 
 
 class RemoteObject:
     """An object of a remote service, named by its content type and primary key.
 
-    Stand-ins are lazy: making one costs no request. Remote fields become
-    attributes once the object is loaded (``_data``); until then, reading
-    one loads the object. Two stand-ins are equal when they name the same
-    remote object.
+    Stand-ins are lazy: making one costs no request. The remote fields (as the
+    synchronized schema lists them) are attributes, typed as a local model's
+    fields are; reading the first one loads the object. Relations read as
+    their targets. Two stand-ins are equal when they name the same remote
+    object. Remote objects are read-only.
     """
 
     _meta: ClassVar[RemoteOptions]
@@ -201,20 +142,37 @@ class RemoteObject:
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names that are not set on the instance or class:
-        # those are the remote fields.
+        # the remote scalar fields, or a typo. A typo fails without a request.
         if name.startswith("_"):
             raise AttributeError(name)
+        opts = self._meta
+        opts.check_in_schema()
+        if name not in opts.python_names:
+            raise AttributeError(
+                f"Remote {opts.label} has no field {name!r}; its fields are: "
+                f"{', '.join(sorted(opts.python_names)) or 'none'}."
+            )
+        return self._remote_value(name)
+
+    def _remote_value(self, name: str) -> Any:
+        """Return a remote field's value as it arrived (references unresolved)."""
         if self._data is None:
             self._load()
         try:
             return self._data[name]
-        except KeyError:
-            raise AttributeError(f"Remote {self._meta.label} has no field {name!r}.") from None
+        except KeyError:  # a field left out by the project's FIELDS setting
+            raise AttributeError(
+                f"Remote {self._meta.label} field {name!r} is not fetched: see "
+                f"FEDERATION['PROJECTS'][{self._meta.project!r}]['FIELDS']."
+            ) from None
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self._meta.python_names})
 
     def _load(self) -> None:
         """Fetch this object's fields from its service (one request)."""
         entity_type = self._meta.entity_type()
-        self._set_data(entity_type, _client().fetch({entity_type: [self.pk]}))
+        self._set_data(entity_type, client().fetch({entity_type: [self.pk]}))
 
     async def aload(self) -> RemoteObject:
         """Fetch this object's fields from async code, unless already loaded.
@@ -224,7 +182,7 @@ class RemoteObject:
         """
         if self._data is None:
             entity_type = self._meta.entity_type()
-            self._set_data(entity_type, await _client().afetch({entity_type: [self.pk]}))
+            self._set_data(entity_type, await client().afetch({entity_type: [self.pk]}))
         return self
 
     def refresh_from_db(self, using: str | None = None, fields: Any = None, **kwargs: Any) -> None:
@@ -236,7 +194,22 @@ class RemoteObject:
         :raises DoesNotExist: the remote service no longer has the object
         """
         self._data = None
+        self._state.fields_cache.clear()
         self._load()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse: a remote object is written by the service that owns it."""
+        raise TypeError(self._read_only("saved"))
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse: a remote object is deleted by the service that owns it."""
+        raise TypeError(self._read_only("deleted"))
+
+    def _read_only(self, what: str) -> str:
+        return (
+            f"Remote objects are read-only: {self!r} lives in project "
+            f"{self._meta.project!r} and cannot be {what} from here."
+        )
 
     def _set_data(self, entity_type: EntityType, fetched: Any) -> None:
         fetched.raise_errors()
@@ -265,9 +238,10 @@ class RemoteObject:
         return f"<{opts.object_name}: {opts.project} {opts.label_lower} pk={self.pk!r}>"
 
     def __str__(self) -> str:
-        title = (self._data or {}).get("title") or (self._data or {}).get("name")
-        if title:
-            return str(title)
+        data = self._data or {}
+        title = data.get("title") or data.get("name")
+        if isinstance(title, str) and title:
+            return title
         return f"{self._meta.verbose_name} {self.pk}"
 
 
@@ -278,20 +252,17 @@ _stand_ins_lock = threading.Lock()
 def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
     """Return the stand-in class of the remote content type ``ct``.
 
-    The class is made once per (content type, base class) and cached, so
-    that objects made at different times are instances of one class.
+    The class is made once per (content type as synchronized, base class)
+    and cached, so that objects made at different times are instances of
+    one class.
     """
     base = conf.remote_object_class() or RemoteObject
-    types = tuple(sorted(ct.field_types.items()))
-    key = (
-        *ct.natural_key(),
-        ct.type_name,
-        ct.pk_type,
-        tuple(ct.fields),
-        types,
-        ct.listable,
-        base,
+    described = json.dumps(
+        [ct.type_name, ct.pk_type, ct.fields, ct.field_types, ct.relations, ct.listable],
+        sort_keys=True,
+        default=str,
     )
+    key = (*ct.natural_key(), ct.in_schema, described, base)
     try:
         return _stand_ins[key]
     except KeyError:
@@ -305,113 +276,18 @@ def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
 def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
     object_name = ct.type_name or ct.model.capitalize()
     module = f"{__name__}.{ct.project}"
-    cls: type[RemoteObject] = type(
-        object_name, (base,), {"__module__": module, "__qualname__": object_name}
-    )
-    cls._meta = RemoteOptions(
-        cls,
-        ct.project,
-        ct.app_label,
-        ct.model,
-        ct.type_name,
-        ct.pk_type,
-        tuple(ct.fields),
-        tuple(sorted(ct.field_types.items())),
-        ct.listable,
-    )
+    namespace: dict[str, Any] = {"__module__": module, "__qualname__": object_name}
+    for name, target in ct.relations.items():
+        attribute = snake_case(name)
+        namespace[attribute] = RelationDescriptor(attribute, target)
+        if not target["many"]:
+            namespace[f"{attribute}_id"] = RelationIdDescriptor(attribute)
+    cls: type[RemoteObject] = type(object_name, (base,), namespace)
+    cls._meta = RemoteOptions(cls, ct)
     cls.DoesNotExist = type(
         "DoesNotExist",
         (base.DoesNotExist,),
         {"__module__": module, "__qualname__": f"{object_name}.DoesNotExist"},
     )
-    cls._meta.content_types = type(ct)._default_manager
     cls._default_manager = cls._base_manager = RemoteManager(cls)
     return cls
-
-
-def _plan(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> dict[EntityType, list[Any]]:
-    plan: dict[EntityType, list[Any]] = {}
-    for stand_in, pks in wanted.items():
-        to_python = stand_in._meta.pk.to_python
-        plan.setdefault(stand_in._meta.entity_type(), []).extend(to_python(pk) for pk in pks)
-    return plan
-
-
-@dataclass
-class LoadedObjects:
-    """Remote objects that were found, and the projects that could not answer.
-
-    :param objects: the objects found, as stand-ins; missing ones are left out
-    :param errors: the failure of each project that could not answer
-    """
-
-    objects: list[RemoteObject] = field(default_factory=list)
-    errors: dict[str, FederationError] = field(default_factory=dict)
-
-
-def _loaded(
-    wanted: Mapping[type[RemoteObject], Iterable[Any]],
-    plan: dict[EntityType, list[Any]],
-    fetched: Any,
-) -> LoadedObjects:
-    objects = []
-    for stand_in, entity_type in zip(wanted, plan, strict=True):
-        for pk in dict.fromkeys(plan[entity_type]):
-            data = fetched.found.get((entity_type.key, pk))
-            if data is not None:
-                objects.append(stand_in(pk, data=data))
-    return LoadedObjects(objects, dict(fetched.errors))
-
-
-def fetch_remote_objects(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> LoadedObjects:
-    """Fetch remote objects of any types: one request per remote project.
-
-    ``wanted`` maps stand-in classes to primary keys. A project that cannot
-    answer does not raise: its error is returned beside the other objects.
-
-    :raises RemoteProjectNotConfigured: a project has no endpoint
-    """
-    plan = _plan(wanted)
-    return _loaded(wanted, plan, _client().fetch(plan))
-
-
-async def afetch_remote_objects(
-    wanted: Mapping[type[RemoteObject], Iterable[Any]],
-) -> LoadedObjects:
-    """The async twin of ``fetch_remote_objects``."""
-    plan = _plan(wanted)
-    return _loaded(wanted, plan, await _client().afetch(plan))
-
-
-def _report(loaded: LoadedObjects, errors: dict[str, FederationError] | None) -> list[Any]:
-    if errors is None:
-        for project in sorted(loaded.errors):
-            raise loaded.errors[project]
-    else:
-        errors.update(loaded.errors)
-    return loaded.objects
-
-
-def load_remote_objects(
-    wanted: Mapping[type[RemoteObject], Iterable[Any]],
-    errors: dict[str, FederationError] | None = None,
-) -> list[RemoteObject]:
-    """Fetch remote objects of any types: one request per remote project.
-
-    ``wanted`` maps stand-in classes to primary keys. Objects that do not
-    exist are left out.
-
-    :param errors: if given, a project's failure is recorded here by project
-        name (and its objects left out) instead of raised
-    :raises RemoteProjectNotConfigured: a project has no endpoint
-    :raises RemoteUnavailable: a project could not answer
-    """
-    return _report(fetch_remote_objects(wanted), errors)
-
-
-async def aload_remote_objects(
-    wanted: Mapping[type[RemoteObject], Iterable[Any]],
-    errors: dict[str, FederationError] | None = None,
-) -> list[RemoteObject]:
-    """The async twin of ``load_remote_objects``."""
-    return _report(await afetch_remote_objects(wanted), errors)

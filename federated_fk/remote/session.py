@@ -26,12 +26,14 @@ from gql.transport.exceptions import (
 
 from federated_fk import conf
 from federated_fk.exceptions import (
+    FederationError,
     RemoteAuthenticationError,
     RemoteCircuitOpen,
     RemoteConnectionError,
     RemoteHTTPError,
     RemoteProtocolError,
     RemoteQueryError,
+    RemoteQueryRejected,
     RemoteTimeout,
     RemoteUnavailable,
 )
@@ -96,7 +98,7 @@ class ProjectSession:
             )
         try:
             result = await self._execute_with_retries(text, variables)
-        except (RemoteQueryError, RemoteAuthenticationError):
+        except (RemoteQueryError, RemoteQueryRejected, RemoteAuthenticationError):
             self.breaker.succeeded()  # the remote is up; it refused this call
             raise
         except RemoteUnavailable:
@@ -141,12 +143,15 @@ class ProjectSession:
             await self.close()
             raise self._transport_error(exc) from None
 
-    def _query_error(self, errors: list[Any]) -> RemoteUnavailable:
+    def _query_error(self, errors: list[Any]) -> FederationError:
         codes = {(e.get("extensions") or {}).get("code") for e in errors if isinstance(e, dict)}
         for code, status in (("UNAUTHENTICATED", 401), ("FORBIDDEN", 403)):
             if code in codes:
                 return RemoteAuthenticationError(self.project, self.endpoint, status)
         messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
+        if errors and all(_is_validation_error(e) for e in errors):
+            # The query this service built does not fit the remote's schema.
+            return RemoteQueryRejected(self.project, self.endpoint, messages)
         return RemoteQueryError(self.project, self.endpoint, messages or ["no message"])
 
     def _transport_error(self, exc: BaseException) -> RemoteUnavailable:
@@ -193,6 +198,12 @@ class ProjectSession:
                 logger.debug("Closing the session of %s failed", self.project, exc_info=True)
 
 
+def _is_validation_error(error: Any) -> bool:
+    """Whether a GraphQL error comes from validating the query: it points into the
+    query text (``locations``) but at no result field (``path``), since none ran."""
+    return isinstance(error, dict) and bool(error.get("locations")) and not error.get("path")
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """Return ``exc``, its causes and the OS errors aiohttp keeps aside."""
     chain: list[BaseException] = []
@@ -204,6 +215,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
             chain.append(os_error)
         current = current.__cause__ or current.__context__
     return chain
+
+
+def _is_validation_error(error: Any) -> bool:
+    """Whether a GraphQL error comes from validating the query: it points into the
+    query text (``locations``) but at no result field (``path``), since none ran."""
+    return isinstance(error, dict) and bool(error.get("locations")) and not error.get("path")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -27,6 +27,7 @@ def book_type(db):
         app_label="shop",
         model="book",
         type_name="Book",
+        in_schema=True,
         fields=["title", "price", "pages"],
         field_types={"title": "String!", "price": "Decimal!", "pages": "Int"},
     )
