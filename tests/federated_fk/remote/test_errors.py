@@ -1,8 +1,10 @@
 """What a caller sees when a real remote refuses, fails or is missing."""
 
 import time
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from federated_fk.exceptions import (
     RemoteAuthenticationError,
@@ -10,7 +12,10 @@ from federated_fk.exceptions import (
     RemoteProjectNotConfigured,
     RemoteProtocolError,
     RemoteQueryError,
+    RemoteQueryRejected,
     RemoteTimeout,
+    RemoteTypeNotInSchema,
+    RemoteUnavailable,
 )
 from federated_fk.models import GenericContentType
 from tests.federated_fk.conftest import stand_in
@@ -121,3 +126,30 @@ def test_errors_can_be_collected_per_project_instead_of_raised(synced, federatio
     assert [o.title for o in objects] == ["B Book 1", "B Book 2"]
     assert list(errors) == ["shop_c"]
     assert isinstance(errors["shop_c"], RemoteConnectionError)
+
+
+def test_a_field_the_remote_does_not_have_is_a_configuration_error(synced, federation, shop_b):
+    federation["PROJECTS"]["shop_b"]["FIELDS"] = {"Book": ["title", "isbn"]}
+    book = stand_in(synced, "shop_b", "Book")(5)
+    with pytest.raises(RemoteQueryRejected) as raised:
+        book.title  # noqa: B018
+    message = str(raised.value)
+    assert "Cannot query field 'isbn'" in message
+    assert "FEDERATION['PROJECTS']['shop_b']['FIELDS']" in message
+    assert not isinstance(raised.value, RemoteUnavailable)
+
+
+def test_an_unsynchronized_type_costs_no_request(federation, shop_b):
+    from tests.remoteshop.models import Book as RemoteModel
+
+    shop_b.stats(reset=True)
+    ct = GenericContentType.objects.get_for_model(RemoteModel, project="shop_b")
+    ref = Reference.objects.create(content_type=ct, object_id="7")
+    with pytest.raises(RemoteTypeNotInSchema, match="sync_remote_contenttypes shop_b"):
+        Reference.objects.get(pk=ref.pk).content_object.title  # noqa: B018
+    with pytest.raises(RemoteTypeNotInSchema):
+        list(Reference.objects.prefetch_related("content_object"))
+    assert shop_b.stats()["graphql_requests"] == 0
+    # Once synchronized, the same row reads the right object.
+    call_command("sync_remote_contenttypes", "shop_b", stdout=StringIO())
+    assert Reference.objects.get(pk=ref.pk).content_object.title == "B Book 7"

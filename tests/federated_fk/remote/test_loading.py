@@ -89,6 +89,18 @@ def test_ttl_cache_through_djangos_cache(synced, federation, shop_b, settings):
     assert shop_b.stats()["graphql_requests"] == 1
 
 
+def test_missing_and_hidden_objects_are_cached_too(synced, federation, shop_b, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    federation["PROJECTS"]["shop_b"]["CACHE_TIMEOUT"] = 60
+    RemoteBook = stand_in(synced, "shop_b", "Book")
+    for pk in (99999, 100):  # missing, then unpublished (hidden)
+        Reference.objects.create(content_object=RemoteBook(pk))
+    for _ in range(3):
+        refs = list(Reference.objects.prefetch_related("content_object"))
+        assert [r.content_object for r in refs] == [None, None]
+    assert shop_b.stats()["graphql_requests"] == 1
+
+
 def test_the_remote_comes_back_without_a_restart(synced, shop_b):
     RemoteBook = stand_in(synced, "shop_b", "Book")
     assert RemoteBook(1).title == "B Book 1"

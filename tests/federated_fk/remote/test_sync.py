@@ -50,3 +50,19 @@ def test_stand_in_managers_page_through_listable_types_only(synced):
     assert books.page_ids(94, 3) == ([95, 96, 97], 495)  # ids in the remote pk type
     with pytest.raises(TypeError, match="is not listable"):
         stand_in(synced, "shop_b", "Gadget")._default_manager.page_ids(0, 3)
+
+
+def test_sync_tells_never_described_from_no_longer_described(federation, tmp_path):
+    never = GenericContentType.objects.create(project="shop_b", app_label="x", model="ghost")
+    gone = GenericContentType.objects.create(
+        project="shop_b", app_label="x", model="retired", type_name="Retired", in_schema=True
+    )
+    out = StringIO()
+    call_command("sync_remote_contenttypes", "shop_b", schema_dir=tmp_path, stdout=out)
+    output = out.getvalue()
+    assert "x.ghost: not in the schema: the remote does not expose this model" in output
+    assert "x.retired: no longer in the schema: its objects are not fetched any more" in output
+    never.refresh_from_db()
+    gone.refresh_from_db()
+    assert not never.in_schema and not gone.in_schema
+    assert gone.type_name == "Retired"  # kept, to say what it was
