@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.utils.text import camel_case_to_spaces, format_lazy
 
@@ -157,7 +157,14 @@ class RemoteOptions:
     def related_model(self, target: dict[str, Any]) -> type:
         """Return the model of a relation's target: local (shared) or a stand-in class."""
         if conf.is_local_project(target["project"]):
-            return apps.get_model(target["app_label"], target["model"])
+            try:
+                return apps.get_model(target["app_label"], target["model"])
+            except LookupError:
+                raise ImproperlyConfigured(
+                    f"Remote {self.label} ({self.project}) relates to the shared model "
+                    f"{target['app_label']}.{target['model']}, which is not installed here: "
+                    "install its app and list it in FEDERATION['SHARED_APPS']."
+                ) from None
         ct, _created = self.content_types.get_or_create(
             project=target["project"], app_label=target["app_label"], model=target["model"]
         )
