@@ -27,11 +27,10 @@ class RemoteRelationField(models.Field):
     stand-in class of the related remote type.
     """
 
-    is_relation = True
-
     def __init__(self, name: str, target: dict[str, Any], opts: RemoteOptions) -> None:
         super().__init__(name=name, null=True)
         self.set_attributes_from_name(name)
+        self.is_relation = True  # Field.__init__ sets it from remote_field, which this has not
         self.target = target
         self.many_to_many = bool(target["many"])
         self.many_to_one = not self.many_to_many
