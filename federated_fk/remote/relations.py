@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import models
 
 from federated_fk import conf
@@ -87,22 +88,21 @@ class RelationDescriptor:
         ``instances`` may mix stand-ins of several remote types and, for a
         to-one relation, local rows with a foreign key of the same name.
         """
-        refs = {id(obj): _refs_of(obj, self.name) for obj in _loaded(instances)}
-        related = _fetch_targets(
-            type(instances[0])._meta, self.target, refs.values(), querysets or ()
+        links = {id(obj): _links(obj, self.name) for obj in _loaded(instances)}
+        related = _fetch(
+            instances[0], [link for found in links.values() for link in found], querysets
         )
         if not self.many:
-            targets = [t for t in related.values() if t is not None]
             return (
-                targets,
+                list(related.values()),
                 identity,
-                lambda obj: _key_of(obj, self.name, self.target),
+                lambda obj: next(iter(links.get(id(obj)) or ()), None),
                 True,
                 self.name,
                 False,
             )
         bundles = [
-            _Bundle(identity(obj), [related[r] for r in refs.get(id(obj)) or () if related.get(r)])
+            _Bundle(identity(obj), [related[k] for k in links.get(id(obj)) or () if k in related])
             for obj in instances
         ]
         return bundles, lambda bundle: bundle.key, identity, True, self.name, True
@@ -121,26 +121,20 @@ class RelationIdDescriptor:
         return value.pk if isinstance(value, Ref) else None
 
 
-def _refs_of(obj: Any, name: str) -> list[Ref]:
-    value = obj._remote_value(name) if _is_remote(obj) else _local_ref(obj, name)
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _local_ref(obj: Any, name: str) -> Ref | None:
-    field = obj._meta.get_field(name)
-    pk = getattr(obj, field.attname)
-    return None if pk is None else Ref(pk)
-
-
-def _key_of(obj: Any, name: str, target: dict[str, Any]) -> Identity | None:
-    (ref,) = _refs_of(obj, name) or [None]
-    if ref is None:
-        return None
+def _links(obj: Any, name: str) -> list[Identity]:
+    """Return the identities of the objects ``obj`` relates to through ``name``."""
+    if not _is_remote(obj):
+        field = obj._meta.get_field(name)
+        pk = getattr(obj, field.attname)
+        return [] if pk is None else [("local", field.related_model._meta.label_lower, pk)]
+    target = getattr(type(obj), name).target
+    value = obj._remote_value(name)
+    refs = value if isinstance(value, list) else [] if value is None else [value]
     if conf.is_local_project(target["project"]):
-        return ("local", f"{target['app_label']}.{target['model']}", ref.pk)
-    return ("remote", (target["project"], target["app_label"], target["model"]), ref.pk)
+        model = ("local", f"{target['app_label']}.{target['model']}")
+    else:
+        model = ("remote", (target["project"], target["app_label"], target["model"]))
+    return [(*model, ref.pk) for ref in refs]
 
 
 def _loaded(instances: Sequence[Any]) -> list[Any]:
@@ -163,25 +157,34 @@ def _is_remote(obj: Any) -> bool:
     return isinstance(obj._meta, RemoteOptions)
 
 
-def _fetch_targets(
-    opts: Any,
-    target: dict[str, Any],
-    ref_lists: Iterable[list[Ref]],
-    querysets: Sequence[models.QuerySet],
-) -> dict[Ref, Any]:
-    """Return the related object of each reference (None where it is gone)."""
-    pks = list(dict.fromkeys(ref.pk for refs in ref_lists for ref in refs))
-    model = opts.related_model(target)
-    if not pks:
-        return {}
-    if conf.is_local_project(target["project"]):
-        queryset = next((qs for qs in querysets if qs.model is model), model._base_manager.all())
-        rows = {row.pk: row for row in queryset.filter(pk__in=pks)}
-    else:
-        loaded = fetch_remote_objects({model: pks})
+def _fetch(
+    first: Any, links: Iterable[Identity], querysets: Sequence[models.QuerySet] | None
+) -> dict[Identity, Any]:
+    """Return the related objects that exist, by identity: one query per local model,
+    one request per remote project for every remote type together."""
+    wanted: dict[tuple[str, Any], list[Any]] = defaultdict(list)
+    for kind, model, pk in dict.fromkeys(links):
+        wanted[(kind, model)].append(pk)
+    found: list[Any] = []
+    remote: dict[type, list[Any]] = {}
+    for (kind, model), pks in wanted.items():
+        if kind == "local":
+            model_class = apps.get_model(model)
+            queryset = next(
+                (qs for qs in querysets or () if qs.model is model_class),
+                model_class._base_manager.all(),
+            )
+            found.extend(queryset.filter(pk__in=pks))
+        else:
+            project, app_label, model_name = model
+            target = {"project": project, "app_label": app_label, "model": model_name}
+            # Django hands a level to the first object's prefetcher: a stand-in here.
+            remote[first._meta.related_model(target)] = pks
+    if remote:
+        loaded = fetch_remote_objects(remote)
         record_remote_errors(loaded.errors)
-        rows = {obj.pk: obj for obj in loaded.objects}
-    return {Ref(pk): rows.get(pk) for pk in pks}
+        found.extend(loaded.objects)
+    return {identity(obj): obj for obj in found}
 
 
 def _resolve_one(owner: type, target: dict[str, Any], value: Any) -> Any:
