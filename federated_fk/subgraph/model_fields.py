@@ -127,7 +127,7 @@ def plan_fields(
     :param exclude: names never to expose
     :param defined: names the entity class defines itself: left to it
     :raises ValueError: for a name that is not a field of ``model``, or a
-        field that is neither a scalar nor a relation to a model
+        relation without one related model (a generic foreign key)
     """
     if fields == "__all__":
         fields = [f.name for f in (*model._meta.concrete_fields, *model._meta.many_to_many)]
@@ -152,20 +152,20 @@ def _plan_field(plan: FieldPlan, model: type[models.Model], name: str) -> None:
         )
         plan.relations.append(Relation(name=accessor, field=model_field))
         return
-    python_type = None if model_field.is_relation else scalar_type(model_field)
-    if python_type is None:
+    if model_field.is_relation:  # a generic key: its target has no one type
         raise ValueError(
             f"{model._meta.label}.{name} ({type(model_field).__name__}) has no GraphQL type; "
             "exclude it, or give the entity class a strawberry field of that name."
         )
-    plan.scalars[name] = python_type
+    # Other kinds (files, durations, ...) keep strawberry-django's own type.
+    plan.scalars[name] = scalar_type(model_field) or strawberry.auto
 
 
 def relation_field(relation: Relation) -> Any:
     """Return the strawberry field of ``relation``, typed as its target entity type."""
     assert relation.target is not None, "the Subgraph sets the target before this"
     if relation.many:
-        graphql_type: Any = list[relation.target]  # type: ignore[name-defined]
+        graphql_type: Any = list[relation.target]  # type: ignore[valid-type]
         resolver = _many_resolver(relation)
     else:
         graphql_type = relation.target | None if relation.nullable else relation.target

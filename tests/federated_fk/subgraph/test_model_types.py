@@ -289,3 +289,39 @@ def test_a_stub_may_not_take_the_name_of_an_entity_type():
         ValueError, match=re.escape("'Author': remoteshop.Book and sharedapp.Author")
     ):
         subgraph.schema()
+
+
+def test_choices_never_become_an_enum(settings):
+    settings.STRAWBERRY_DJANGO = {"GENERATE_ENUMS_FROM_CHOICES": True}
+    subgraph = Subgraph()
+    subgraph.entity(models.Edition, fields=["binding"])(type("Edition", (), {}))
+    schema = sdl_schema(subgraph.schema())
+    assert field_types(schema, "Edition") == {"id": "ID!", "binding": "String!"}
+
+
+def test_a_field_the_class_defines_takes_the_place_of_the_model_field(editions):
+    @strawberry.type
+    class Cover:
+        colour: str
+
+    class Edition:
+        @strawberry.field
+        def book(self) -> Cover:
+            return Cover(colour="blue")
+
+    subgraph = Subgraph()
+    subgraph.entity(models.Edition, fields=["book", "pages"])(Edition)
+    schema = subgraph.schema()
+    assert field_types(sdl_schema(schema), "Edition")["book"] == "Cover!"
+    query = (
+        "query ($representations: [_Any!]!) { _entities(representations: $representations) "
+        "{ ... on Edition { pages book { colour } } } }"
+    )
+    assert entities(schema, query, "Edition", 1) == [{"pages": 412, "book": {"colour": "blue"}}]
+
+
+def test_a_name_that_is_not_a_model_field_fails_clearly():
+    subgraph = Subgraph()
+    subgraph.entity(models.Edition, fields=["pages", "colour"])(type("Edition", (), {}))
+    with pytest.raises(ValueError, match=r"remoteshop.Edition has no field 'colour' to expose"):
+        subgraph.schema()
