@@ -16,9 +16,11 @@ A few lines make a service's models reachable from other services::
     urlpatterns = [path("graphql/", subgraph.view(schema))]
 
 Each entity type is keyed by ``id`` and carries a ``@djangoModel`` directive
-naming its app label, model and primary-key type, so that
+naming its app label, model, primary-key type and owning project, so that
 ``sync_remote_contenttypes`` in another service can make its content types.
-``SubgraphSchema`` answers ``_entities`` with one database query per type.
+Its fields are typed like the model's, and its relations are references to
+other entity types (``model_fields``). ``SubgraphSchema`` answers
+``_entities`` with one database query per type, plus one per to-many relation.
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ from federated_fk.subgraph.views import SubgraphView
 
 @strawberry.schema_directive(locations=[Location.OBJECT], name=DIRECTIVE)
 class DjangoModel:
-    """The Django model behind an entity type (``federated_fk.contract``)."""
+    """``@djangoModel``: the Django model behind an entity type.
+
+    Defined by ``federated_fk.contract``; the arguments come from its
+    ``directive_arguments``, so that writer and reader agree.
+    """
 
     app_label: str
     model: str
