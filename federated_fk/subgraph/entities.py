@@ -20,6 +20,8 @@ from django.db import models
 from strawberry.federation.schema import FederationAny
 from strawberry.types import Info
 
+from federated_fk.subgraph.model_fields import with_relations
+
 
 class SubgraphSchema(strawberry.federation.Schema):
     """A federation schema whose ``_entities`` is batched and refuses bad input clearly."""
@@ -89,6 +91,11 @@ def visible(entity: type, model: type[models.Model], info: Info | None) -> model
     return queryset if get_queryset is None else get_queryset(queryset, info)
 
 
+def batch_queryset(entity: type, model: type[models.Model], info: Info | None) -> Any:
+    """Return the visible rows of ``model``, loading the relations ``entity`` exposes."""
+    return with_relations(entity, visible(entity, model, info), info)
+
+
 def load_rows(
     entity: type, model: type[models.Model], ids: list[Any], info: Info | None
 ) -> list[Any]:
@@ -99,7 +106,7 @@ def load_rows(
             keys.append(model._meta.pk.to_python(raw))
         except (ValidationError, ValueError, TypeError):
             keys.append(ValueError(f"{raw!r} is not a valid {model._meta.object_name} id."))
-    queryset = visible(entity, model, info)
+    queryset = batch_queryset(entity, model, info)
     valid = [k for k in keys if not isinstance(k, Exception)]
     rows = {row.pk: row for row in queryset.filter(pk__in=valid)} if valid else {}
     return [k if isinstance(k, Exception) else rows.get(k) for k in keys]

@@ -4,7 +4,13 @@ import uuid
 
 import pytest
 
-from federated_fk.contract import PkType, pk_field, pk_type_of, read_directive
+from federated_fk.contract import (
+    PkType,
+    directive_arguments,
+    pk_field,
+    pk_type_of,
+    read_directive,
+)
 from tests.testapp.models import Book, Gadget, Shelf
 
 
@@ -27,3 +33,11 @@ def test_read_directive():
     assert (info.app_label, info.model, info.pk_type, info.listable) == ("a", "m", "uuid", True)
     assert read_directive({"appLabel": "a", "model": "m", "pkType": "?"}).pk_type == "str"
     assert read_directive({"model": "m"}) is None
+
+
+def test_the_directive_carries_the_owning_project():
+    info = read_directive({"appLabel": "a", "model": "m", "project": "shared"})
+    assert info.project == "shared"
+    assert directive_arguments(info)["project"] == "shared"
+    assert read_directive({"appLabel": "a", "model": "m"}).project is None  # older subgraphs
+    assert read_directive({"appLabel": "a", "model": "m", "project": 3}).project is None
