@@ -13,6 +13,7 @@ class FederatedFKConfig(AppConfig):
 
     def ready(self) -> None:
         from federated_fk import checks as federated_checks
+        from federated_fk.fields.deferred import check_deferred_foreign_keys
         from federated_fk.management import (
             create_contenttypes,
             inject_rename_contenttypes_operations,
@@ -24,6 +25,7 @@ class FederatedFKConfig(AppConfig):
         checks.register(
             federated_checks.check_generic_relations_to_federated_keys, checks.Tags.models
         )
+        checks.register(check_deferred_foreign_keys, checks.Tags.models)
         # Django's contenttypes app already walks every GenericForeignKey
         # (subclasses included) and checks model name lengths against the same
         # limit; registering these twice would report each error twice.
