@@ -26,6 +26,10 @@ class FederatedFKConfig(AppConfig):
             federated_checks.check_generic_relations_to_federated_keys, checks.Tags.models
         )
         checks.register(check_deferred_foreign_keys, checks.Tags.models)
+        if apps.is_installed("django.contrib.admin"):
+            from federated_fk.admin import check_django_generic_inlines
+
+            checks.register(check_django_generic_inlines, checks.Tags.admin)
         # Django's contenttypes app already walks every GenericForeignKey
         # (subclasses included) and checks model name lengths against the same
         # limit; registering these twice would report each error twice.
