@@ -185,7 +185,7 @@ def point_named(
         found = apps.all_models[app].values()
     return [
         point(model, attname, to_model, **fk_kwargs)
-        for model, attname, deferred in deferred_keys(list(found))
+        for model, attname, deferred in list(deferred_keys(list(found)))
         if deferred.name == target_name
     ]
 
@@ -215,10 +215,15 @@ def deferred_keys(
     A key defined on a concrete base class is yielded for that class only.
     """
     for model in models_:
-        for attname in dir(model):
-            value = getattr(model, attname, None)
-            if isinstance(value, DeferredForeignKey) and not _inherited(model, attname):
-                yield model, attname, value
+        seen: set[str] = set()
+        # The class dictionaries, not getattr(): no other descriptor runs.
+        for cls in model.__mro__:
+            for attname, value in list(vars(cls).items()):
+                if attname in seen:
+                    continue
+                seen.add(attname)
+                if isinstance(value, DeferredForeignKey) and not _inherited(model, attname):
+                    yield model, attname, value
 
 
 def check_deferred_foreign_keys(
