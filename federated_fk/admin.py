@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes.admin import GenericInlineModelAdmin as DjangoGenericInline
 from django.contrib.contenttypes.admin import GenericInlineModelAdminChecks
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
@@ -121,7 +122,7 @@ def _error(msg: str, obj: Any, number: str) -> checks.Error:
     return checks.Error(msg, obj=obj.__class__, id=f"federated_fk.{number}")
 
 
-class FederatedInlineModelAdmin(admin.options.InlineModelAdmin):
+class FederatedInlineModelAdmin(DjangoGenericInline):
     """An inline of the rows whose FederatedForeignKey points at the parent object.
 
     Use it as Django's ``GenericInlineModelAdmin``; ``ct_field`` and
@@ -206,15 +207,15 @@ def check_django_generic_inlines(**kwargs: Any) -> list[checks.CheckMessage]:
     GenericForeignKey), and the change page then fails.
     """
     from django.contrib.admin.sites import all_sites
-    from django.contrib.contenttypes.admin import GenericInlineModelAdmin as DjangoInline
 
     errors = []
     for site in all_sites:
+        # As Django's admin checks, every registered ModelAdmin of every site.
         for model_admin in site._registry.values():
             for inline in model_admin.inlines:
-                if not issubclass(inline, DjangoInline) or issubclass(
-                    inline, FederatedInlineModelAdmin
-                ):
+                if not isinstance(inline, type) or not issubclass(inline, DjangoGenericInline):
+                    continue
+                if issubclass(inline, FederatedInlineModelAdmin):
                     continue
                 if any(
                     isinstance(f, FederatedForeignKey)
@@ -316,14 +317,12 @@ class FederatedChangeList(ChangeList):
         names = [item.federated_key for item in self.list_display if hasattr(item, "federated_key")]
         if not names:
             return
-        rows = list(self.result_list)
+        # Still a queryset (list_editable builds a formset on it), read here.
+        self.result_list = self.result_list.prefetch_related(*dict.fromkeys(names))
         with collect_remote_errors() as errors:
-            prefetch_related_objects(rows, *dict.fromkeys(names))
-        for row in rows:
+            len(self.result_list)
+        for row in self.result_list:
             row._federated_remote_errors = errors
-        # Keep the queryset (list_editable builds a formset on it), with the
-        # rows it has read.
-        self.result_list._result_cache = rows
 
 
 class FederatedAdminMixin:

@@ -161,7 +161,7 @@ def repoint(
     that ``point()`` made are repointed; other apps' foreign keys are theirs.
     """
     field = from_model.__dict__.get(rel_name)
-    deferred = getattr(getattr(field, "field", field), "deferred", None)
+    deferred = getattr(getattr(field, "field", field), "federated_deferred", None)
     if not isinstance(deferred, DeferredForeignKey):
         raise ValueError(f"'{from_model.__name__}.{rel_name}' is not a pointed DeferredForeignKey.")
     _check_in_time(from_model, rel_name, deferred.made_late)
@@ -293,7 +293,8 @@ def _make_field(deferred: DeferredForeignKey, to_model: Any, fk_kwargs: dict[str
                 "to DeferredForeignKey() or to point()."
             )
         field = models.ForeignKey(to, *deferred.args, **kwargs)
-    field.deferred = deferred
+    # Marks the key as made by point(), for repoint().
+    field.federated_deferred = deferred
     field.creation_counter = deferred.creation_counter
     return field
 

@@ -94,7 +94,10 @@ def test_a_django_generic_inline_of_a_federated_key_is_a_check_error():
 
     other = AdminSite(name="django_inline")
     other.register(Book, inlines=[DjangoInline])
-    errors = [e for e in check_django_generic_inlines() if e.obj is DjangoInline]
+    try:
+        errors = [e for e in check_django_generic_inlines() if e.obj is DjangoInline]
+    finally:
+        other.unregister(Book)  # the site lives on in Django's list of sites
     assert [e.id for e in errors] == ["federated_fk.E505"]
     assert "FederatedTabularInline" in errors[0].hint
 
