@@ -434,3 +434,38 @@ def test_reference_rows_lists_each_row_with_the_content_type(federation):
     Review.objects.create()
     rows = list(Review._meta.get_field("book").reference_rows())
     assert rows == [(first.pk, ct, 5)]
+
+
+@isolate_apps("tests.deferredapp")
+def test_point_takes_content_types_local_and_remote(remote_book_ct):
+    class Target(models.Model):
+        pass
+
+    class Pointing(models.Model):
+        local = DeferredForeignKey(on_delete=models.CASCADE, related_name="+")
+        remote = DeferredForeignKey(on_delete=models.CASCADE, related_name="+")
+
+    local_ct = GenericContentType.objects.get_for_model(Target)
+    remote_book_ct.pk_type = "uuid"
+    assert point(Pointing, "local", local_ct).related_model is Target
+    field = point(Pointing, "remote", remote_book_ct)
+    assert isinstance(field, RemoteForeignKey)
+    assert (field.target, field.pk_type) == (("shop_b", "shop", "book"), "uuid")
+
+
+@isolate_apps("tests.deferredapp")
+def test_repoint_from_a_local_to_a_remote_target():
+    class First(models.Model):
+        pass
+
+    class Pointing(models.Model):
+        c = DeferredForeignKey(on_delete=models.CASCADE, related_name="pointings", null=True)
+
+    point(Pointing, "c", First)
+    field = repoint(Pointing, "c", "shop_b:remoteshop.Book", pk_type="str")
+    assert Pointing._meta.get_field("c") is field and field.null
+    assert [f.name for f in Pointing._meta.local_fields] == ["id", "c"]
+    assert not hasattr(First, "pointings")
+    assert Pointing(c_id="x").c_id == "x"
+    back = repoint(Pointing, "c", First)
+    assert back.related_model is First and hasattr(First, "pointings")
