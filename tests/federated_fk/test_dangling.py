@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from tests.federated_fk.test_client import federation, stand_in, synced  # noqa: F401
+from tests.federated_fk.conftest import stand_in
 from tests.servers import free_port
 from tests.testapp.models import Book, IntReference, Reference
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def references(synced):  # noqa: F811
+def references(synced):
     RemoteBook = stand_in(synced, "shop_b", "Book")
     CBook = stand_in(synced, "shop_c", "Book")
     kept = Book.objects.create(title="Kept")
@@ -61,7 +61,7 @@ def test_delete_takes_only_the_dangling(references):
     assert left == {references["local ok"].pk, references["remote ok"].pk}
 
 
-def test_a_project_that_cannot_be_reached_loses_nothing(references, federation):  # noqa: F811
+def test_a_project_that_cannot_be_reached_loses_nothing(references, federation):
     federation["PROJECTS"]["shop_c"]["URL"] = f"http://127.0.0.1:{free_port()}/graphql/"
     _out, err = run("--delete")
     assert "could not check project 'shop_c' (connection refused)" in err
