@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from federated_fk import conf
 from federated_fk.contract import PkType, pk_field
 from federated_fk.models import GenericContentType
-from federated_fk.prefetch import remote_error_sink
-from federated_fk.remote import RemoteObject, load_remote_objects
+from federated_fk.prefetch import record_remote_errors
+from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 #: (project, app_label, model name in lower case): what a remote key points at.
 Target = tuple[str, str, str]
@@ -219,8 +219,9 @@ class RemoteForeignKey(FieldCacheMixin, models.Field):
         pks = {getattr(i, attname) for i in instances} - {None}
         objs: list[Any] = []
         if pks:
-            stand_in = self.remote_model(instances[0]._state.db)
-            objs = load_remote_objects({stand_in: pks}, errors=remote_error_sink())
+            loaded = fetch_remote_objects({self.remote_model(instances[0]._state.db): pks})
+            record_remote_errors(loaded.errors)
+            objs = loaded.objects
         to_python = self._id_field.to_python
         return (
             objs,
