@@ -1,6 +1,11 @@
 """The fields of django-federated-fk: generic keys whose targets may live in any service."""
 
 from federated_fk.fields.foreign_key import CONTENT_TYPE_HINT, FederatedForeignKey
+from federated_fk.fields.many_to_many import (
+    DEFAULT_PK_MAXLENGTH,
+    FederatedManyToManyField,
+    FederatedManyToManyReverse,
+)
 from federated_fk.fields.relation import (
     FederatedRelation,
     ReverseFederatedManyToOneDescriptor,
@@ -9,7 +14,10 @@ from federated_fk.fields.relation import (
 
 __all__ = [
     "CONTENT_TYPE_HINT",
+    "DEFAULT_PK_MAXLENGTH",
     "FederatedForeignKey",
+    "FederatedManyToManyField",
+    "FederatedManyToManyReverse",
     "FederatedRelation",
     "ReverseFederatedManyToOneDescriptor",
     "create_federated_related_manager",
