@@ -115,3 +115,6 @@ class Playlist(models.Model):
     mixed = FederatedManyToManyField(
         Theater, on_delete_src=DO_NOTHING, related_name="mixed_by", db_constraint=False
     )
+
+    def __str__(self) -> str:
+        return self.name
