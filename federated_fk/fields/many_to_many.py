@@ -220,6 +220,29 @@ class FederatedManyToManyField(models.Field):
 
         return truncate_name(f"{opts.db_table}_{self.name}", connection.ops.max_name_length())
 
+    # -- what schema editors, introspection and the admin ask a many-to-many --
+
+    def m2m_db_table(self) -> str:
+        return self.through._meta.db_table
+
+    def m2m_field_name(self) -> str:
+        return self.source_field.name
+
+    def m2m_column_name(self) -> str:
+        return self.source_field.column
+
+    def m2m_target_field_name(self) -> str:
+        return self.source_field.target_field.name
+
+    def m2m_reverse_field_name(self) -> str:
+        # The column a table alteration may change (pk_maxlength).
+        return self.object_id_field.name
+
+    def m2m_reverse_name(self) -> str:
+        # Both target columns: SQLite copies rows between through tables by
+        # listing id, m2m_column_name() and m2m_reverse_name().
+        return f"{self.ct_field.column}, {self.object_id_field.column}"
+
     # -- through model --------------------------------------------------------
 
     @property
