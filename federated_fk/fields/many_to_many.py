@@ -438,6 +438,10 @@ class FederatedManyToManyField(models.Field):
 
     def related_query_name(self) -> str:
         rel = self.remote_field
+        if rel.is_hidden():
+            # Not for queries, but the target still needs the relation to
+            # apply on_delete_tgt.
+            return f"_{self.model._meta.model_name}_{self.name}+"
         return rel.related_query_name or rel.related_name or self.model._meta.model_name
 
     # -- checks -------------------------------------------------------------------
