@@ -220,6 +220,28 @@ class FederatedManyToManyField(models.Field):
 
         return truncate_name(f"{opts.db_table}_{self.name}", connection.ops.max_name_length())
 
+    # -- forms ------------------------------------------------------------------
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from federated_fk.form_fields import FederatedTargetsField
+
+        return super().formfield(**{"form_class": FederatedTargetsField, **kwargs})
+
+    def value_from_object(self, obj: models.Model) -> list[str]:
+        """Return the targets of ``obj`` as form values ("<ct id>:<object id>"), no request."""
+        from federated_fk.form_fields import key_string
+
+        if obj.pk is None:
+            return []
+        rows = self.through._base_manager.using(obj._state.db or "default").filter(
+            **{self.source_field.attname: getattr(obj, self.source_field.target_field.attname)}
+        )
+        names = (self.ct_field.attname, self.object_id_field.attname)
+        return [key_string(ct_id, oid) for ct_id, oid in rows.values_list(*names)]
+
+    def save_form_data(self, instance: models.Model, data: Any) -> None:
+        getattr(instance, self.name).set(data)
+
     # -- what schema editors, introspection and the admin ask a many-to-many --
 
     def m2m_db_table(self) -> str:
