@@ -168,7 +168,9 @@ class RemoteObject:
     def __getattr__(self, name: str) -> Any:
         # Only called for names that are not set on the instance or class:
         # those are the remote fields.
-        if name.startswith("_"):
+        # Django's ORM asks every filter value whether it is an expression:
+        # answering must not load the object.
+        if name.startswith("_") or name in ("resolve_expression", "get_source_expressions"):
             raise AttributeError(name)
         if self._data is None:
             self._load()

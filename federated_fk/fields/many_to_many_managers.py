@@ -198,35 +198,40 @@ class TargetJoin(RegisterLookupMixin):
 
 
 class TargetLookup(Lookup):
+    """Compare the targets of through rows with model instances or stand-ins.
+
+    The values become (content type id, object id) keys at once: the ORM
+    probes a lookup's right-hand side for expression methods, and a remote
+    stand-in must not load itself to answer.
+    """
+
     prepare_rhs = False
+
+    def get_prep_lookup(self) -> list[Key]:
+        field = self.lhs.output_field.m2m_field
+        values = self.rhs if self.lookup_name == "in" else [self.rhs]
+        return list(dict.fromkeys(target_key(field, obj, None) for obj in values))
 
     def columns(self) -> tuple[Any, Any]:
         field = self.lhs.output_field.m2m_field
         alias = self.lhs.alias
         return field.ct_field.get_col(alias), field.object_id_field.get_col(alias)
 
-    def condition(self, keys: list[Key]) -> WhereNode:
-        if not keys:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if not self.rhs:
             raise EmptyResultSet
         ct_col, id_col = self.columns()
         by_type: dict[int, list[str]] = defaultdict(list)
-        for ct_id, object_id in keys:
+        for ct_id, object_id in self.rhs:
             by_type[ct_id].append(object_id)
-        return WhereNode(
+        condition = WhereNode(
             [
                 WhereNode([Exact(ct_col, ct_id), In(id_col, object_ids)], connector=AND)
                 for ct_id, object_ids in by_type.items()
             ],
             connector=OR,
         )
-
-    def keys(self, objs: Iterable[Any], using: str) -> list[Key]:
-        field = self.lhs.output_field.m2m_field
-        return list(dict.fromkeys(target_key(field, obj, using) for obj in objs))
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        values = self.rhs if self.lookup_name == "in" else [self.rhs]
-        return compiler.compile(self.condition(self.keys(values, compiler.using)))
+        return compiler.compile(condition)
 
 
 @TargetJoin.register_lookup
@@ -242,7 +247,9 @@ class TargetIn(TargetLookup):
 @TargetJoin.register_lookup
 class TargetIsNull(TargetLookup):
     lookup_name = "isnull"
-    can_use_none_as_rhs = False
+
+    def get_prep_lookup(self) -> bool:
+        return bool(self.rhs)
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         ct_col, _id_col = self.columns()

@@ -117,3 +117,13 @@ def test_prefetch_of_a_thousand_links_costs_one_request_per_project_and_chunk(
     assert first[5].title == "B Book 1" and isinstance(first[5], RemoteBook)
     assert shop_b.stats()["graphql_requests"] == 3  # reading fields costs nothing more
     print(f"\nprefetch of 1,000 links (100 users): {elapsed * 1000:.0f} ms")
+
+
+def test_filtering_by_remote_targets(synced, shop_b):
+    RemoteBook = synced["shop_b", "Book"]
+    me = User.objects.create(name="Me")
+    me.preferred_videos.add(RemoteBook(3))
+    assert list(User.objects.filter(preferred_videos__in=[RemoteBook(3), RemoteBook(5)])) == [me]
+    assert list(User.objects.filter(preferred_videos=RemoteBook(99999))) == []
+    assert list(User.objects.exclude(preferred_videos=RemoteBook(3))) == []
+    assert shop_b.stats()["graphql_requests"] == 0  # filtering by stand-ins loads nothing
