@@ -208,3 +208,37 @@ def test_auto_created_through_model():
     assert checks.run_checks() == []
     assert Video not in User.preferred_videos.get_related_models()
     assert Theater
+
+
+def test_prefetch_with_querysets_per_local_model(videos, django_assert_num_queries):
+    from django.db.models import Prefetch
+
+    from federated_fk.prefetch import FederatedPrefetch
+
+    me = User.objects.create(name="Me")
+    me.preferred_videos.add(*videos.values())
+    for ct_model in (Movie, Documentary, Opera):
+        GenericContentType.objects.get_for_model(ct_model)  # a warm cache
+    lookup = FederatedPrefetch(
+        "preferred_videos", [Movie.objects.only("title"), Opera.objects.filter(title="x")]
+    )
+    with django_assert_num_queries(5):
+        (fetched,) = User.objects.prefetch_related(lookup)
+    assert titles(fetched.preferred_videos.all()) == ["V for Vendetta", "Citizenfour"]
+    (fetched,) = User.objects.prefetch_related(
+        Prefetch("preferred_videos", Movie.objects.all(), to_attr="videos")
+    )
+    assert titles(fetched.videos) == ["V for Vendetta", "Citizenfour", "The Bartered Bride"]
+
+
+def test_proxies_with_for_concrete_model_false():
+    from federated_fk.fields import FederatedManyToManyField
+
+    field = FederatedManyToManyField(for_concrete_model=False)
+    assert field.deconstruct()[3] == {"for_concrete_model": False}
+    me = User.objects.create(name="Me")
+    movie = Movie.objects.create(title="Heat")
+    me.preferred_videos.add(movie)
+    # With the default, a target is recorded under its concrete model.
+    row = User.preferred_videos.field.through.objects.get()
+    assert row.content_type == GenericContentType.objects.get_for_model(Movie)
