@@ -242,3 +242,11 @@ def test_proxies_with_for_concrete_model_false():
     # With the default, a target is recorded under its concrete model.
     row = User.preferred_videos.field.through.objects.get()
     assert row.content_type == GenericContentType.objects.get_for_model(Movie)
+
+
+def test_related_name_is_also_the_query_name(videos):
+    fan = Fan.objects.create(name="Ann")
+    fan.videos.add(videos["vendetta"])
+    assert [m.title for m in Movie.objects.filter(fans__name="Ann")] == ["V for Vendetta"]
+    assert list(videos["vendetta"].fans.all()) == [fan]
+    assert not hasattr(videos["vendetta"], "fan_set")
