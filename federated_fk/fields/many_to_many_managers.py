@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import EmptyResultSet
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import F, Lookup, Q
 from django.db.models.lookups import Exact, In, IsNull
 from django.db.models.query import BaseIterable, ModelIterable
@@ -289,6 +289,14 @@ class FederatedManyToManyDescriptor:
         return self.field.get_related_models(include_auto=include_auto)
 
 
+def _can_ignore_conflicts(through: type[models.Model], using: str) -> bool:
+    # Only the auto-created through table is known to have the unique
+    # constraint that makes a conflict mean "already linked".
+    return (
+        bool(through._meta.auto_created) and connections[using].features.supports_ignore_conflicts
+    )
+
+
 def create_forward_manager(field: FederatedManyToManyField) -> type:
     """Return the manager class of ``instance.<field>``."""
     queryset_class = type(
@@ -380,7 +388,9 @@ def create_forward_manager(field: FederatedManyToManyField) -> type:
                         **{field.ct_field.attname: ct_id, field.object_id_field.attname: oid},
                     )
                     for ct_id, oid in keys
-                ]
+                ],
+                # A concurrent add of the same target is not an error.
+                ignore_conflicts=_can_ignore_conflicts(self.model, using),
             )
 
         def remove(self, *objs: Any) -> None:
@@ -618,7 +628,8 @@ def create_reverse_manager(superclass: type, reverse: FederatedManyToManyReverse
                         )
                         for value in dict.fromkeys(values)
                         if value not in existing
-                    ]
+                    ],
+                    ignore_conflicts=_can_ignore_conflicts(field.through, using),
                 )
 
         def remove(self, *sources: Any) -> None:

@@ -229,6 +229,9 @@ def test_prefetch_with_querysets_per_local_model(videos, django_assert_num_queri
         Prefetch("preferred_videos", Movie.objects.all(), to_attr="videos")
     )
     assert titles(fetched.videos) == ["V for Vendetta", "Citizenfour", "The Bartered Bride"]
+    (fetched,) = User.objects.prefetch_related(Prefetch("preferred_videos", Movie.objects.all()))
+    with django_assert_num_queries(0):
+        assert len(fetched.preferred_videos.all()) == 3
 
 
 def test_proxies_with_for_concrete_model_false():
