@@ -24,18 +24,15 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk.fields.foreign_key import FederatedForeignKey
-from federated_fk.fields.many_to_many_deletion import CASCADE, POLICIES, SourceDeletion
-from federated_fk.fields.many_to_many_managers import (
-    FederatedManyToManyDescriptor,
-    ReverseManyToManyDescriptor,
-    TargetJoin,
-)
-from federated_fk.fields.relation import FederatedRelation
+from federated_fk.fields.many_to_many_checks import ManyToManyChecks
+from federated_fk.fields.many_to_many_deletion import CASCADE
+from federated_fk.fields.many_to_many_managers import FederatedManyToManyDescriptor
+from federated_fk.fields.many_to_many_reverse import FederatedManyToManyReverse
+from federated_fk.fields.many_to_many_targets import TargetJoin
+from federated_fk.fields.many_to_many_through import CONTENT_TYPE_MODEL, create_through_model
 
 #: Wide enough for integer, UUID (36 characters) and most string ids.
 DEFAULT_PK_MAXLENGTH = 64
-
-CONTENT_TYPE_MODEL = "federated_fk.GenericContentType"
 
 
 class FederatedManyToManyRel:
@@ -75,7 +72,7 @@ class FederatedManyToManyRel:
         return bool(self.related_name) and self.related_name[-1] == "+"
 
 
-class FederatedManyToManyField(models.Field):
+class FederatedManyToManyField(ManyToManyChecks, models.Field):
     """A many-to-many relation to objects of any model, in any service.
 
     Use it as a ``ManyToManyField`` without a target::
@@ -320,103 +317,6 @@ class FederatedManyToManyField(models.Field):
     def path_infos(self) -> list[PathInfo]:
         return self.get_path_info()
 
-    def _find_through_fields(
-        self,
-    ) -> tuple[Any, Any, list[checks.CheckMessage]]:
-        """Return the source ForeignKey and the FederatedForeignKey of the through model."""
-        through = self.through
-        opts = through._meta
-        names = self.remote_field.through_fields
-        if names is not None:
-            return self._named_through_fields(names)
-        sources = [
-            f
-            for f in opts.fields
-            if isinstance(f, models.ForeignKey) and f.remote_field.model == self.model
-        ]
-        targets = [f for f in opts.private_fields if isinstance(f, FederatedForeignKey)]
-        errors = []
-        where = f"'{opts.object_name}', the intermediary model of '{self}'"
-        hint = "Name them with through_fields=(source_field, federated_foreign_key)."
-        if not sources:
-            errors.append(
-                self._error(
-                    f"{where}, has no ForeignKey to '{self.model._meta.object_name}'.", "E303"
-                )
-            )
-        elif len(sources) > 1:
-            errors.append(
-                self._error(
-                    f"{where}, has more than one ForeignKey to '{self.model._meta.object_name}'.",
-                    "E304",
-                    hint,
-                )
-            )
-        if not targets:
-            errors.append(self._error(f"{where}, has no FederatedForeignKey.", "E305"))
-        elif len(targets) > 1:
-            errors.append(
-                self._error(f"{where}, has more than one FederatedForeignKey.", "E306", hint)
-            )
-        return (sources[0] if sources else None), (targets[0] if targets else None), errors
-
-    def _named_through_fields(
-        self, names: Sequence[str]
-    ) -> tuple[Any, Any, list[checks.CheckMessage]]:
-        opts = self.through._meta
-        if not 2 <= len(names) <= 4:
-            return (
-                None,
-                None,
-                [
-                    self._error(
-                        "through_fields must name the source ForeignKey and the "
-                        "FederatedForeignKey of the through model (2 to 4 names).",
-                        "E307",
-                        "through_fields=(source, federated_foreign_key[, content_type, object_id])",
-                    )
-                ],
-            )
-        errors = []
-        source = target = None
-        try:
-            source = opts.get_field(names[0])
-        except exceptions.FieldDoesNotExist:
-            errors.append(
-                self._error(
-                    f"The intermediary model '{opts.label}' has no field '{names[0]}'.", "E308"
-                )
-            )
-        else:
-            if not (
-                isinstance(source, models.ForeignKey) and source.remote_field.model == self.model
-            ):
-                errors.append(
-                    self._error(
-                        f"'{opts.object_name}.{names[0]}' is not a ForeignKey to "
-                        f"'{self.model._meta.object_name}'.",
-                        "E309",
-                    )
-                )
-                source = None
-        target = next((f for f in opts.private_fields if f.name == names[1]), None)
-        if not isinstance(target, FederatedForeignKey):
-            errors.append(
-                self._error(
-                    f"'{opts.object_name}.{names[1]}' is not a FederatedForeignKey.", "E310"
-                )
-            )
-            target = None
-        elif tuple(names[2:]) != (target.ct_field, target.fk_field)[: len(names) - 2]:
-            errors.append(
-                self._error(
-                    f"through_fields {list(names)!r} do not match the content-type and object-id "
-                    f"fields of '{opts.object_name}.{names[1]}'.",
-                    "E310",
-                )
-            )
-        return source, target, errors
-
     # -- reverse relations ------------------------------------------------------
 
     def add_relation(self, model: Any, auto: bool = False) -> None:
@@ -466,184 +366,10 @@ class FederatedManyToManyField(models.Field):
             return f"_{self.model._meta.model_name}_{self.name}+"
         return rel.related_query_name or rel.related_name or self.model._meta.model_name
 
-    # -- checks -------------------------------------------------------------------
-
-    def _error(self, msg: str, id: str, hint: str | None = None) -> checks.Error:
-        return checks.Error(msg, hint=hint, obj=self, id=f"federated_fk.{id}")
-
-    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
-        return [
-            *super().check(**kwargs),
-            *self._check_unique(),
-            *self._check_policies(),
-            *self._check_through(),
-            *getattr(self, "clashes", []),
-        ]
-
-    def _check_unique(self) -> list[checks.CheckMessage]:
-        if self.unique:
-            return [self._error("FederatedManyToManyFields cannot be unique.", "E301")]
-        return []
-
-    def _check_policies(self) -> list[checks.CheckMessage]:
-        errors = []
-        for name in ("on_delete_src", "on_delete_tgt"):
-            if getattr(self, name) not in POLICIES:
-                errors.append(
-                    self._error(
-                        f"{name} is not a deletion policy of "
-                        "federated_fk.fields.many_to_many_deletion.",
-                        "E311",
-                        "Use CASCADE, DO_NOTHING, CASCADE_SIGNAL, CASCADE_SIGNAL_VETO or "
-                        "DO_NOTHING_SIGNAL.",
-                    )
-                )
-        return errors
-
-    def _check_through(self) -> list[checks.CheckMessage]:
-        through = self.remote_field.through
-        if through is None or self.model._meta.abstract:
-            return []
-        if isinstance(through, str):
-            return [
-                self._error(
-                    f"Field specifies a many-to-many relation through model '{through}', "
-                    "which has not been installed.",
-                    "E302",
-                )
-            ]
-        return self._find_through_fields()[2]
-
-
-class FederatedManyToManyReverse(FederatedRelation):
-    """The reverse side of a FederatedManyToManyField, on a local target model.
-
-    A private field named by the relation's query name: ``Book.objects.filter(
-    user__name="Jack")`` joins the through table and the source. The reverse
-    manager (``book.user_set``) is its accessor. Deleting a target applies the
-    field's ``on_delete_tgt`` to the through rows.
-    """
-
-    def __init__(self, m2m_field: FederatedManyToManyField) -> None:
-        target = m2m_field.target_field
-        super().__init__(
-            m2m_field.through,
-            object_id_field=target.fk_field,
-            content_type_field=target.ct_field,
-            for_concrete_model=m2m_field.for_concrete_model,
-        )
-        self.m2m_field = m2m_field
-        self.query_name = m2m_field.related_query_name()
-        self.accessor_name = m2m_field.related_accessor_name()
-
-    def clash(self, model: type[models.Model]) -> checks.CheckMessage | None:
-        """Return an error if ``model`` already uses the accessor or the query name."""
-        label = f"{self.m2m_field.model._meta.label}.{self.m2m_field.name}"
-        if self.m2m_field.remote_field.is_hidden():
-            return None
-        if hasattr(model, self.accessor_name):
-            return checks.Error(
-                f"Reverse accessor '{model._meta.object_name}.{self.accessor_name}' "
-                f"for '{label}' clashes with an attribute or relation of "
-                f"'{model._meta.label}'.",
-                hint=f"Add or change a related_name argument to '{label}'.",
-                obj=self.m2m_field,
-                id="federated_fk.E312",
-            )
-        try:
-            model._meta.get_field(self.query_name)
-        except exceptions.FieldDoesNotExist:
-            return None
-        return checks.Error(
-            f"Reverse query name '{self.query_name}' for '{label}' clashes with a field "
-            f"of '{model._meta.label}'.",
-            hint=f"Add or change a related_query_name argument to '{label}'.",
-            obj=self.m2m_field,
-            id="federated_fk.E313",
-        )
-
-    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
-        super().contribute_to_class(cls, name, **kwargs)
-        delattr(cls, name)  # the generic descriptor would give through rows
-        if not self.m2m_field.remote_field.is_hidden():
-            setattr(cls, self.accessor_name, ReverseManyToManyDescriptor(self))
-
-    def get_path_info(self, filtered_relation: Any = None) -> list[PathInfo]:
-        """Join the target to the through rows, then to the source."""
-        return [
-            *super().get_path_info(filtered_relation),
-            *self.m2m_field.source_field.path_infos,
-        ]
-
-    def bulk_related_objects(self, objs: Sequence[models.Model], using: str = "default") -> Any:
-        """Return the through rows of deleted targets that go with them (``on_delete_tgt``)."""
-        from federated_fk.fields.many_to_many_deletion import target_rows
-
-        rows = super().bulk_related_objects(objs, using)
-        return target_rows(self.m2m_field, list(objs), rows)
-
-
-def create_through_model(field: FederatedManyToManyField, klass: type[models.Model]) -> type:
-    """Make the through model of ``field`` on ``klass``, as Django does for a ManyToManyField.
-
-    The model is ``auto_created``: it is not in migrations; Django's schema
-    editor creates and drops its table with the field.
-    """
-    name = f"{klass._meta.object_name}_{field.name}"
-    source = klass._meta.model_name
-    if source in ("content_type", "object_id", "target"):
-        source = f"from_{source}"
-    object_id = (
-        models.TextField()
-        if field.pk_maxlength is None
-        else models.CharField(max_length=field.pk_maxlength)
-    )
-    meta = type(
-        "Meta",
-        (),
-        {
-            "db_table": field._get_m2m_db_table(klass._meta),
-            "auto_created": klass,
-            "app_label": klass._meta.app_label,
-            "db_tablespace": klass._meta.db_tablespace,
-            "unique_together": ((source, "content_type", "object_id"),),
-            # Targets come back in the order they were added.
-            "ordering": ("pk",),
-            "verbose_name": _("%(from)s-target relationship") % {"from": source},
-            "verbose_name_plural": _("%(from)s-target relationships") % {"from": source},
-            "apps": klass._meta.apps,
-        },
-    )
-    return type(
-        name,
-        (models.Model,),
-        {
-            "Meta": meta,
-            "__module__": klass.__module__,
-            source: models.ForeignKey(
-                klass,
-                on_delete=SourceDeletion(field),
-                related_name=f"{name}+",
-                db_constraint=field.remote_field.db_constraint,
-            ),
-            "content_type": models.ForeignKey(
-                CONTENT_TYPE_MODEL,
-                on_delete=models.CASCADE,
-                related_name=f"{name}+",
-                db_constraint=field.remote_field.db_constraint,
-            ),
-            "object_id": object_id,
-            "target": FederatedForeignKey(
-                "content_type", "object_id", for_concrete_model=field.for_concrete_model
-            ),
-        },
-    )
-
 
 __all__ = [
+    "CONTENT_TYPE_MODEL",
     "DEFAULT_PK_MAXLENGTH",
     "FederatedManyToManyField",
     "FederatedManyToManyRel",
-    "FederatedManyToManyReverse",
-    "create_through_model",
 ]
