@@ -235,16 +235,19 @@ def test_prefetch_with_querysets_per_local_model(videos, django_assert_num_queri
 
 
 def test_proxies_with_for_concrete_model_false():
-    from federated_fk.fields import FederatedManyToManyField
+    from tests.gm2mapp.models import Curator, Trailer
 
-    field = FederatedManyToManyField(for_concrete_model=False)
-    assert field.deconstruct()[3] == {"for_concrete_model": False}
-    me = User.objects.create(name="Me")
-    movie = Movie.objects.create(title="Heat")
-    me.preferred_videos.add(movie)
-    # With the default, a target is recorded under its concrete model.
-    row = User.preferred_videos.field.through.objects.get()
-    assert row.content_type == GenericContentType.objects.get_for_model(Movie)
+    trailer = Trailer.objects.create(title="Heat (trailer)")
+    curator, me = Curator.objects.create(name="C"), User.objects.create(name="Me")
+    curator.picks.add(trailer)
+    me.preferred_videos.add(trailer)
+    (pick,) = curator.picks.all()
+    assert type(pick) is Trailer
+    assert type(me.preferred_videos.get()) is Movie  # recorded under the concrete model
+    assert list(trailer.curator_set.all()) == [curator]
+    assert Trailer in Curator.picks.get_related_models(include_auto=True)
+    object_id = Curator.picks.field.through._meta.get_field("object_id")
+    assert object_id.get_internal_type() == "TextField"  # pk_maxlength=None
 
 
 def test_related_name_is_also_the_query_name(videos):

@@ -118,3 +118,15 @@ class Playlist(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Trailer(Movie):
+    class Meta:
+        proxy = True
+
+
+class Curator(models.Model):
+    """Targets recorded under their proxy model."""
+
+    name = models.CharField(max_length=255)
+    picks = FederatedManyToManyField(for_concrete_model=False, pk_maxlength=None)
