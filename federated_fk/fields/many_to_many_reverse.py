@@ -14,7 +14,10 @@ from asgiref.sync import sync_to_async
 from django.core import checks, exceptions
 from django.db import models, router, transaction
 from django.db.models import F
+from django.db.models.functions import Cast
+from django.db.models.lookups import Exact
 from django.db.models.query_utils import PathInfo
+from django.db.models.sql.where import AND, WhereNode
 from django.db.models.utils import resolve_callables
 from django.utils.functional import cached_property
 
@@ -79,6 +82,27 @@ class FederatedManyToManyReverse(FederatedRelation):
         delattr(cls, name)  # the generic descriptor would give through rows
         if not self.m2m_field.remote_field.is_hidden():
             setattr(cls, self.accessor_name, ReverseManyToManyDescriptor(self))
+
+    def get_joining_fields(self, reverse_join: bool = False) -> tuple[Any, ...]:
+        # The target joins its through rows in get_extra_restriction(): no
+        # column pairs, whose types differ (see there).
+        return ()
+
+    def get_extra_restriction(self, alias: str | None, remote_alias: str) -> WhereNode:
+        """Join on the content type, and on the target's primary key as text.
+
+        A through table holds the ids of every kind of target (integers,
+        UUIDs, remote string ids) in one text column. Comparing the text of
+        the primary key with it, rather than casting the column to the
+        primary key's type, never fails on another target's id.
+        """
+        condition = super().get_extra_restriction(alias, remote_alias)
+        if alias is not None:  # None: the target side was trimmed from a subquery
+            opts = self.remote_field.model._meta
+            object_id = opts.get_field(self.object_id_field_name).get_col(remote_alias)
+            pk = Cast(self.model._meta.pk.get_col(alias), output_field=models.TextField())
+            condition.add(Exact(object_id, pk), AND)
+        return condition
 
     def get_path_info(self, filtered_relation: Any = None) -> list[PathInfo]:
         """Join the target to the through rows, then to the source."""

@@ -144,6 +144,15 @@ def test_filtering_across_the_relation_both_ways(videos):
     assert [u.name for u in users.filter(preferred_videos__content_type=movie_ct)] == ["Jack"]
     assert list(Movie.objects.filter(user=jack)) == [vendetta]
     assert list(Opera.objects.filter(user__in=[jack, jill])) == [bride]
+    assert list(Movie.objects.exclude(user=jack)) == []
+    # Ids of other kinds in the same column (a UUID, a remote string id) are
+    # compared as text: the join never casts them to the target's key type.
+    remote = GenericContentType.objects.create(
+        project="shop_b", app_label="x", model="thing", pk_type="str"
+    )
+    jack.preferred_videos.add(remote.model_class()("5f0c-not-an-int"))
+    assert list(Movie.objects.filter(user__name="Jack")) == [vendetta]
+    assert "CAST" in str(Movie.objects.filter(user__name="Jack").query).upper()
 
 
 def test_prefetch_local_targets(videos, django_assert_num_queries):
