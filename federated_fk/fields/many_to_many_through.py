@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import FieldError
 from django.db import models
+from django.db.models.functions import Cast
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk.fields.foreign_key import FederatedForeignKey
@@ -15,6 +18,25 @@ if TYPE_CHECKING:
 
 #: The label the through table's content-type ForeignKey points at.
 CONTENT_TYPE_MODEL = "federated_fk.GenericContentType"
+
+
+class TextExact(Exact):
+    """``exact`` on the target-id column, comparing text with text.
+
+    When the ORM compares the column with another column (excluding across a
+    reverse relation compares it with the target's primary key), that column
+    is cast to text: the target-id column holds ids of every kind.
+    """
+
+    def process_rhs(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        if hasattr(self.rhs, "resolve_expression"):
+            try:
+                text = isinstance(self.rhs.output_field, models.CharField | models.TextField)
+            except FieldError:
+                text = True
+            if not text:
+                self.rhs = Cast(self.rhs, output_field=models.TextField())
+        return super().process_rhs(compiler, connection)
 
 
 def create_through_model(field: FederatedManyToManyField, klass: type[models.Model]) -> type:
@@ -32,6 +54,7 @@ def create_through_model(field: FederatedManyToManyField, klass: type[models.Mod
         if field.pk_maxlength is None
         else models.CharField(max_length=field.pk_maxlength)
     )
+    object_id.register_lookup(TextExact)
     meta = type(
         "Meta",
         (),

@@ -153,6 +153,8 @@ def test_filtering_across_the_relation_both_ways(videos):
     jack.preferred_videos.add(remote.model_class()("5f0c-not-an-int"))
     assert list(Movie.objects.filter(user__name="Jack")) == [vendetta]
     assert "CAST" in str(Movie.objects.filter(user__name="Jack").query).upper()
+    assert list(Movie.objects.exclude(user__name="Jack")) == []
+    assert "CAST" in str(Movie.objects.exclude(user__name="Jack").query).upper()
 
 
 def test_prefetch_local_targets(videos, django_assert_num_queries):
