@@ -104,10 +104,13 @@ class RemoteSchemaError(FederationError, ImproperlyConfigured):
     """
 
 
-class RemoteTypeNotInSchema(RemoteSchemaError):
+class RemoteTypeNotInSchema(RemoteSchemaError, AttributeError):
     """A remote content type that the synchronized schema does not describe.
 
     Its objects are never fetched: a GraphQL type name is never guessed.
+    Reading any attribute of such a stand-in raises this error; it is an
+    ``AttributeError`` too, so that ``hasattr()`` probes (Django's ORM asks
+    filter values for ``resolve_expression``) answer False instead of failing.
 
     :param gone: the schema described it once, but no longer does
     """

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.remoteshop",
     "tests.deferredapp",
+    "tests.gm2mapp",
 ]
 
 # "other" is a second database, for fixtures moved between databases.

@@ -2,6 +2,8 @@
 
 from federated_fk.fields.deferred import DeferredForeignKey
 from federated_fk.fields.foreign_key import CONTENT_TYPE_HINT, FederatedForeignKey
+from federated_fk.fields.many_to_many import DEFAULT_PK_MAXLENGTH, FederatedManyToManyField
+from federated_fk.fields.many_to_many_reverse import FederatedManyToManyReverse
 from federated_fk.fields.relation import (
     FederatedRelation,
     ReverseFederatedManyToOneDescriptor,
@@ -12,7 +14,10 @@ from federated_fk.fields.remote_key import RemoteForeignKey
 __all__ = [
     "CONTENT_TYPE_HINT",
     "DeferredForeignKey",
+    "DEFAULT_PK_MAXLENGTH",
     "FederatedForeignKey",
+    "FederatedManyToManyField",
+    "FederatedManyToManyReverse",
     "FederatedRelation",
     "RemoteForeignKey",
     "ReverseFederatedManyToOneDescriptor",

@@ -9,7 +9,7 @@ from django.core.serializers.base import DeserializationError
 from django.db import models
 
 from federated_fk import conf
-from federated_fk.fields import FederatedForeignKey
+from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField
 from federated_fk.models import GenericContentType
 
 
@@ -29,6 +29,43 @@ def target_natural_key(obj: models.Model, field: FederatedForeignKey) -> list[An
         return None
     target = getattr(obj, field.name)
     return list(target.natural_key()) if target is not None else None
+
+
+def federated_many_to_many(model: type[models.Model]) -> dict[str, FederatedManyToManyField]:
+    """Return the FederatedManyToManyFields of ``model`` with an auto-created through model.
+
+    As with Django's ManyToManyField, links through a custom through model
+    are the through model's own rows.
+    """
+    return {
+        f.name: f
+        for f in model._meta.local_many_to_many
+        if isinstance(f, FederatedManyToManyField) and f.through._meta.auto_created
+    }
+
+
+def target_pairs(obj: models.Model, field: FederatedManyToManyField, natural: bool) -> list[Any]:
+    """Return the targets of ``obj`` as ``[[project, app_label, model], id]`` pairs.
+
+    The id is a local target's natural key when ``natural`` is set and its
+    model has natural keys, else the stored object id.
+    """
+    using = obj._state.db
+    manager = GenericContentType.objects.db_manager(using)
+    rows = field.through._base_manager.using(using).filter(
+        **{field.source_field.attname: getattr(obj, field.source_field.target_field.attname)}
+    )
+    ct_name, id_name = field.ct_field.attname, field.object_id_field.attname
+    pairs = []
+    for ct_id, object_id in rows.values_list(ct_name, id_name):
+        ct = manager.get_for_id(ct_id)
+        model = ct.model_class() if ct.is_local else None
+        value: Any = object_id
+        if natural and model is not None and _has_natural_keys(model):
+            target = model._base_manager.using(using).filter(pk=object_id).first()
+            value = list(target.natural_key()) if target is not None else object_id
+        pairs.append([list(ct.natural_key()), value])
+    return pairs
 
 
 def _has_natural_keys(model: type[models.Model]) -> bool:
@@ -73,6 +110,39 @@ class NaturalTargetDeserializer:
             value = fields.get(fk_name)
             if isinstance(value, list | tuple):
                 fields[fk_name] = self._target_pk(ct, value, where, fk_name)
+
+    def resolve_targets(self, label: str, pk: Any, name: str, pairs: Any) -> list[Any]:
+        """Return the targets named by ``[[project, app_label, model], id]`` pairs.
+
+        Local targets are unsaved instances carrying their primary key (no
+        query); remote ones are stand-ins.
+        """
+        where = f"{label} pk={pk!r}"
+        if not isinstance(pairs, list | tuple):
+            raise DeserializationError(f"{where}, field {name!r}: expected a list of targets.")
+        targets = []
+        for pair in pairs:
+            if not (isinstance(pair, list | tuple) and len(pair) == 2):
+                raise DeserializationError(
+                    f"{where}, field {name!r}: {pair!r} is not a "
+                    "[[project, app_label, model], id] pair."
+                )
+            ct = self._content_type(pair[0], where, name)
+            value = pair[1]
+            if isinstance(value, list | tuple):
+                value = self._target_pk(ct, value, where, name)
+            model = ct.model_class() if ct is not None else None
+            if model is None:
+                raise DeserializationError(
+                    f"{where}, field {name!r}: content type {pair[0]!r} has no model."
+                )
+            if ct.is_remote:
+                targets.append(model(value))
+            else:
+                target = model(pk=model._meta.pk.to_python(value))
+                target._state.adding, target._state.db = False, self.using
+                targets.append(target)
+        return targets
 
     def _content_type(self, value: Any, where: str, name: str) -> GenericContentType | None:
         manager = GenericContentType.objects.db_manager(self.using)
@@ -148,11 +218,35 @@ class PythonSerializerMixin(NaturalTargetSerializer):
         else:
             self._current[field.name] = key
 
+    def handle_m2m_field(self, obj: models.Model, field: models.Field) -> None:
+        if isinstance(field, FederatedManyToManyField):
+            if field.through._meta.auto_created:
+                self._current[field.name] = target_pairs(obj, field, self.use_natural_foreign_keys)
+        else:
+            super().handle_m2m_field(obj, field)  # type: ignore[misc]
+
 
 class PythonDeserializerMixin(NaturalTargetDeserializer):
     """For the deserializers built on Django's python deserializer."""
 
     def _handle_object(self, obj: Any) -> Any:
+        targets = {}
         if isinstance(obj, dict) and isinstance(obj.get("fields"), dict):
-            self.resolve_fields(str(obj.get("model")), obj.get("pk"), obj["fields"])
-        yield from super()._handle_object(obj)  # type: ignore[misc]
+            label, pk, fields = str(obj.get("model")), obj.get("pk"), obj["fields"]
+            self.resolve_fields(label, pk, fields)
+            targets = self._many_to_many_targets(label, pk, fields)
+        for deserialized in super()._handle_object(obj):  # type: ignore[misc]
+            deserialized.m2m_data.update(targets)
+            yield deserialized
+
+    def _many_to_many_targets(self, label: str, pk: Any, fields: dict[str, Any]) -> dict:
+        """Take the FederatedManyToManyField values out of ``fields``, as targets."""
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError):
+            return {}
+        return {
+            name: self.resolve_targets(label, pk, name, fields.pop(name))
+            for name in federated_many_to_many(model)
+            if name in fields
+        }

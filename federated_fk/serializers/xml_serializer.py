@@ -2,6 +2,12 @@
 
 A target's natural key is written like a foreign key's:
 ``<field name="object_id" type="CharField"><natural>Ursula</natural></field>``.
+The targets of a FederatedManyToManyField are ``<object>`` elements naming
+their content type, with a ``pk`` attribute or ``<natural>`` children::
+
+    <field name="favourites" rel="FederatedManyToManyField">
+      <object project="shop_b" app_label="remoteshop" model="book" pk="42"></object>
+    </field>
 """
 
 from __future__ import annotations
@@ -12,11 +18,16 @@ from xml.dom.minidom import Element
 from django.core.serializers import xml_serializer as django_xml
 from django.db import models
 
+from federated_fk.fields import FederatedManyToManyField
 from federated_fk.serializers.base import (
     NaturalTargetDeserializer,
     NaturalTargetSerializer,
     federated_keys,
+    federated_many_to_many,
+    target_pairs,
 )
+
+CT_ATTRIBUTES = ("project", "app_label", "model")
 
 
 class Serializer(NaturalTargetSerializer, django_xml.Serializer):
@@ -31,6 +42,26 @@ class Serializer(NaturalTargetSerializer, django_xml.Serializer):
             self.xml.startElement("natural", {})
             self.xml.characters(str(part))
             self.xml.endElement("natural")
+        self.xml.endElement("field")
+
+    def handle_m2m_field(self, obj: models.Model, field: models.Field) -> None:
+        if not isinstance(field, FederatedManyToManyField):
+            super().handle_m2m_field(obj, field)
+            return
+        if not field.through._meta.auto_created:
+            return
+        self.indent(2)
+        self.xml.startElement("field", {"name": field.name, "rel": type(field).__name__})
+        for ct_key, value in target_pairs(obj, field, self.use_natural_foreign_keys):
+            attrs = dict(zip(CT_ATTRIBUTES, ct_key, strict=True))
+            if not isinstance(value, list):
+                attrs["pk"] = str(value)
+            self.xml.startElement("object", attrs)
+            for part in value if isinstance(value, list) else ():
+                self.xml.startElement("natural", {})
+                self.xml.characters(str(part))
+                self.xml.endElement("natural")
+            self.xml.endElement("object")
         self.xml.endElement("field")
 
 
@@ -53,10 +84,33 @@ class Deserializer(NaturalTargetDeserializer, django_xml.Deserializer):
             if n.getAttribute("name") in names
         }
         fields = {name: _raw_value(n) for name, n in nodes.items()}
-        self.resolve_fields(label, node.getAttribute("pk") or None, fields)
+        pk = node.getAttribute("pk") or None
+        self.resolve_fields(label, pk, fields)
         for name, field_node in nodes.items():
             _set_text(field_node, fields[name])
-        return super()._handle_object(node)
+        targets = self._many_to_many_targets(model, label, pk, node)
+        deserialized = super()._handle_object(node)
+        deserialized.m2m_data.update(targets)
+        return deserialized
+
+    def _many_to_many_targets(self, model: Any, label: str, pk: Any, node: Element) -> dict:
+        """Take the FederatedManyToManyField nodes out of ``node``, as targets."""
+        names = federated_many_to_many(model)
+        targets = {}
+        for field_node in list(node.getElementsByTagName("field")):
+            name = field_node.getAttribute("name")
+            if name not in names:
+                continue
+            pairs = [
+                [
+                    [o.getAttribute(a) for a in CT_ATTRIBUTES],
+                    _raw_value(o) if o.getElementsByTagName("natural") else o.getAttribute("pk"),
+                ]
+                for o in field_node.getElementsByTagName("object")
+            ]
+            targets[name] = self.resolve_targets(label, pk, name, pairs)
+            field_node.parentNode.removeChild(field_node)
+        return targets
 
 
 def _raw_value(node: Element) -> Any:

@@ -1,0 +1,298 @@
+"""Targets of a FederatedManyToManyField: keys, batched resolution, querysets, lookups.
+
+A target is stored as a (content type id, object id) key. Resolving many
+keys costs one query per local model and one request per remote project.
+"""
+
+from __future__ import annotations
+
+import copy
+import operator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models
+from django.db.models import Lookup, Q
+from django.db.models.lookups import Exact, In, IsNull
+from django.db.models.query import BaseIterable, ModelIterable
+from django.db.models.query_utils import RegisterLookupMixin
+from django.db.models.sql.where import AND, OR, WhereNode
+
+from federated_fk.models import GenericContentType
+from federated_fk.prefetch import remote_error_sink
+from federated_fk.remote import RemoteObject, load_remote_objects
+
+if TYPE_CHECKING:
+    from federated_fk.fields.many_to_many import (
+        FederatedManyToManyField,
+    )
+
+#: A target as the through table stores it: (content type id, object id).
+Key = tuple[int, str]
+
+
+# -- targets -------------------------------------------------------------------
+
+
+def target_key(field: FederatedManyToManyField, obj: Any, using: str | None) -> Key:
+    """Return the (content type id, object id) of ``obj``, a model instance or stand-in."""
+    if not isinstance(obj, models.Model | RemoteObject):
+        raise TypeError(
+            f"'{field.model._meta.object_name}.{field.name}' takes model instances or "
+            f"remote objects, not {obj!r}."
+        )
+    if obj.pk is None:
+        raise ValueError(
+            f"Cannot add {obj!r} to '{field.model._meta.object_name}.{field.name}': "
+            "it has no primary key (save it first)."
+        )
+    ct = GenericContentType.objects.db_manager(using).get_for_model(
+        obj, for_concrete_model=field.for_concrete_model
+    )
+    return ct.pk, str(obj.pk)
+
+
+def target_keys(field: FederatedManyToManyField, objs: Iterable[Any], using: str) -> list[Key]:
+    """Return the keys of ``objs``, giving local models a reverse relation on the way."""
+    keys = []
+    for obj in objs:
+        keys.append(target_key(field, obj, using))
+        if isinstance(obj, models.Model):
+            field.add_relation(type(obj), auto=True)
+    return list(dict.fromkeys(keys))
+
+
+def keys_q(field: FederatedManyToManyField, keys: Iterable[Key]) -> Q:
+    """Return a Q matching the through rows of ``keys`` (one IN per content type)."""
+    by_type: dict[int, list[str]] = defaultdict(list)
+    for ct_id, object_id in keys:
+        by_type[ct_id].append(object_id)
+    q = Q(pk__in=[])
+    ct_name, id_name = field.ct_field.attname, field.object_id_field.attname
+    for ct_id, object_ids in by_type.items():
+        q |= Q(**{ct_name: ct_id, f"{id_name}__in": object_ids})
+    return q
+
+
+def resolve_targets(
+    field: FederatedManyToManyField,
+    keys: Iterable[Key],
+    using: str,
+    querysets: Sequence[models.QuerySet] | None = None,
+) -> dict[Key, Any]:
+    """Fetch the targets named by ``keys``: one query per local model, one
+    request per remote project for all remote ones.
+
+    Targets that do not exist are left out. ``querysets`` replace the base
+    manager of their local models.
+    """
+    by_type: dict[int, set[str]] = defaultdict(set)
+    for ct_id, object_id in keys:
+        by_type[ct_id].add(object_id)
+    custom = {qs.model: qs for qs in querysets or ()}
+    manager = GenericContentType.objects.db_manager(using)
+    found: dict[Key, Any] = {}
+    remote: dict[type, set[str]] = {}
+    remote_ct: dict[type, int] = {}
+    for ct_id, object_ids in by_type.items():
+        ct = manager.cached_id(using, ct_id) or manager.get_for_id(ct_id)
+        model = ct.model_class()
+        if model is None:
+            continue
+        if ct.is_remote:
+            remote[model] = object_ids
+            remote_ct[model] = ct_id
+            continue
+        queryset = custom.get(model, model._base_manager).using(using)
+        for obj in queryset.filter(pk__in=object_ids):
+            found[ct_id, str(obj.pk)] = obj
+    if remote:
+        for obj in load_remote_objects(remote, errors=remote_error_sink()):
+            found[remote_ct[type(obj)], str(obj.pk)] = obj
+    return found
+
+
+def row_key(field: FederatedManyToManyField, row: models.Model) -> Key:
+    return getattr(row, field.ct_field.attname), str(getattr(row, field.object_id_field.attname))
+
+
+class TargetIterable(BaseIterable):
+    """Yield the targets of the through rows of a queryset, in the rows' order."""
+
+    def __iter__(self) -> Iterator[Any]:
+        queryset = self.queryset
+        field = queryset.m2m_field
+        rows = list(ModelIterable(queryset, self.chunked_fetch, self.chunk_size))
+        found = resolve_targets(field, (row_key(field, row) for row in rows), queryset.db)
+        for row in rows:
+            target = found.get(row_key(field, row))
+            if target is not None:
+                yield target
+
+
+class TargetQuerySet(models.QuerySet):
+    """A queryset of through rows that yields their targets.
+
+    ``filter(Model=Book)`` and ``filter(Model__in=[Book, RemoteBook])`` keep
+    the targets of those models (local models or remote stand-in classes);
+    other lookups apply to the through model's fields.
+    """
+
+    m2m_field: FederatedManyToManyField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._iterable_class = TargetIterable
+
+    def _filter_or_exclude(self, negate: bool, args: Any, kwargs: dict[str, Any]) -> Any:
+        models_ = []
+        if "Model" in kwargs:
+            models_.append(kwargs.pop("Model"))
+        if "Model__in" in kwargs:
+            models_.extend(kwargs.pop("Model__in"))
+        if models_:
+            field = self.m2m_field
+            manager = GenericContentType.objects.db_manager(self.db)
+            ct_ids = [
+                manager.get_for_model(m, for_concrete_model=field.for_concrete_model).pk
+                for m in models_
+            ]
+            kwargs[f"{field.ct_field.attname}__in"] = ct_ids
+        return super()._filter_or_exclude(negate, args, kwargs)
+
+
+def can_ignore_conflicts(through: type[models.Model], using: str) -> bool:
+    # Only the auto-created through table is known to have the unique
+    # constraint that makes a conflict mean "already linked".
+    return (
+        bool(through._meta.auto_created) and connections[using].features.supports_ignore_conflicts
+    )
+
+
+def prefetch_targets(
+    field: FederatedManyToManyField,
+    instances: Sequence[models.Model],
+    querysets: Sequence[Any] | None = None,
+) -> tuple[list[Any], Any, Any, bool, str, bool]:
+    """Prefetch the targets of ``instances``: one query for the through rows,
+    one per local target model, one request per remote project.
+
+    ``querysets`` give querysets for local target models (as with
+    ``GenericPrefetch``). A target linked to several sources is copied, so
+    that each copy knows its source.
+    """
+    source = field.source_field
+    using = instances[0]._state.db
+    values = {getattr(i, source.target_field.attname) for i in instances}
+    rows = list(
+        field.through._base_manager.using(using).filter(**{f"{source.attname}__in": values})
+    )
+    found = resolve_targets(field, (row_key(field, row) for row in rows), using, querysets)
+    attr = f"_federated_m2m_{field.name}_source"
+    seen: set[int] = set()
+    objs = []
+    for row in rows:
+        target = found.get(row_key(field, row))
+        if target is None:
+            continue
+        if id(target) in seen:
+            target = copy.copy(target)
+        seen.add(id(target))
+        setattr(target, attr, getattr(row, source.attname))
+        objs.append(target)
+    return (
+        objs,
+        operator.attrgetter(attr),
+        operator.attrgetter(source.target_field.attname),
+        False,
+        field.name,
+        False,
+    )
+
+
+# -- lookups across the relation ----------------------------------------------
+
+
+class TargetJoin(RegisterLookupMixin):
+    """The join from a source to its through rows, as ``User.objects.filter(favourites=...)`` needs.
+
+    It is the ``join_field`` of the field's path, so lookups on the relation
+    (``exact``, ``in``, ``isnull``) are its own and compare the content type
+    and object id of the through rows with the given targets.
+    """
+
+    is_relation = False
+
+    def __init__(self, m2m_field: FederatedManyToManyField) -> None:
+        self.m2m_field = m2m_field
+
+    @property
+    def field(self) -> models.ForeignKey:
+        return self.m2m_field.source_field
+
+    def get_joining_fields(self) -> tuple[tuple[models.Field, models.Field], ...]:
+        return self.field.get_reverse_joining_fields()
+
+    def get_extra_restriction(self, alias: str, related_alias: str) -> None:
+        return None
+
+
+class TargetLookup(Lookup):
+    """Compare the targets of through rows with model instances or stand-ins.
+
+    The values become (content type id, object id) keys at once: the ORM
+    probes a lookup's right-hand side for expression methods, and a remote
+    stand-in must not load itself to answer.
+    """
+
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> list[Key]:
+        field = self.lhs.output_field.m2m_field
+        values = self.rhs if self.lookup_name == "in" else [self.rhs]
+        return list(dict.fromkeys(target_key(field, obj, None) for obj in values))
+
+    def columns(self) -> tuple[Any, Any]:
+        field = self.lhs.output_field.m2m_field
+        alias = self.lhs.alias
+        return field.ct_field.get_col(alias), field.object_id_field.get_col(alias)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if not self.rhs:
+            raise EmptyResultSet
+        ct_col, id_col = self.columns()
+        by_type: dict[int, list[str]] = defaultdict(list)
+        for ct_id, object_id in self.rhs:
+            by_type[ct_id].append(object_id)
+        condition = WhereNode(
+            [
+                WhereNode([Exact(ct_col, ct_id), In(id_col, object_ids)], connector=AND)
+                for ct_id, object_ids in by_type.items()
+            ],
+            connector=OR,
+        )
+        return compiler.compile(condition)
+
+
+@TargetJoin.register_lookup
+class TargetExact(TargetLookup):
+    lookup_name = "exact"
+
+
+@TargetJoin.register_lookup
+class TargetIn(TargetLookup):
+    lookup_name = "in"
+
+
+@TargetJoin.register_lookup
+class TargetIsNull(TargetLookup):
+    lookup_name = "isnull"
+
+    def get_prep_lookup(self) -> bool:
+        return bool(self.rhs)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        ct_col, _id_col = self.columns()
+        return compiler.compile(IsNull(ct_col, bool(self.rhs)))
