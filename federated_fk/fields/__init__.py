@@ -13,8 +13,8 @@ from federated_fk.fields.remote_key import RemoteForeignKey
 
 __all__ = [
     "CONTENT_TYPE_HINT",
-    "DeferredForeignKey",
     "DEFAULT_PK_MAXLENGTH",
+    "DeferredForeignKey",
     "FederatedForeignKey",
     "FederatedManyToManyField",
     "FederatedManyToManyReverse",

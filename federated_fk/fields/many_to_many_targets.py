@@ -21,8 +21,8 @@ from django.db.models.query_utils import RegisterLookupMixin
 from django.db.models.sql.where import AND, OR, WhereNode
 
 from federated_fk.models import GenericContentType
-from federated_fk.prefetch import remote_error_sink
-from federated_fk.remote import RemoteObject, load_remote_objects
+from federated_fk.prefetch import record_remote_errors
+from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 if TYPE_CHECKING:
     from federated_fk.fields.many_to_many import (
@@ -109,7 +109,9 @@ def resolve_targets(
         for obj in queryset.filter(pk__in=object_ids):
             found[ct_id, str(obj.pk)] = obj
     if remote:
-        for obj in load_remote_objects(remote, errors=remote_error_sink()):
+        loaded = fetch_remote_objects(remote)
+        record_remote_errors(loaded.errors)
+        for obj in loaded.objects:
             found[remote_ct[type(obj)], str(obj.pk)] = obj
     return found
 
