@@ -18,6 +18,7 @@ from django.utils.text import camel_case_to_spaces, format_lazy
 from federated_fk import conf
 from federated_fk.contract import pk_field
 from federated_fk.exceptions import FederationError, RemoteObjectDoesNotExist
+from federated_fk.ids import InvalidId, parse_remote_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -283,8 +284,15 @@ def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
 def _plan(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> dict[EntityType, list[Any]]:
     plan: dict[EntityType, list[Any]] = {}
     for stand_in, pks in wanted.items():
-        to_python = stand_in._meta.pk.to_python
-        plan.setdefault(stand_in._meta.entity_type(), []).extend(to_python(pk) for pk in pks)
+        meta = stand_in._meta
+        label = f"{meta.project} {meta.app_label}.{meta.model_name}"
+        ids = []
+        for pk in pks:
+            try:
+                ids.append(parse_remote_id(label, meta.pk_type, pk))
+            except InvalidId:
+                continue  # names no remote row: missing, and no reason to fail the others
+        plan.setdefault(meta.entity_type(), []).extend(ids)
     return plan
 
 

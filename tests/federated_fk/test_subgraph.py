@@ -70,7 +70,7 @@ def test_a_malformed_id_fails_only_its_own_entity(client, rows):
     assert body["data"]["_entities"][1] is None
     (error,) = body["errors"]
     assert error["path"] == ["_entities", 1]
-    assert error["message"] == "'not-a-uuid' is not a valid Gadget id."
+    assert error["message"] == "'not-a-uuid' is not a valid remoteshop.Gadget id: expected a UUID."
 
 
 def test_sdl_names_each_model(client):
@@ -138,4 +138,6 @@ def test_a_string_for_an_integer_key_fails_only_its_entity(client, rows):
     status, body = post(client, ENTITIES, reps(("Book", "abc"), ("Book", 2)))
     assert status == 200
     assert body["data"]["_entities"][1]["title"] == "Book 2"
-    assert body["errors"][0]["message"] == "'abc' is not a valid Book id."
+    assert body["errors"][0]["message"] == (
+        "'abc' is not a valid remoteshop.Book id: expected an integer in ASCII digits."
+    )
