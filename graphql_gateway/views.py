@@ -7,8 +7,8 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from strawberry.django.views import AsyncGraphQLView
 
+from federated_fk.graphql_http import GraphQLView
 from graphql_gateway.books import PageError, book_page
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.schema import GatewayContext
@@ -22,7 +22,7 @@ GRAPHIQL_FILES = {
 }
 
 
-class GatewayView(AsyncGraphQLView):
+class GatewayView(GraphQLView):
     """Serves the gateway schema; GraphiQL's page loads only files this app serves."""
 
     async def get_context(self, request: HttpRequest, response: Any) -> GatewayContext:
