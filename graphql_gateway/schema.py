@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -18,8 +19,20 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from federated_fk.exceptions import (
+    FederationError,
+    RemoteAuthenticationError,
+    RemoteCircuitOpen,
+    RemoteConnectionError,
+    RemoteHTTPError,
+    RemoteProtocolError,
+    RemoteQueryError,
+    RemoteTimeout,
+)
 from graphql_gateway.books import Entry, book_page
 from graphql_gateway.conf import gateway_settings
+
+logger = logging.getLogger(__name__)
 
 
 @strawberry.interface(description="What every book in the list has.")
@@ -91,13 +104,7 @@ class Query:
             limit = gateway_settings()["DEFAULT_PAGE_SIZE"]
         page = await sync_to_async(book_page)(offset, limit)
         for project, error in page.unavailable.items():
-            info.context.remote_errors.append(
-                GraphQLError(
-                    f"Project {project!r} is unavailable: {error.reason}",
-                    path=["books"],
-                    extensions={"code": "REMOTE_UNAVAILABLE", "project": project},
-                )
-            )
+            info.context.remote_errors.append(public_remote_error(project, error, ["books"]))
         return BookPage(
             items=[_item(entry) for entry in page.entries],
             total_count=page.total,
@@ -105,6 +112,34 @@ class Query:
             limit=page.limit,
             has_next_page=page.has_next,
         )
+
+
+#: The public reason of a remote failure, by exception class (most specific first).
+REMOTE_REASONS: tuple[tuple[type[FederationError], str], ...] = (
+    (RemoteTimeout, "TIMEOUT"),
+    (RemoteConnectionError, "CONNECTION_FAILED"),
+    (RemoteAuthenticationError, "AUTHENTICATION_FAILED"),
+    (RemoteHTTPError, "HTTP_ERROR"),
+    (RemoteCircuitOpen, "CIRCUIT_OPEN"),
+    (RemoteQueryError, "QUERY_ERROR"),
+    (RemoteProtocolError, "PROTOCOL_ERROR"),
+)
+
+
+def public_remote_error(project: str, error: FederationError, path: list[str]) -> GraphQLError:
+    """Return the error the public sees for an unavailable project; log what happened.
+
+    A remote's own text (a database error, a stack frame) can say more than
+    its owner wants said: the public error carries the project, a code and
+    a reason code; the full text goes to the log.
+    """
+    reason = next((code for cls, code in REMOTE_REASONS if isinstance(error, cls)), "UNAVAILABLE")
+    logger.warning("Project %r is unavailable: %s", project, error)
+    return GraphQLError(
+        f"Project {project!r} is unavailable.",
+        path=path,
+        extensions={"code": "REMOTE_UNAVAILABLE", "project": project, "reason": reason},
+    )
 
 
 @dataclass

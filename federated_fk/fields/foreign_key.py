@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.db.models.base import ModelBase
 
+from federated_fk.ids import InvalidId, parse_id
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import remote_error_sink
 from federated_fk.remote import load_remote_objects
@@ -147,11 +148,27 @@ class FederatedForeignKey(GenericForeignKey):
         to local content types only.
         """
         local, remote = self._split_by_locality(instances)
+        # A malformed or out-of-range id would fail the query of every target
+        # of its type: it names no row, so it is left out and reads as None.
+        local = [i for i in local if self._id_is_valid(i)]
         objs, rel_attr, instance_attr, single, cache_name, is_descriptor = (
             super().get_prefetch_querysets(local, querysets)
         )
         objs = [*objs, *self._get_remote_objects(remote)]
-        return objs, rel_attr, instance_attr, single, cache_name, is_descriptor
+        return objs, rel_attr, _none_on_error(instance_attr), single, cache_name, is_descriptor
+
+    def _id_is_valid(self, instance: models.Model) -> bool:
+        ct_id = getattr(instance, self.model._meta.get_field(self.ct_field).attname)
+        if ct_id is None:
+            return True
+        model = self.get_content_type(id=ct_id, using=instance._state.db).model_class()
+        if model is None:
+            return True
+        try:
+            parse_id(model, getattr(instance, self.fk_field), instance._state.db)
+        except InvalidId:
+            return False
+        return True
 
     def _split_by_locality(
         self, instances: Iterable[models.Model]
@@ -185,3 +202,15 @@ class FederatedForeignKey(GenericForeignKey):
             return []
         wanted = {ct.model_class(): fkeys for ct, fkeys in remote.items()}
         return load_remote_objects(wanted, errors=remote_error_sink())
+
+
+def _none_on_error(key: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a prefetch key function: an id it cannot convert matches nothing."""
+
+    def safe_key(instance: Any) -> Any:
+        try:
+            return key(instance)
+        except (TypeError, ValueError):
+            return None
+
+    return safe_key
