@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.db.models.base import ModelBase
 
-from federated_fk.ids import InvalidId, parse_id
+from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import remote_error_sink
 from federated_fk.remote import load_remote_objects
@@ -155,20 +155,38 @@ class FederatedForeignKey(GenericForeignKey):
             super().get_prefetch_querysets(local, querysets)
         )
         objs = [*objs, *self._get_remote_objects(remote)]
-        return objs, rel_attr, _none_on_error(instance_attr), single, cache_name, is_descriptor
+        return objs, rel_attr, self._strict_key(instance_attr), single, cache_name, is_descriptor
 
     def _id_is_valid(self, instance: models.Model) -> bool:
+        """Whether the object id of ``instance`` is exactly a key of its target's model."""
         ct_id = getattr(instance, self.model._meta.get_field(self.ct_field).attname)
         if ct_id is None:
             return True
-        model = self.get_content_type(id=ct_id, using=instance._state.db).model_class()
+        ct = self.get_content_type(id=ct_id, using=instance._state.db)
+        model = ct.model_class()
         if model is None:
             return True
+        value = getattr(instance, self.fk_field)
         try:
-            parse_id(model, getattr(instance, self.fk_field), instance._state.db)
+            if ct.is_remote:
+                parse_remote_id(str(ct), model._meta.pk_type, value)
+            else:
+                parse_id(model, value, instance._state.db)
         except InvalidId:
             return False
         return True
+
+    def _strict_key(self, key: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Wrap a prefetch key function: an id that is not exact matches nothing.
+
+        Django's key converts loosely (``" 1 "`` is 1): it would give a
+        malformed id the target of a valid one.
+        """
+
+        def strict_key(instance: Any) -> Any:
+            return key(instance) if self._id_is_valid(instance) else None
+
+        return strict_key
 
     def _split_by_locality(
         self, instances: Iterable[models.Model]
@@ -202,15 +220,3 @@ class FederatedForeignKey(GenericForeignKey):
             return []
         wanted = {ct.model_class(): fkeys for ct, fkeys in remote.items()}
         return load_remote_objects(wanted, errors=remote_error_sink())
-
-
-def _none_on_error(key: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Wrap a prefetch key function: an id it cannot convert matches nothing."""
-
-    def safe_key(instance: Any) -> Any:
-        try:
-            return key(instance)
-        except (TypeError, ValueError):
-            return None
-
-    return safe_key
