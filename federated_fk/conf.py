@@ -103,6 +103,8 @@ class FederationSettings(TypedDict, total=False):
     CACHE: str
     #: Where ``sync_remote_contenttypes`` stores the SDL it reads.
     SCHEMA_DIR: str
+    #: The most entity types ``sync_remote_contenttypes`` accepts from one project.
+    MAX_REMOTE_TYPES: int
 
 
 DEFAULTS: FederationSettings = {
@@ -114,6 +116,7 @@ DEFAULTS: FederationSettings = {
     "SUBGRAPH_TOKEN": "",
     "CACHE": "default",
     "SCHEMA_DIR": "schema",
+    "MAX_REMOTE_TYPES": 500,
 }
 
 
