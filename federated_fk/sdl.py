@@ -92,7 +92,8 @@ def entities(
     try:
         found = _read(document, project)
     except (GraphQLError, TypeError) as exc:  # a schema graphql-core cannot build
-        raise InvalidSchema(project, [f"the schema cannot be built: {str(exc).rstrip('.')}"]) from None
+        reason = str(exc).rstrip(".")
+        raise InvalidSchema(project, [f"the schema cannot be built: {reason}"]) from None
     problems = _problems(found, project, max_types, max_lengths or {})
     if problems:
         raise InvalidSchema(project, problems)

@@ -29,7 +29,7 @@ def entity(name, app_label="books", model=None):
 
 
 BAD = {
-    "syntax": ("type Book @key(fields: \"id\") { id: ID! ", "syntax error"),
+    "syntax": ('type Book @key(fields: "id") { id: ID! ', "syntax error"),
     "duplicate type names": (entity("Book") + entity("Book"), "'Book' is defined more than once"),
     "two types for one model": (
         entity("Book") + entity("Tome", model="book"),
