@@ -105,6 +105,9 @@ class FederationSettings(TypedDict, total=False):
     SCHEMA_DIR: str
     #: The most entity types ``sync_remote_contenttypes`` accepts from one project.
     MAX_REMOTE_TYPES: int
+    #: The most one operation on this service's subgraph may cost: field
+    #: selections + ids asked of ``federatedIds`` + ``_entities`` representations.
+    SUBGRAPH_MAX_COST: int
 
 
 DEFAULTS: FederationSettings = {
@@ -117,6 +120,7 @@ DEFAULTS: FederationSettings = {
     "CACHE": "default",
     "SCHEMA_DIR": "schema",
     "MAX_REMOTE_TYPES": 500,
+    "SUBGRAPH_MAX_COST": 1500,
 }
 
 

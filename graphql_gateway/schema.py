@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,7 +30,8 @@ from federated_fk.exceptions import (
     RemoteQueryError,
     RemoteTimeout,
 )
-from graphql_gateway.books import Entry, book_page
+from federated_fk.graphql_cost import CostLimiter, CostLimits
+from graphql_gateway.books import Entry, Page, book_page
 from graphql_gateway.conf import gateway_settings
 
 logger = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ class Query:
     ) -> BookPage:
         if limit is None:
             limit = gateway_settings()["DEFAULT_PAGE_SIZE"]
-        page = await sync_to_async(book_page)(offset, limit)
+        page = await info.context.page(offset, limit)
         for project, error in page.unavailable.items():
             info.context.remote_errors.append(public_remote_error(project, error, ["books"]))
         return BookPage(
@@ -148,6 +150,16 @@ class GatewayContext:
     response: object
     #: Errors about remote projects, added to the result next to its data.
     remote_errors: list[GraphQLError] = field(default_factory=list)
+    #: The pages read in this request, by (offset, limit).
+    pages: dict[tuple[int, int], asyncio.Future[Page]] = field(default_factory=dict)
+
+    async def page(self, offset: int, limit: int) -> Page:
+        """Return ``book_page(offset, limit)``, read once per request however often asked."""
+        key = (offset, limit)
+        if key not in self.pages:
+            # A task, so that aliases resolved concurrently share one read.
+            self.pages[key] = asyncio.ensure_future(sync_to_async(book_page)(offset, limit))
+        return await asyncio.shield(self.pages[key])
 
 
 class RemoteErrors(SchemaExtension):
@@ -162,11 +174,23 @@ class RemoteErrors(SchemaExtension):
             result.errors = [*(result.errors or []), *extra]
 
 
+def cost_limits() -> CostLimits:
+    """The gateway's cost limits, from ``GRAPHQL_GATEWAY``."""
+    config = gateway_settings()
+    largest = config["MAX_PAGE_SIZE"]
+    max_cost = config["MAX_COST"]
+    return CostLimits(
+        max_cost=2 * largest + 100 if max_cost is None else max_cost,
+        list_fields={"books": ("limit", config["DEFAULT_PAGE_SIZE"], largest)},
+    )
+
+
 def _extensions() -> list[Any]:
     """The schema's extensions: remote errors, and the limits set in settings."""
     config = gateway_settings()
     # Factories, so that each request gets fresh extension instances.
     extensions: list[Any] = [
+        partial(CostLimiter, limits=cost_limits),
         RemoteErrors,
         partial(QueryDepthLimiter, max_depth=config["MAX_DEPTH"]),
         partial(MaxAliasesLimiter, max_alias_count=config["MAX_ALIASES"]),

@@ -131,7 +131,9 @@ def test_an_unknown_typename_gets_a_clear_error(client, rows):
 def test_too_many_representations_get_a_clear_error(client, rows):
     status, body = post(client, ENTITIES, reps(*[("Book", i) for i in range(10_000)]))
     assert status == 200
-    assert body["errors"][0]["message"] == ("At most 1000 representations per request, got 10000.")
+    assert body["errors"][0]["message"] == (
+        "The operation asks for 10000 entities in all its _entities selections; allowed: 1000."
+    )
 
 
 def test_a_string_for_an_integer_key_fails_only_its_entity(client, rows):
