@@ -213,11 +213,12 @@ class DemoShops(GatewayClient):
             [sys.executable, "manage.py", *args],
             cwd=ROOT / shop,
             env={**self.env, **(env or {})},
-            check=True,
             capture_output=True,
             text=True,
             timeout=120,
         )
+        if result.returncode:
+            raise RuntimeError(f"{shop} {' '.join(args)} failed:\n{result.stderr[-2000:]}")
         return result.stdout
 
     def start(self) -> DemoShops:

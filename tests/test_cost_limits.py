@@ -127,3 +127,15 @@ def test_subgraph_cost_is_a_setting(client, rows, settings):  # noqa: F811
     settings.FEDERATION = {**settings.FEDERATION, "SUBGRAPH_MAX_COST": 3}
     _, body = post(client, "{ a: __typename b: __typename c: __typename d: __typename }")
     assert body["errors"][0]["extensions"]["code"] == "COST_LIMIT"
+
+
+def test_gateway_cost_is_a_setting():
+    from django.test import override_settings
+
+    from graphql_gateway.schema import cost_limits, schema
+
+    with override_settings(GRAPHQL_GATEWAY={"MAX_PAGE_SIZE": 100}):
+        assert cost_limits().max_cost == 300  # 2 * MAX_PAGE_SIZE + 100 by default
+    with override_settings(GRAPHQL_GATEWAY={"MAX_COST": 3}):
+        result = schema.execute_sync("{ a: __typename b: __typename c: __typename d: __typename }")
+    assert result.errors[0].extensions == {"code": "COST_LIMIT"}
