@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
+    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -31,7 +32,7 @@ from federated_fk.exceptions import (
     RemoteTimeout,
 )
 from federated_fk.graphql_cost import CostLimiter, CostLimits
-from graphql_gateway.books import Entry, Page, book_page
+from graphql_gateway.books import Entry, Page, PageError, book_page
 from graphql_gateway.conf import gateway_settings
 
 logger = logging.getLogger(__name__)
@@ -185,12 +186,20 @@ def cost_limits() -> CostLimits:
     )
 
 
+def _is_internal(error: GraphQLError) -> bool:
+    """Whether ``error`` comes from an unexpected exception, whose text is for the log only."""
+    original = error.original_error
+    return original is not None and not isinstance(original, PageError | GraphQLError)
+
+
 def _extensions() -> list[Any]:
     """The schema's extensions: remote errors, and the limits set in settings."""
     config = gateway_settings()
     # Factories, so that each request gets fresh extension instances.
     extensions: list[Any] = [
         partial(CostLimiter, limits=cost_limits),
+        # strawberry logs the original error; the public sees a generic message.
+        partial(MaskErrors, should_mask_error=_is_internal, error_message="Internal error."),
         RemoteErrors,
         partial(QueryDepthLimiter, max_depth=config["MAX_DEPTH"]),
         partial(MaxAliasesLimiter, max_alias_count=config["MAX_ALIASES"]),
