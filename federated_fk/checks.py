@@ -140,6 +140,8 @@ def check_settings(
                 )
             )
     path = config["REMOTE_OBJECT_CLASS"]
+    if not path:
+        return errors
     try:
         base = import_string(path)
     except ImportError as exc:

@@ -93,7 +93,8 @@ class FederationSettings(TypedDict, total=False):
     #: ``"app_label.ModelName"`` labels of single models in the ``"shared"`` project
     #: (compared case-insensitively, like ``Model._meta.label_lower``).
     SHARED_MODELS: list[str]
-    #: Dotted path of the base class of remote stand-in classes.
+    #: Dotted path of the base class of remote stand-in classes (a subclass of
+    #: ``federated_fk.remote.RemoteObject``); empty for RemoteObject itself.
     REMOTE_OBJECT_CLASS: str
     #: The remote projects this service reads from, by project name.
     PROJECTS: dict[str, ProjectSettings]
@@ -103,6 +104,9 @@ class FederationSettings(TypedDict, total=False):
     CACHE: str
     #: Where ``sync_remote_contenttypes`` stores the SDL it reads.
     SCHEMA_DIR: str
+    #: Converters of custom GraphQL scalars, by scalar name: a callable or its
+    #: dotted path, taking the JSON value and returning the Python value.
+    SCALARS: dict[str, Any]
     #: The most entity types ``sync_remote_contenttypes`` accepts from one project.
     MAX_REMOTE_TYPES: int
     #: The most one operation on this service's subgraph may cost: field
@@ -114,11 +118,12 @@ DEFAULTS: FederationSettings = {
     "PROJECT_NAME": DEFAULT_PROJECT,
     "SHARED_APPS": [],
     "SHARED_MODELS": [],
-    "REMOTE_OBJECT_CLASS": "federated_fk.remote.RemoteObject",
+    "REMOTE_OBJECT_CLASS": "",
     "PROJECTS": {},
     "SUBGRAPH_TOKEN": "",
     "CACHE": "default",
     "SCHEMA_DIR": "schema",
+    "SCALARS": {},
     "MAX_REMOTE_TYPES": 500,
     "SUBGRAPH_MAX_COST": 1500,
 }
@@ -146,11 +151,21 @@ def _shared_labels() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(config["SHARED_APPS"]), frozenset(m.lower() for m in config["SHARED_MODELS"])
 
 
+@functools.cache
+def custom_scalars() -> dict[str, Any]:
+    """Return ``FEDERATION["SCALARS"]`` with dotted paths imported."""
+    return {
+        name: import_string(value) if isinstance(value, str) else value
+        for name, value in federation_settings()["SCALARS"].items()
+    }
+
+
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in ("FEDERATION", "FEDERATION_PROJECT_NAME"):
         federation_settings.cache_clear()
         _shared_labels.cache_clear()
+        custom_scalars.cache_clear()
 
 
 def project_name_is_set() -> bool:
@@ -179,9 +194,10 @@ def project_for_label(app_label: str, model_name: str) -> str:
     return federation_settings()["PROJECT_NAME"]
 
 
-def remote_object_class() -> type:
-    """Return the configured base class of remote stand-in classes."""
-    return import_string(federation_settings()["REMOTE_OBJECT_CLASS"])
+def remote_object_class() -> type | None:
+    """Return the configured base class of remote stand-in classes, or None if unset."""
+    path = federation_settings()["REMOTE_OBJECT_CLASS"]
+    return import_string(path) if path else None
 
 
 def project_settings(project: str) -> ProjectSettings:

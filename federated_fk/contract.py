@@ -1,7 +1,7 @@
 """The contract between a subgraph and the services that read it.
 
 A subgraph writes, and ``sync_remote_contenttypes`` reads back, one directive
-on each entity type: ``@djangoModel(appLabel:, model:, pkType:, listable:)``.
+on each entity type: ``@djangoModel(appLabel:, model:, pkType:, listable:, project:)``.
 Both sides use this module, so that the directive and the primary-key types
 are defined once.
 """
@@ -68,6 +68,9 @@ class DjangoModelInfo:
     model: str
     pk_type: str = PkType.STR
     listable: bool = False
+    #: The project that owns the model in the serving service: its own project
+    #: name, or ``"shared"`` for a model synchronized into every service.
+    project: str | None = None
 
 
 def directive_arguments(info: DjangoModelInfo) -> dict[str, Any]:
@@ -77,6 +80,7 @@ def directive_arguments(info: DjangoModelInfo) -> dict[str, Any]:
         "model": info.model,
         "pk_type": str(info.pk_type),
         "listable": info.listable,
+        "project": info.project,
     }
 
 
@@ -84,7 +88,8 @@ def read_directive(arguments: dict[str, Any]) -> DjangoModelInfo | None:
     """Return the ``@djangoModel`` arguments (by their GraphQL names) as info, if valid.
 
     A directive without ``appLabel`` or ``model`` strings is not ours: None.
-    An unknown ``pkType`` reads as ``"str"``, the type that converts nothing.
+    An unknown ``pkType`` reads as ``"str"``, the type that converts nothing;
+    a missing or non-string ``project`` reads as None (subgraphs older than it).
     """
     app_label, model = arguments.get("appLabel"), arguments.get("model")
     if not isinstance(app_label, str) or not isinstance(model, str):
@@ -95,4 +100,9 @@ def read_directive(arguments: dict[str, Any]) -> DjangoModelInfo | None:
         model=model,
         pk_type=pk_type if pk_type in PkType.values else PkType.STR,
         listable=arguments.get("listable") is True,
+        project=_string_or_none(arguments.get("project")),
     )
+
+
+def _string_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 
 
 class FederationError(Exception):
@@ -93,3 +93,57 @@ class RemoteQueryError(RemoteUnavailable):
     def __init__(self, project: str, endpoint: str, messages: list[str]) -> None:
         self.messages = messages
         super().__init__(project, endpoint, "GraphQL errors: " + "; ".join(messages))
+
+
+class RemoteSchemaError(FederationError, ImproperlyConfigured):
+    """What this service asks of a remote does not match the remote's schema.
+
+    A configuration error, not an outage: nothing is retried, the circuit
+    breaker does not count it, and running ``sync_remote_contenttypes`` or
+    fixing the settings it names is the cure.
+    """
+
+
+class RemoteTypeNotInSchema(RemoteSchemaError):
+    """A remote content type that the synchronized schema does not describe.
+
+    Its objects are never fetched: a GraphQL type name is never guessed.
+
+    :param gone: the schema described it once, but no longer does
+    """
+
+    def __init__(self, project: str, app_label: str, model: str, gone: bool = False) -> None:
+        self.project = project
+        self.app_label = app_label
+        self.model = model
+        self.gone = gone
+        if gone:
+            why = (
+                f"project {project!r} no longer exposes it (as of the last "
+                "sync_remote_contenttypes)"
+            )
+        else:
+            why = (
+                f"the schema of project {project!r} does not describe it: run "
+                f"'manage.py sync_remote_contenttypes {project}', or expose the model in "
+                f"{project!r}'s subgraph"
+            )
+        super().__init__(f"Remote model {app_label}.{model} cannot be read: {why}.")
+
+
+class RemoteQueryRejected(RemoteSchemaError):
+    """The remote rejected the query this service made: its schema has no such field or type.
+
+    :param messages: the remote's validation messages
+    """
+
+    def __init__(self, project: str, endpoint: str, messages: list[str]) -> None:
+        self.project = project
+        self.endpoint = endpoint
+        self.messages = messages
+        super().__init__(
+            f"Project {project!r} at {endpoint} rejected the query built from this "
+            f"service's settings: {'; '.join(messages)}. Check FEDERATION['PROJECTS']"
+            f"[{project!r}]['FIELDS'], or run 'manage.py sync_remote_contenttypes {project}' "
+            "if the remote schema changed."
+        )

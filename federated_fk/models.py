@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from federated_fk import conf
 from federated_fk.contract import PkType
+from federated_fk.remote.objects import stand_in_class
 
 #: (project, app_label, model): what a GenericContentType names.
 Key = tuple[str, str, str]
@@ -227,6 +228,23 @@ class GenericContentType(models.Model):
         default=False,
         help_text=_("Whether the remote service pages through the ids of this type."),
     )
+    relations = models.JSONField(
+        _("remote relations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "For each remote field whose values are other entities: the related model's "
+            "project, app label, model, primary-key type, and whether it is a list."
+        ),
+    )
+    in_schema = models.BooleanField(
+        _("in the remote schema"),
+        default=False,
+        help_text=_(
+            "Whether the remote schema described this type when last synchronized; "
+            "objects of a remote type it does not describe are never fetched."
+        ),
+    )
 
     objects = GenericContentTypeManager()
 
@@ -281,8 +299,6 @@ class GenericContentType(models.Model):
         types give their stand-in class, a ``RemoteObject`` subclass.
         """
         if self.is_remote:
-            from federated_fk.remote import stand_in_class
-
             return stand_in_class(self)
         try:
             return apps.get_model(self.app_label, self.model)

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 
-from federated_fk.exceptions import FederationError
+from federated_fk.remote.collect import collect_remote_errors, record_remote_errors
 
-_remote_errors: ContextVar[dict[str, FederationError] | None] = ContextVar(
-    "federated_fk_remote_errors", default=None
-)
-
-
-@contextmanager
-def collect_remote_errors() -> Iterator[dict[str, FederationError]]:
-    """Make prefetches inside the block partial instead of failing.
-
-    A remote project that cannot answer is recorded in the yielded dict, by
-    project name, and its targets read as ``None``; every other target is
-    resolved as usual::
-
-        with collect_remote_errors() as errors:
-            refs = list(Reference.objects.prefetch_related("content_object"))
-        for project, error in errors.items():
-            ...
-    """
-    errors: dict[str, FederationError] = {}
-    token = _remote_errors.set(errors)
-    try:
-        yield errors
-    finally:
-        _remote_errors.reset(token)
-
-
-def remote_error_sink() -> dict[str, FederationError] | None:
-    """Return the dict of the enclosing ``collect_remote_errors`` block, if any."""
-    return _remote_errors.get()
+__all__ = [
+    "FederatedPrefetch",
+    "aprefetch_related_objects",
+    "collect_remote_errors",
+    "record_remote_errors",
+]
 
 
 class FederatedPrefetch(GenericPrefetch):
@@ -54,9 +29,6 @@ class FederatedPrefetch(GenericPrefetch):
             FederatedPrefetch("content_object", [Book.objects.only("title")])
         )
     """
-
-    def __init__(self, lookup: str, querysets: Sequence[QuerySet], to_attr: str | None = None):
-        super().__init__(lookup, querysets, to_attr=to_attr)
 
 
 async def aprefetch_related_objects(instances: Sequence[Any], *lookups: str | Prefetch) -> None:

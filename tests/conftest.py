@@ -14,7 +14,13 @@ def _clear_content_type_cache():
 @pytest.fixture
 def remote_book_ct(db):
     return GenericContentType.objects.create(
-        project="shop_b", app_label="shop", model="book", type_name="Book"
+        project="shop_b",
+        app_label="shop",
+        model="book",
+        type_name="Book",
+        in_schema=True,
+        fields=["title", "price"],
+        field_types={"title": "String!", "price": "Decimal!"},
     )
 
 

@@ -33,8 +33,16 @@ class UvicornProcess:
     """
 
     def __init__(
-        self, app: str, cwd: Path, env: dict[str, str], log: Path, args: tuple = (), port: int = 0
+        self,
+        app: str,
+        cwd: Path,
+        env: dict[str, str],
+        log: Path,
+        args: tuple = (),
+        port: int = 0,
+        python: str = sys.executable,
     ):
+        self.python = python
         self.app = app
         self.cwd = cwd
         self.env = env
@@ -47,7 +55,7 @@ class UvicornProcess:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable,
+                    self.python,
                     "-m",
                     "uvicorn",
                     self.app,
@@ -278,7 +286,10 @@ class MisbehavingServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/graphql/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: stopping the server waits for at most one poll.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @staticmethod
     def _make(

@@ -4,7 +4,7 @@ import pytest
 from django.db.models import prefetch_related_objects
 
 from federated_fk.prefetch import collect_remote_errors
-from tests.federated_fk.test_client import federation, stand_in, synced  # noqa: F401
+from tests.federated_fk.conftest import federation, stand_in, synced  # noqa: F401
 from tests.test_malformed_requests import send
 from tests.testapp.models import Reference
 

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from federated_fk import client as federation_client
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
+from federated_fk.remote import loop as client_loop
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_no_token_anywhere(settings, shop_c, tmp_path, caplog, client):
             book.model_class()(pk).title  # noqa: B018
         except FederationError as exc:
             texts += [str(exc), repr(exc), repr(exc.__dict__)]
-    texts += [repr(s.__dict__) for s in federation_client._get_loop().sessions.values()]
+    texts += [repr(s.__dict__) for s in client_loop.get_loop().sessions.values()]
 
     User.objects.create_superuser("admin", "a@example.com", "pw")
     client.login(username="admin", password="pw")

@@ -20,8 +20,8 @@ from django.db.models.base import ModelBase
 
 from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
-from federated_fk.prefetch import remote_error_sink
-from federated_fk.remote import load_remote_objects
+from federated_fk.prefetch import record_remote_errors
+from federated_fk.remote import fetch_remote_objects
 
 CONTENT_TYPE_HINT = (
     "FederatedForeignKeys must use a ForeignKey to "
@@ -218,5 +218,6 @@ class FederatedForeignKey(GenericForeignKey):
         """Fetch the remote targets: one request per remote project."""
         if not remote:
             return []
-        wanted = {ct.model_class(): fkeys for ct, fkeys in remote.items()}
-        return load_remote_objects(wanted, errors=remote_error_sink())
+        loaded = fetch_remote_objects({ct.model_class(): fkeys for ct, fkeys in remote.items()})
+        record_remote_errors(loaded.errors)
+        return loaded.objects

@@ -20,6 +20,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import Info
 
 from federated_fk.ids import parse_ids
+from federated_fk.subgraph.model_fields import with_relations
 
 
 class SubgraphSchema(strawberry.federation.Schema):
@@ -90,6 +91,11 @@ def visible(entity: type, model: type[models.Model], info: Info | None) -> model
     return queryset if get_queryset is None else get_queryset(queryset, info)
 
 
+def batch_queryset(entity: type, model: type[models.Model], info: Info | None) -> Any:
+    """Return the visible rows of ``model``, loading the relations ``entity`` exposes."""
+    return with_relations(entity, visible(entity, model, info), info)
+
+
 def load_rows(
     entity: type, model: type[models.Model], ids: list[Any], info: Info | None
 ) -> list[Any]:
@@ -98,7 +104,7 @@ def load_rows(
     An id that is not exactly a key of ``model`` (see ``parse_id``) fails
     only its own entity: the others are still loaded, with one query.
     """
-    queryset = visible(entity, model, info)
+    queryset = batch_queryset(entity, model, info)
     keys = parse_ids(model, ids, queryset.db)
     valid = [k for k in keys if not isinstance(k, Exception)]
     rows = {row.pk: row for row in queryset.filter(pk__in=valid)} if valid else {}

@@ -16,14 +16,17 @@ A few lines make a service's models reachable from other services::
     urlpatterns = [path("graphql/", subgraph.view(schema))]
 
 Each entity type is keyed by ``id`` and carries a ``@djangoModel`` directive
-naming its app label, model and primary-key type, so that
+naming its app label, model, primary-key type and owning project, so that
 ``sync_remote_contenttypes`` in another service can make its content types.
-``SubgraphSchema`` answers ``_entities`` with one database query per type.
+Its fields are typed like the model's, and its relations are references to
+other entity types (``model_fields``). ``SubgraphSchema`` answers
+``_entities`` with one database query per type, plus one per to-many relation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -32,25 +35,33 @@ import strawberry_django
 from asgiref.sync import sync_to_async
 from django.db import models
 from django.views.decorators.csrf import csrf_exempt
+from strawberry.federation.schema_directives import FieldSet, Key
 from strawberry.schema_directive import Location
 from strawberry.tools import merge_types
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
 from federated_fk import conf
 from federated_fk.contract import DIRECTIVE, DjangoModelInfo, directive_arguments, pk_type_of
 from federated_fk.graphql_cost import CostLimiter, CostLimits
 from federated_fk.subgraph.entities import SubgraphSchema, load_rows, visible
+from federated_fk.subgraph.model_fields import FieldPlan, plan_fields, relation_field
 from federated_fk.subgraph.views import SubgraphView
 
 
 @strawberry.schema_directive(locations=[Location.OBJECT], name=DIRECTIVE)
 class DjangoModel:
-    """The Django model behind an entity type: ``@djangoModel(appLabel, model, pkType)``."""
+    """``@djangoModel``: the Django model behind an entity type.
+
+    Defined by ``federated_fk.contract``; the arguments come from its
+    ``directive_arguments``, so that writer and reader agree.
+    """
 
     app_label: str
     model: str
     pk_type: str
     listable: bool = False
+    project: str | None = None
 
 
 #: The most ids ``federatedIds`` returns at once.
@@ -63,6 +74,18 @@ class FederatedIdPage:
     total: int
 
 
+@dataclass(eq=False)
+class _Entry:
+    """One ``Subgraph.entity`` call, built into a strawberry type by ``Subgraph.schema``."""
+
+    cls: type
+    model: type[models.Model]
+    fields: Sequence[str] | str
+    exclude: Sequence[str]
+    name: str
+    listable: bool
+
+
 class Subgraph:
     """A registry of the entity types one service exposes.
 
@@ -72,7 +95,9 @@ class Subgraph:
 
     def __init__(self, max_representations: int = 1000) -> None:
         self.max_representations = max_representations
-        self.entities: list[type] = []
+        self._entries: list[_Entry] = []
+        #: The key-only types of related models no entity type stands for.
+        self._stubs: dict[type[models.Model], type] | None = None
         #: GraphQL type name -> (entity class, model) of the listable types.
         self.listable: dict[str, tuple[type, type[models.Model]]] = {}
 
@@ -88,60 +113,83 @@ class Subgraph:
         """Return a class decorator that makes ``model`` an entity type.
 
         :param model: the Django model to expose
-        :param fields: the model fields to expose (``"__all__"`` for every
-            concrete field); the primary key is always exposed as ``id: ID!``
+        :param fields: the model fields to expose: ``"__all__"`` for every
+            concrete field and forward many-to-many field, or names, reverse
+            relations included; the primary key is always exposed as ``id: ID!``
         :param exclude: model fields never to expose
         :param name: the GraphQL type name (default: the model's class name)
         :param listable: also page through the ids of the visible rows with
             ``federatedIds(typeName:, offset:, limit:)``, so that other
             services can see every object
 
+        Each scalar field gets the GraphQL scalar of its Python type
+        (``Decimal``, ``Date``, ``DateTime``, ``Time``, ``UUID``, ``JSON``,
+        ``Int``, ``Float``, ``Boolean``, ``String``; a field with choices gets
+        its base scalar), nullable if the model field is ``null=True``. A
+        relation is a reference typed as the related model's entity type:
+        the one registered here for that model, else a key-only stub
+        ``@key(fields: "id", resolvable: false)`` named after the model; a
+        to-many relation is a list of them.
+
+        The decorator returns the class itself. It becomes a strawberry type
+        when the schema is built (``schema()``, or reading ``entities``), so
+        that a relation may name a model registered later; register every
+        entity type before that.
+
         The decorated class may define ``get_queryset(cls, queryset, info)``
         to decide which rows callers may see: a hidden row looks exactly like
-        a missing one. It may also add strawberry fields of its own.
+        a missing one, in ``_entities`` and in the relations that point at it
+        (so a key to such a type is nullable). It may also add strawberry
+        fields of its own; they take the place of model fields of the same name.
         """
+        if self._stubs is not None:
+            raise ValueError(
+                f"Subgraph.entity({model._meta.label}) after the schema was built: "
+                "register every entity type first."
+            )
 
         def decorate(cls: type) -> type:
             type_name = name or model._meta.object_name
-            entity = self._register(cls, model, fields, exclude, type_name, listable)
+            self._entries.append(
+                _Entry(cls, model, fields, tuple(exclude or ()), type_name, listable)
+            )
             if listable:
-                self.listable[type_name] = (entity, model)
-            return entity
+                self.listable[type_name] = (cls, model)
+            return cls
 
         return decorate
 
-    def _register(
-        self,
-        cls: type,
-        model: type[models.Model],
-        fields: Sequence[str] | str,
-        exclude: Sequence[str] | None,
-        name: str,
-        listable: bool,
-    ) -> type:
-        pk_name = model._meta.pk.name
-        if fields == "__all__":
-            fields = [f.name for f in model._meta.concrete_fields]
-        fields = [f for f in fields if f not in (pk_name, "id", *(exclude or ()))]
-        cls.__annotations__ = {**getattr(cls, "__annotations__", {}), "id": strawberry.ID}
-        cls.id = strawberry.field(resolver=_resolve_id, description="The primary key.")
-        cls.resolve_reference = classmethod(_make_resolve_reference(model))
-        directive = DjangoModel(
-            **directive_arguments(
-                DjangoModelInfo(
-                    app_label=model._meta.app_label,
-                    model=model._meta.model_name,
-                    pk_type=pk_type_of(model),
-                    listable=listable,
-                )
-            )
+    @property
+    def entities(self) -> list[type]:
+        """The entity types, built (see ``entity``)."""
+        self._build()
+        return [entry.cls for entry in self._entries]
+
+    @property
+    def stubs(self) -> list[type]:
+        """The key-only stub types of related models, built (see ``entity``)."""
+        return list(self._build().values())
+
+    def _build(self) -> dict[type[models.Model], type]:
+        if self._stubs is not None:
+            return self._stubs
+        plans = {entry: _plan(entry) for entry in self._entries}
+        types: dict[type[models.Model], type] = {}
+        for entry in self._entries:
+            types.setdefault(entry.model, entry.cls)
+        referenced = {r.related_model for plan in plans.values() for r in plan.relations}
+        stubs = {m: m._meta.object_name for m in referenced if m not in types}
+        _check_names(
+            [(e.name, e.model) for e in self._entries] + [(n, m) for m, n in stubs.items()]
         )
-        entity = strawberry_django.federation.type(
-            model, keys=["id"], fields=fields, name=name, directives=[directive]
-        )(cls)
-        entity._federated_model = model  # resolved in batches by SubgraphSchema
-        self.entities.append(entity)
-        return entity
+        self._stubs = {model: _stub_type(model, name) for model, name in stubs.items()}
+        types.update(self._stubs)
+        for entry, plan in plans.items():
+            for relation in plan.relations:
+                relation.target = types[relation.related_model]
+                relation.stub = relation.related_model in self._stubs
+            _build_entity(entry, plan)
+        return self._stubs
 
     def schema(
         self,
@@ -152,9 +200,10 @@ class Subgraph:
         """Return the federation schema: ``_service``, ``_entities`` and ``query``."""
         roots = tuple(root for root in (query, self._list_query()) if root is not None)
         query = merge_types("Query", roots) if roots else _EmptyQuery
+        entities = [*self.entities, *self.stubs]
         extensions = [*kwargs.pop("extensions", ()), partial(CostLimiter, limits=self.cost_limits)]
         schema = SubgraphSchema(
-            query=query, types=[*self.entities, *types], extensions=extensions, **kwargs
+            query=query, types=[*entities, *types], extensions=extensions, **kwargs
         )
         schema.max_representations = self.max_representations
         return schema
@@ -203,6 +252,71 @@ class _EmptyQuery:
     @strawberry.field(description="This service's project name.")
     def federation_project(self) -> str:
         return conf.current_project()
+
+
+def _plan(entry: _Entry) -> FieldPlan:
+    own = {*getattr(entry.cls, "__annotations__", {})}
+    own |= {k for k, v in vars(entry.cls).items() if isinstance(v, StrawberryField)}
+    return plan_fields(entry.model, entry.fields, entry.exclude, own)
+
+
+def _check_names(names: list[tuple[str, type[models.Model]]]) -> None:
+    """Refuse two entity types of one name: strawberry would keep only one of them.
+
+    :raises ValueError: naming both models
+    """
+    seen: dict[str, type[models.Model]] = {}
+    for name, model in names:
+        if name in seen:
+            raise ValueError(
+                f"Two entity types are named {name!r}: {seen[name]._meta.label} and "
+                f"{model._meta.label}; pass name= to Subgraph.entity() for one of them "
+                "(register a related model to name its type)."
+            )
+        seen[name] = model
+
+
+def _directive(model: type[models.Model], listable: bool) -> DjangoModel:
+    meta = model._meta
+    info = DjangoModelInfo(
+        app_label=meta.app_label,
+        model=meta.model_name,
+        pk_type=pk_type_of(model),
+        listable=listable,
+        project=conf.project_for_label(meta.app_label, meta.model_name),
+    )
+    return DjangoModel(**directive_arguments(info))
+
+
+def _build_entity(entry: _Entry, plan: FieldPlan) -> None:
+    cls, model = entry.cls, entry.model
+    own = getattr(cls, "__annotations__", {})
+    cls.__annotations__ = {"id": strawberry.ID, **plan.scalars, **own}
+    cls.id = strawberry.field(resolver=_resolve_id, description="The primary key.")
+    for relation in plan.relations:
+        setattr(cls, relation.name, relation_field(relation))
+    cls.resolve_reference = classmethod(_make_resolve_reference(model))
+    cls._federated_model = model  # resolved in batches by SubgraphSchema
+    cls._federated_relations = tuple(plan.relations)  # loaded with each batch
+    strawberry_django.federation.type(
+        model, keys=["id"], name=entry.name, directives=[_directive(model, entry.listable)]
+    )(cls)
+
+
+def _stub_type(model: type[models.Model], name: str) -> type:
+    """Return a key-only type for ``model``: other services resolve it, never this one."""
+    namespace = {
+        "__annotations__": {"id": strawberry.ID},
+        "id": strawberry.field(resolver=_resolve_id, description="The primary key."),
+        "__doc__": f"A reference to a {model._meta.label} this subgraph does not resolve.",
+    }
+    stub = type(name, (), namespace)
+    return strawberry.federation.type(
+        stub,
+        name=name,
+        keys=[Key(fields=FieldSet("id"), resolvable=False)],
+        directives=[_directive(model, listable=False)],
+    )
 
 
 def _resolve_id(root: models.Model) -> strawberry.ID:

@@ -1,6 +1,8 @@
-"""shop_b's subgraph: the books and audiobooks other shops may see."""
+"""shop_b's subgraph: the books and audiobooks other shops may see.
 
-import strawberry
+``author`` is a reference to the shared ``authors.Author``: every shop has
+those rows, so shop_b serves it as a key-only stub, made from ``author_id``.
+"""
 
 from federated_fk.subgraph import Subgraph
 
@@ -10,29 +12,19 @@ from books.models import Book
 subgraph = Subgraph()
 
 
-@subgraph.entity(Book, fields=["title", "price"], listable=True)
+@subgraph.entity(Book, fields=["title", "price", "author"], listable=True)
 class BookEntity:
-    @strawberry.field(description="The author's name.")
-    def author_name(self) -> str:
-        return self.author.name
-
     @classmethod
     def get_queryset(cls, queryset, info):
-        # Unpublished books stay private; the author comes in the same query.
-        return queryset.filter(published=True).select_related("author")
+        # Unpublished books stay private.
+        return queryset.filter(published=True)
 
 
 @subgraph.entity(
-    Audiobook, fields=["title", "narrator", "duration_minutes", "price"], listable=True
+    Audiobook, fields=["title", "narrator", "duration_minutes", "price", "author"], listable=True
 )
 class AudiobookEntity:
-    @strawberry.field(description="The author's name.")
-    def author_name(self) -> str:
-        return self.author.name
-
-    @classmethod
-    def get_queryset(cls, queryset, info):
-        return queryset.select_related("author")
+    """Every audiobook is public."""
 
 
 schema = subgraph.schema()

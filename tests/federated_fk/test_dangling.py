@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.federated_fk.test_client import federation, stand_in, synced  # noqa: F401
+from tests.federated_fk.conftest import stand_in
 from tests.servers import FlakyProxy, free_port
 from tests.testapp.models import Book, IntReference, Reference
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def references(synced):  # noqa: F811
+def references(synced):
     RemoteBook = stand_in(synced, "shop_b", "Book")
     CBook = stand_in(synced, "shop_c", "Book")
     kept = Book.objects.create(title="Kept")
@@ -79,7 +79,7 @@ def test_delete_takes_only_the_dangling(references):
     assert left == {references["local ok"].pk, references["remote ok"].pk}
 
 
-def test_a_project_that_cannot_be_reached_loses_nothing(references, federation):  # noqa: F811
+def test_a_project_that_cannot_be_reached_loses_nothing(references, federation):
     federation["PROJECTS"]["shop_c"]["URL"] = f"http://127.0.0.1:{free_port()}/graphql/"
     _out, err, error = run_failing("--delete")
     assert "could not check project 'shop_c' (connection refused)" in err
@@ -89,7 +89,7 @@ def test_a_project_that_cannot_be_reached_loses_nothing(references, federation):
 
 
 @pytest.fixture
-def flaky_shop_b(federation, shop_b):  # noqa: F811
+def flaky_shop_b(federation, shop_b):
     """shop_b behind a proxy that answers the first request, then only HTTP 503."""
     proxy = FlakyProxy(shop_b.url, passes=1).start()
     federation["PROJECTS"]["shop_b"].update(URL=proxy.url, RETRY_BACKOFF=0.01)
@@ -97,7 +97,7 @@ def flaky_shop_b(federation, shop_b):  # noqa: F811
     proxy.stop()
 
 
-def test_a_project_failing_part_way_through_loses_nothing(synced, flaky_shop_b):  # noqa: F811
+def test_a_project_failing_part_way_through_loses_nothing(synced, flaky_shop_b):
     RemoteBook = stand_in(synced, "shop_b", "Book")
     kept = Book.objects.create(title="Kept")
     gone = Book.objects.create(title="Gone")

@@ -32,7 +32,7 @@ def source(federation):
     Author.objects.create(name="Octavia")
     dune = Book.objects.create(title="Dune")
     remote = GenericContentType.objects.create(
-        project="shop_b", app_label="shop", model="book", type_name="Book"
+        project="shop_b", app_label="shop", model="book", type_name="Book", in_schema=True
     )
     Reference.objects.create(note="shared, natural key", content_object=ursula)
     Reference.objects.create(note="local, no natural key", content_object=dune)

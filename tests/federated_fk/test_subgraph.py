@@ -79,11 +79,11 @@ def test_sdl_names_each_model(client):
     sdl = body["data"]["_service"]["sdl"]
     assert (
         'type Book @djangoModel(appLabel: "remoteshop", model: "book", pkType: "int", '
-        "listable: true) "
+        'listable: true, project: "shop_a") '
         '@key(fields: "id")'
     ) in sdl
     assert 'model: "gadget", pkType: "uuid"' in sdl
-    assert "published" not in sdl  # not in the exposed fields
+    assert "published: Boolean" not in sdl  # not in the exposed fields
 
 
 def test_with_a_token_configured_callers_without_it_are_refused(client, rows, settings):
@@ -124,7 +124,7 @@ def test_an_unknown_typename_gets_a_clear_error(client, rows):
     assert status == 200
     assert body["data"] is None
     assert body["errors"][0]["message"] == (
-        "Unknown entity type 'Spaceship'; this subgraph has: Audiobook, Book, Gadget."
+        "Unknown entity type 'Spaceship'; this subgraph has: Audiobook, Book, Edition, Gadget."
     )
 
 

@@ -33,9 +33,26 @@ def broken(shops, tmp_path_factory):
 @pytest.fixture
 def gateway(broken):
     shops, misbehaving = broken
-    time.sleep(2.1)  # any open circuit from the test before is half open again
+    close_the_circuit(shops, misbehaving)
     misbehaving.answer({"data": {"_entities": []}})
     return shops, misbehaving
+
+
+def close_the_circuit(shops, misbehaving):
+    """Let shop_a's next call to shop_b succeed: a success closes its circuit.
+
+    Failures of the test before then no longer count. Only after a test that
+    opened the circuit does this wait, for the rest of the cooldown.
+    """
+    misbehaving.answer({"data": {"_entities": [None] * 6}})  # six books gone: a valid answer
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        before = misbehaving.requests
+        books(shops, 0, 9)
+        if misbehaving.requests > before:
+            return
+        time.sleep(0.05)
+    raise AssertionError("shop_a did not call shop_b again within 10 s")
 
 
 def partial(shops):

@@ -1,4 +1,4 @@
-"""The subgraph of the remote service: three entity types, one visibility hook."""
+"""The subgraph of the remote service: four entity types, one visibility hook."""
 
 from federated_fk.subgraph import Subgraph
 from tests.remoteshop import models
@@ -21,6 +21,11 @@ class Audiobook:
 @subgraph.entity(models.Gadget)
 class Gadget:
     pass
+
+
+@subgraph.entity(models.Edition)
+class Edition:
+    """Every field kind: typed scalars, a key to Book, a key to the shared Author (a stub)."""
 
 
 schema = subgraph.schema()

@@ -29,6 +29,7 @@ class IntReference(models.Model):
 class Book(models.Model):
     title = models.CharField(max_length=100)
     price = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    author = models.ForeignKey("sharedapp.Author", models.SET_NULL, null=True, blank=True)
     references = FederatedRelation(Reference, related_query_name="book")
 
     def __str__(self) -> str:

@@ -11,9 +11,9 @@ from django.core.management import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from federated_fk import conf
-from federated_fk.client import fetch_sdl
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
+from federated_fk.remote.client import fetch_sdl
 from federated_fk.sdl import InvalidSchema, RemoteEntity, entities
 
 
@@ -83,6 +83,8 @@ class Command(BaseCommand):
                 "fields": list(entity.fields),
                 "listable": entity.listable,
                 "field_types": dict(entity.field_types),
+                "relations": {name: rel.as_json() for name, rel in entity.relations},
+                "in_schema": True,
             }
             ct = existing.pop((entity.app_label, entity.model), None)
             label = f"{project} | {entity.app_label}.{entity.model} ({entity.type_name})"
@@ -104,9 +106,15 @@ class Command(BaseCommand):
                 counts["unchanged"] += 1
                 self.stdout.write(f"  unchanged {label}")
         for ct in existing.values():
+            if ct.in_schema:
+                ct.in_schema = False
+                ct.save(update_fields=["in_schema"])
+                why = "no longer in the schema: its objects are not fetched any more"
+            else:
+                why = "not in the schema: the remote does not expose this model"
             self.stdout.write(
-                f"  left alone {project} | {ct.app_label}.{ct.model}: "
-                "no longer in the schema (remove it by hand once nothing references it)"
+                f"  left alone {project} | {ct.app_label}.{ct.model}: {why} "
+                "(remove it by hand once nothing references it)"
             )
         GenericContentType.objects.clear_cache()
         self.stdout.write(

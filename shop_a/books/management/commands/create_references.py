@@ -8,8 +8,6 @@ from collections.abc import Iterable
 from django.core.management import BaseCommand, CommandError
 from django.db import transaction
 
-from federated_fk import conf
-from federated_fk.client import list_ids
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 
@@ -35,22 +33,23 @@ class Command(BaseCommand):
             for offset in range(0, total, page_size)
         )
         self.reference("shop_a Book", ct, pages, total)
-        remote = GenericContentType.objects.filter(listable=True).exclude(
-            project__in=(conf.current_project(), conf.SHARED_PROJECT)
-        )
-        for ct in remote.order_by("project", "type_name"):
+        listable = GenericContentType.objects.filter(listable=True)
+        for ct in listable.order_by("project", "type_name"):
+            if not ct.is_remote:
+                continue
             try:
                 self.reference_remote(ct, page_size)
             except FederationError as exc:
                 raise CommandError(f"{ct.project} {ct.type_name}: {exc}") from None
 
     def reference_remote(self, ct: GenericContentType, page_size: int) -> None:
-        first, total = list_ids(ct.project, ct.type_name, 0, page_size)
+        manager = ct.model_class()._default_manager
+        first, total = manager.page_ids(0, page_size)
 
         def pages() -> Iterable[list[str]]:
-            yield first
+            yield [str(pk) for pk in first]
             for offset in range(page_size, total, page_size):
-                yield list_ids(ct.project, ct.type_name, offset, page_size)[0]
+                yield [str(pk) for pk in manager.page_ids(offset, page_size)[0]]
 
         self.reference(f"{ct.project} {ct.type_name}", ct, pages(), total)
 

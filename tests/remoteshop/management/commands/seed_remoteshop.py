@@ -1,10 +1,75 @@
+import datetime
+import decimal
+import uuid
+
 from django.core.management import BaseCommand
 
-from tests.remoteshop.models import Audiobook, Book, Gadget, gadget_id
+from tests.remoteshop.models import Audiobook, Book, Edition, Gadget, gadget_id
+from tests.sharedapp.models import Author
+
+#: The seeded editions: every field kind, nulls, non-ASCII text, a hidden book.
+EDITIONS = [
+    {
+        "id": 1,
+        "price": decimal.Decimal("12.50"),
+        "published_on": datetime.date(2024, 2, 29),
+        "printed_at": datetime.datetime(
+            2024, 3, 1, 8, 30, 15, 123456, tzinfo=datetime.timezone(datetime.timedelta(hours=1))
+        ),
+        "opens_at": datetime.time(9, 15, 30, 500000),
+        "code": uuid.UUID("7d444840-9dc0-11d1-b245-5ffdce74fad2"),
+        "in_print": True,
+        "extra": {"tags": ["sci-fi", "Wüste"], "reprints": 3, "signed": None},
+        "binding": Edition.Binding.HARDCOVER,
+        "subtitle": "Der Wüstenplanet — 砂の惑星",
+        "weight": 0.85,
+        "pages": 412,
+        "book_id": 1,
+        "author_id": 1,
+        "related": [2, 3],
+    },
+    {
+        "id": 2,
+        "price": decimal.Decimal("0.99"),
+        "published_on": datetime.date(1965, 8, 1),
+        "printed_at": datetime.datetime(1999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC),
+        "opens_at": None,
+        "code": uuid.UUID("00000000-0000-4000-8000-000000000002"),
+        "in_print": False,
+        "extra": None,
+        "binding": Edition.Binding.PAPERBACK,
+        "subtitle": "",
+        "weight": None,
+        "pages": 0,
+        "book_id": None,
+        "author_id": 2,
+        "related": [],
+    },
+    {  # book 100 is unpublished: hidden, so null, and left out of the list
+        "id": 3,
+        "price": decimal.Decimal("100.00"),
+        "published_on": datetime.date(2000, 1, 1),
+        "printed_at": datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
+        "opens_at": datetime.time(0, 0),
+        "code": uuid.UUID("00000000-0000-4000-8000-000000000003"),
+        "in_print": True,
+        "extra": [1, "two", 3.5],
+        "binding": Edition.Binding.PAPERBACK,
+        "subtitle": "Ænima",
+        "weight": 1.5,
+        "pages": 99,
+        "book_id": 100,
+        "author_id": 1,
+        "related": [100, 4],
+    },
+]
 
 
 class Command(BaseCommand):
-    help = "Fill the remote shop: books 1..N (every 100th unpublished), audiobooks, gadgets."
+    help = (
+        "Fill the remote shop: books 1..N (every 100th unpublished), audiobooks, gadgets, "
+        "two shared authors and three editions."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--books", type=int, default=100)
@@ -30,4 +95,18 @@ class Command(BaseCommand):
         Gadget.objects.bulk_create(
             Gadget(id=gadget_id(i), name=f"{label} Gadget {i}") for i in range(1, gadgets + 1)
         )
+        seed_editions(books)
         self.stdout.write(f"Seeded {books} books, {audiobooks} audiobooks, {gadgets} gadgets.")
+
+
+def seed_editions(books: int) -> None:
+    """Create the shared authors and the editions (and their books' links, if seeded)."""
+    Author.objects.bulk_create(
+        [Author(id=1, name="Frank Herbert"), Author(id=2, name="Ōe Kenzaburō")]
+    )
+    for values in EDITIONS:
+        values = dict(values)
+        related = [pk for pk in values.pop("related") if pk <= books]
+        if values["book_id"] is not None and values["book_id"] > books:
+            values["book_id"] = None
+        Edition.objects.create(**values).related.set(related)

@@ -1,9 +1,10 @@
 import pytest
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.test import override_settings
 
-from federated_fk.exceptions import RemoteObjectDoesNotExist
+from federated_fk.exceptions import RemoteObjectDoesNotExist, RemoteTypeNotInSchema
 from federated_fk.models import GenericContentType
-from federated_fk.remote import RemoteObject
+from federated_fk.remote import RemoteObject, load_remote_objects
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,9 @@ def test_loaded_remote_objects_expose_remote_fields_as_attributes(remote_book_ct
     assert book.is_loaded
     assert (book.title, book.price) == ("Dune", "9.50")
     assert str(book) == "Dune"
-    with pytest.raises(AttributeError, match=r"Remote shop\.Book has no field 'isbn'"):
+    with pytest.raises(
+        AttributeError, match=r"Remote shop\.Book has no field 'isbn'; its fields are: price, title"
+    ):
         book.isbn  # noqa: B018
 
 
@@ -72,3 +75,49 @@ def test_tokens_are_redacted_in_reprs(settings):
     assert "client-token-2" not in repr(project)
     assert "server-token-1" not in repr(conf.federation_settings())
     assert repr(project["TOKEN"]) == "'<redacted>'"
+
+
+def test_stand_ins_know_their_fields_before_any_request(remote_book_ct):
+    book = remote_book_ct.model_class()(12)
+    assert {"title", "price"} <= set(dir(book))
+    assert not hasattr(book, "isbn")  # no request: shop_b is not even configured here
+    assert hasattr(book, "save") and hasattr(book, "pk")
+    fields = {f.name: type(f).__name__ for f in book._meta.get_fields()}
+    assert fields == {"id": "IntegerField", "title": "TextField", "price": "DecimalField"}
+    assert book._meta.get_field("price").null is False
+    with pytest.raises(FieldDoesNotExist):
+        book._meta.get_field("isbn")
+
+
+def test_remote_objects_are_read_only(remote_book_ct):
+    book = remote_book_ct.model_class()(12)
+    with pytest.raises(TypeError, match=r"read-only.*cannot be saved"):
+        book.save()
+    with pytest.raises(TypeError, match=r"read-only.*cannot be deleted"):
+        book.delete()
+
+
+def test_a_content_type_the_schema_never_described_is_never_fetched(settings):
+    settings.FEDERATION = {
+        **settings.FEDERATION,
+        "PROJECTS": {"shop_b": {"URL": "http://127.0.0.1:9/graphql/"}},
+    }
+    ct = GenericContentType.objects.create(project="shop_b", app_label="shelf", model="book")
+    book = ct.model_class()(1)
+    with pytest.raises(RemoteTypeNotInSchema, match="sync_remote_contenttypes shop_b") as raised:
+        book.title  # noqa: B018
+    assert isinstance(raised.value, ImproperlyConfigured)
+    assert "shelf.book" in str(raised.value)
+    with pytest.raises(RemoteTypeNotInSchema):
+        load_remote_objects({ct.model_class(): [1]}, errors={})  # not an outage: raised
+
+
+def test_a_type_no_longer_in_the_schema_says_so(remote_book_ct, settings):
+    settings.FEDERATION = {
+        **settings.FEDERATION,
+        "PROJECTS": {"shop_b": {"URL": "http://127.0.0.1:9/graphql/"}},
+    }
+    remote_book_ct.in_schema = False
+    remote_book_ct.save()
+    with pytest.raises(RemoteTypeNotInSchema, match="no longer exposes it"):
+        remote_book_ct.model_class()(1).title  # noqa: B018

@@ -1,0 +1,191 @@
+"""Batched ``_entities`` look-ups: the query, and the checks of its answer.
+
+One query fetches any mix of entity types of one project; its text is built
+from the types' fields and is the same for every batch, and the ids travel
+only as GraphQL variables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from federated_fk.contract import pk_field
+from federated_fk.exceptions import RemoteProtocolError
+from federated_fk.remote.types import (
+    Converter,
+    converter,
+    named_type,
+    scalar_converter,
+    snake_case,
+)
+
+if TYPE_CHECKING:
+    # Only for annotations: this module must not import the HTTP stack.
+    from federated_fk.remote.session import ProjectSession
+
+#: (project, app_label, model): a content type's natural key.
+Key = tuple[str, str, str]
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+
+ENTITIES_QUERY = (
+    "query FederatedEntities($representations: [_Any!]!) "
+    "{{ _entities(representations: $representations) {{ __typename {fragments} }} }}"
+)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to another entity in a remote answer: its primary key, typed."""
+
+    pk: Any
+
+
+@dataclass(frozen=True)
+class EntityType:
+    """What the client needs to know of one remote content type.
+
+    :param key: the content type's natural key
+    :param type_name: the entity's GraphQL type name
+    :param fields: the GraphQL field names to fetch, besides ``id``
+    :param pk: a field that converts ids to the remote primary-key type
+    :param field_types: (field, GraphQL type) pairs from the remote SDL
+    :param relations: (field, related primary-key type) pairs of the fields
+        whose values are other entities; they are fetched as ``{ id }``
+    """
+
+    key: Key
+    type_name: str
+    fields: tuple[str, ...]
+    pk: models.Field = field(compare=False, hash=False)
+    field_types: tuple[tuple[str, str], ...] = ()
+    relations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def project(self) -> str:
+        return self.key[0]
+
+    def fragment(self) -> str:
+        """Return ``... on Type { id field relation { id } ... }``, checking every name first."""
+        relations = dict(self.relations)
+        names = ["id", *sorted(set(self.fields) - {"id"})]
+        for name in (self.type_name, *names):
+            if not _NAME.match(name):
+                raise ValueError(f"{name!r} is not a GraphQL name (remote type {self.key}).")
+        selection = [f"{n} {{ id }}" if n in relations else n for n in names]
+        return f"... on {self.type_name} {{ {' '.join(selection)} }}"
+
+    @cached_property
+    def converters(self) -> tuple[tuple[str, str, Converter], ...]:
+        """(GraphQL name, Python name, converter) of each field, made once per type."""
+        types = dict(self.field_types)
+        relations = dict(self.relations)
+        made = []
+        for name in self.fields:
+            graphql_type = types.get(name, "")
+            if name in relations:
+                leaf = _reference(pk_field(relations[name]))
+            else:
+                leaf = scalar_converter(named_type(graphql_type))
+            made.append((name, snake_case(name), converter(graphql_type, leaf)))
+        return tuple(made)
+
+
+def _reference(pk: models.Field) -> Converter:
+    def convert(value: Any) -> Ref:
+        if not isinstance(value, dict) or "id" not in value:
+            raise TypeError(f"{value!r} is not a reference")
+        return Ref(pk.to_python(value["id"]))
+
+    return convert
+
+
+#: What a fetch returns: remote fields (snake_case) by (key, pk); None if missing.
+Found = dict[tuple[Key, Any], dict[str, Any] | None]
+
+
+async def fetch_project(
+    session: ProjectSession, wanted: Mapping[EntityType, Iterable[Any]]
+) -> Found:
+    """Fetch objects of the session's project: one request per ``BATCH_SIZE`` ids.
+
+    Runs on the client loop.
+
+    :raises RemoteUnavailable: the project could not answer, or answered
+        something that does not match what was asked
+    """
+    by_type = {t.type_name: t for t in wanted}
+    representations = [
+        {"__typename": t.type_name, "id": str(pk)} for t, pks in wanted.items() for pk in pks
+    ]
+    text = ENTITIES_QUERY.format(fragments=" ".join(t.fragment() for t in sorted(wanted, key=str)))
+    found: Found = {}
+    size = session.settings["BATCH_SIZE"]
+    for start in range(0, len(representations), size):
+        chunk = representations[start : start + size]
+        data = await session.execute(text, {"representations": chunk})
+        entities = _entities(session, data, len(chunk))
+        for representation, entity in zip(chunk, entities, strict=True):
+            entity_type = by_type[representation["__typename"]]
+            pk = entity_type.pk.to_python(representation["id"])
+            found[(entity_type.key, pk)] = _fields(session, entity_type, representation, entity)
+    return found
+
+
+def _entities(session: ProjectSession, data: Any, expected: int) -> list[Any]:
+    entities = data.get("_entities") if isinstance(data, dict) else None
+    if not isinstance(entities, list):
+        raise RemoteProtocolError(session.project, session.endpoint, "no _entities list")
+    if len(entities) != expected:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"{len(entities)} entities for {expected} representations",
+        )
+    return entities
+
+
+def _fields(
+    session: ProjectSession, entity_type: EntityType, representation: dict[str, str], entity: Any
+) -> dict[str, Any] | None:
+    """Check one entity against its representation; return its fields."""
+    if entity is None:
+        return None
+    if not isinstance(entity, dict):
+        raise RemoteProtocolError(session.project, session.endpoint, "an entity is not an object")
+    if entity.get("__typename") != representation["__typename"]:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"asked for a {representation['__typename']}, got {entity.get('__typename')!r}",
+        )
+    if str(entity.get("id")) != representation["id"]:
+        raise RemoteProtocolError(
+            session.project,
+            session.endpoint,
+            f"asked for {entity_type.type_name} {representation['id']!r}, got {entity.get('id')!r}",
+        )
+    data: dict[str, Any] = {}
+    missing: list[str] = []
+    wrong: list[str] = []
+    types = dict(entity_type.field_types)
+    for name, python_name, convert in entity_type.converters:
+        if name not in entity:
+            missing.append(name)
+            continue
+        try:
+            data[python_name] = convert(entity[name])
+        except (TypeError, ValueError, ValidationError):
+            wrong.append(f"{name} is not a {types.get(name, 'scalar')}")
+    if missing or wrong:
+        name = f"{entity_type.type_name} {representation['id']!r}"
+        problem = f"{name} lacks {', '.join(missing)}" if missing else f"{name}: {', '.join(wrong)}"
+        raise RemoteProtocolError(session.project, session.endpoint, problem)
+    return data
