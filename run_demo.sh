@@ -2,7 +2,8 @@
 # The demo: two book shops on 127.0.0.1.
 #   shop_b (port $SHOP_B_PORT, default 8001): books and audiobooks, a federation subgraph.
 #   shop_a (port $SHOP_A_PORT, default 8000): its own books, references to books in both
-#   shops, the unified list at /books/ and the gateway at /graphql/.
+#   shops, the unified list at /books/, the gateway at /graphql/ and the admin at /admin/
+#   (user admin; the password is printed, or set it with DEMO_ADMIN_PASSWORD).
 # From a fresh clone it makes .venv, installs, migrates, loads the data (a second run
 # changes nothing), starts both as ASGI apps (uvicorn), and stops both on Ctrl-C or SIGTERM.
 set -euo pipefail
@@ -35,6 +36,9 @@ export SHOP_B_TOKEN
 echo "==> migrating and loading both shops"
 (cd shop_b && "$PY" manage.py migrate --noinput -v0 && "$PY" manage.py seed_shop)
 (cd shop_a && "$PY" manage.py migrate --noinput -v0 && "$PY" manage.py seed_shop)
+# shop_a's admin: user "admin", password $DEMO_ADMIN_PASSWORD or a new one each run.
+DEMO_ADMIN_PASSWORD=${DEMO_ADMIN_PASSWORD:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')}
+(cd shop_a && DEMO_ADMIN_PASSWORD="$DEMO_ADMIN_PASSWORD" "$PY" manage.py demo_admin)
 
 pids=()
 stop() {
@@ -72,6 +76,7 @@ cat <<MSG
 The demo is running (Ctrl-C stops both shops):
   http://127.0.0.1:$SHOP_A_PORT/books/     local and remote books in one list
   http://127.0.0.1:$SHOP_A_PORT/graphql/   the gateway, with GraphiQL
+  http://127.0.0.1:$SHOP_A_PORT/admin/     the admin (user admin, password $DEMO_ADMIN_PASSWORD)
   $SHOP_B_URL   shop_b's subgraph (needs shop_b's token)
 
 MSG

@@ -1,11 +1,59 @@
+"""The Django admin for federated relations.
+
+- ``FederatedTabularInline`` / ``FederatedStackedInline``: inlines of the rows
+  whose FederatedForeignKey points at the object being edited, as Django's
+  ``GenericTabularInline`` / ``GenericStackedInline`` are for a
+  GenericForeignKey. Django's names are aliases, so that code written for
+  ``django.contrib.contenttypes.admin`` runs unchanged against this module.
+- ``FederatedAdminMixin``: a ``ModelAdmin`` mixin whose change list shows the
+  targets of FederatedForeignKeys and RemoteForeignKeys with one request per
+  remote project per page, and shows a target whose project cannot answer
+  as its id and "unavailable" instead of failing.
+- ``target_display(name)``: that column (or read-only field) on its own.
+"""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import flatten_fieldsets
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes.admin import GenericInlineModelAdmin as DjangoGenericInline
+from django.contrib.contenttypes.admin import GenericInlineModelAdminChecks
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import prefetch_related_objects
+from django.forms import ALL_FIELDS
+from django.forms.models import modelform_defines_fields
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from federated_fk.fields import FederatedForeignKey, RemoteForeignKey
+from federated_fk.forms import BaseGenericInlineFormSet, generic_inlineformset_factory
 from federated_fk.models import GenericContentType
+from federated_fk.prefetch import collect_remote_errors
+
+__all__ = [
+    "FederatedAdminMixin",
+    "FederatedChangeList",
+    "FederatedInlineModelAdmin",
+    "FederatedInlineModelAdminChecks",
+    "FederatedStackedInline",
+    "FederatedTabularInline",
+    "GenericContentTypeAdmin",
+    "GenericInlineModelAdmin",
+    "GenericInlineModelAdminChecks",
+    "GenericStackedInline",
+    "GenericTabularInline",
+    "check_django_generic_inlines",
+    "render_target",
+    "target_display",
+]
 
 
 @admin.register(GenericContentType)
@@ -29,3 +77,282 @@ class GenericContentTypeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Inlines.
+
+
+class FederatedInlineModelAdminChecks(GenericInlineModelAdminChecks):
+    """The checks of Django's generic inlines, for a FederatedForeignKey.
+
+    Django's accept any GenericForeignKey, so an inline on a model whose key
+    uses Django's ContentType would pass them and fail on the change page.
+    """
+
+    def _check_relation(self, obj: Any, parent_model: Any) -> list[checks.CheckMessage]:
+        opts = obj.model._meta
+        keys = [f for f in opts.private_fields if isinstance(f, FederatedForeignKey)]
+        if not keys:
+            return [_error(f"'{opts.label}' has no FederatedForeignKey.", obj, "E501")]
+        for attr, id_ in (("ct_field", "E502"), ("ct_fk_field", "E503")):
+            try:
+                opts.get_field(getattr(obj, attr))
+            except FieldDoesNotExist:
+                return [
+                    _error(
+                        f"'{attr}' references '{getattr(obj, attr)}', which is not a "
+                        f"field on '{opts.label}'.",
+                        obj,
+                        id_,
+                    )
+                ]
+        if not any(k.ct_field == obj.ct_field and k.fk_field == obj.ct_fk_field for k in keys):
+            return [
+                _error(
+                    f"'{opts.label}' has no FederatedForeignKey using content type field "
+                    f"'{obj.ct_field}' and object ID field '{obj.ct_fk_field}'.",
+                    obj,
+                    "E504",
+                )
+            ]
+        return []
+
+
+def _error(msg: str, obj: Any, number: str) -> checks.Error:
+    return checks.Error(msg, obj=obj.__class__, id=f"federated_fk.{number}")
+
+
+class FederatedInlineModelAdmin(DjangoGenericInline):
+    """An inline of the rows whose FederatedForeignKey points at the parent object.
+
+    Use it as Django's ``GenericInlineModelAdmin``; ``ct_field`` and
+    ``ct_fk_field`` name the key's content-type and object-id fields.
+    """
+
+    ct_field = "content_type"
+    ct_fk_field = "object_id"
+    formset = BaseGenericInlineFormSet
+
+    checks_class = FederatedInlineModelAdminChecks
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> type:
+        # As GenericInlineModelAdmin.get_formset, with federated_fk's factory:
+        # Django's refuses content types other than its own.
+        if "fields" in kwargs:
+            fields = kwargs.pop("fields")
+        else:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        exclude = [*(self.exclude or []), *self.get_readonly_fields(request, obj)]
+        if self.exclude is None and hasattr(self.form, "_meta") and self.form._meta.exclude:
+            # The form's Meta.exclude counts only if the inline defines none.
+            exclude.extend(self.form._meta.exclude)
+        defaults = {
+            "ct_field": self.ct_field,
+            "fk_field": self.ct_fk_field,
+            "form": self.form,
+            "formfield_callback": partial(self.formfield_for_dbfield, request=request),
+            "formset": self.formset,
+            "extra": self.get_extra(request, obj),
+            "can_delete": self.can_delete and self.has_delete_permission(request, obj),
+            "can_order": False,
+            "fields": fields,
+            "min_num": self.get_min_num(request, obj),
+            "max_num": self.get_max_num(request, obj),
+            "exclude": exclude or None,
+            **kwargs,
+        }
+        defaults["form"] = _permission_protected_form(
+            defaults["form"],
+            can_change=self.has_change_permission(request, obj) if request else True,
+            can_add=self.has_add_permission(request, obj) if request else True,
+        )
+        if defaults["fields"] is None and not modelform_defines_fields(defaults["form"]):
+            defaults["fields"] = ALL_FIELDS
+        return generic_inlineformset_factory(self.model, **defaults)
+
+
+def _permission_protected_form(base: type, can_change: bool, can_add: bool) -> type:
+    class PermissionProtectedModelForm(base):  # type: ignore[misc,valid-type]
+        def has_changed(self) -> bool:
+            # Protect against unauthorized edits.
+            if not can_change and not self.instance._state.adding:
+                return False
+            if not can_add and self.instance._state.adding:
+                return False
+            return super().has_changed()
+
+    return PermissionProtectedModelForm
+
+
+class FederatedStackedInline(FederatedInlineModelAdmin):
+    template = "admin/edit_inline/stacked.html"
+
+
+class FederatedTabularInline(FederatedInlineModelAdmin):
+    template = "admin/edit_inline/tabular.html"
+
+
+# Django's names, so that code written for django.contrib.contenttypes.admin
+# runs unchanged against this module.
+GenericInlineModelAdminChecks = FederatedInlineModelAdminChecks  # type: ignore[misc]
+GenericInlineModelAdmin = FederatedInlineModelAdmin
+GenericStackedInline = FederatedStackedInline
+GenericTabularInline = FederatedTabularInline
+
+
+def check_django_generic_inlines(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Find Django generic inlines on a model whose key is a FederatedForeignKey.
+
+    Django's own checks pass them (a FederatedForeignKey is a
+    GenericForeignKey), and the change page then fails.
+    """
+    from django.contrib.admin.sites import all_sites
+
+    errors = []
+    for site in all_sites:
+        # As Django's admin checks, every registered ModelAdmin of every site.
+        for model_admin in site._registry.values():
+            for inline in model_admin.inlines:
+                if not isinstance(inline, type) or not issubclass(inline, DjangoGenericInline):
+                    continue
+                if issubclass(inline, FederatedInlineModelAdmin):
+                    continue
+                if any(
+                    isinstance(f, FederatedForeignKey)
+                    and f.ct_field == inline.ct_field
+                    and f.fk_field == inline.ct_fk_field
+                    for f in inline.model._meta.private_fields
+                ):
+                    errors.append(
+                        checks.Error(
+                            f"'{inline.__qualname__}' is a Django generic inline of "
+                            f"'{inline.model._meta.label}', whose key is a FederatedForeignKey.",
+                            hint="Use federated_fk.admin.FederatedTabularInline or "
+                            "FederatedStackedInline.",
+                            obj=inline,
+                            id="federated_fk.E505",
+                        )
+                    )
+    return errors
+
+
+# Targets in lists and read-only fields.
+
+
+def _key(model: type[models.Model], name: str) -> Any:
+    """Return the FederatedForeignKey or RemoteForeignKey ``name`` of ``model``, or None."""
+    for field in model._meta.private_fields:
+        if field.name == name and isinstance(field, FederatedForeignKey):
+            return field
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, RemoteForeignKey) else None
+
+
+def target_display(name: str, description: str | None = None) -> Callable[[Any], Any]:
+    """Return a column showing the target of the key ``name`` with its project.
+
+    Use it in ``list_display`` or ``readonly_fields``. A target shows as its
+    label and project; a target whose project cannot answer shows as its id
+    and "unavailable"; a missing one as its id and "not found". In a
+    ``FederatedAdminMixin`` change list, the targets of the page are loaded
+    with one request per project; elsewhere each object loads its own.
+    """
+
+    def display(obj: models.Model) -> SafeString | None:
+        return render_target(obj, name)
+
+    display.__name__ = name
+    display.federated_key = name  # type: ignore[attr-defined]
+    return admin.display(description=description or name.replace("_", " "))(display)
+
+
+def render_target(obj: models.Model, name: str) -> SafeString | None:
+    """Return the HTML of the target of ``obj``'s key ``name`` (see ``target_display``)."""
+    field = _key(type(obj), name)
+    if field is None:
+        raise FieldDoesNotExist(f"{type(obj)._meta.label} has no federated key {name!r}.")
+    ct, object_id = _pointer(obj, field)
+    if ct is None or object_id in (None, ""):
+        return None
+    errors = getattr(obj, "_federated_remote_errors", None)
+    if not field.is_cached(obj):
+        with collect_remote_errors() as errors:
+            prefetch_related_objects([obj], name)
+    target = field.get_cached_value(obj)
+    if target is not None:
+        return format_html('{} <span class="federated-project">({})</span>', target, ct.project)
+    if errors and ct.project in errors:
+        return format_html(
+            '{} <span class="federated-unavailable">({} unavailable)</span>', object_id, ct.project
+        )
+    return format_html(
+        '{} <span class="federated-missing">(not found in {})</span>', object_id, ct.project
+    )
+
+
+def _pointer(obj: models.Model, field: Any) -> tuple[GenericContentType | None, Any]:
+    """Return the content type and id that ``obj``'s key ``field`` holds."""
+    if isinstance(field, RemoteForeignKey):
+        object_id = getattr(obj, field.attname)
+        return (field.content_type(obj._state.db) if object_id is not None else None), object_id
+    ct_id = getattr(obj, obj._meta.get_field(field.ct_field).attname)
+    if ct_id is None:
+        return None, None
+    return field.get_content_type(id=ct_id, using=obj._state.db), getattr(obj, field.fk_field)
+
+
+class FederatedChangeList(ChangeList):
+    """A change list that loads the page's federated targets together.
+
+    The page's rows are read inside ``collect_remote_errors()``: one request
+    per remote project, and a project that cannot answer is recorded on each
+    row (its targets then show as unavailable) instead of failing the page.
+    """
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        names = [item.federated_key for item in self.list_display if hasattr(item, "federated_key")]
+        if not names:
+            return
+        # Still a queryset (list_editable builds a formset on it), read here.
+        self.result_list = self.result_list.prefetch_related(*dict.fromkeys(names))
+        with collect_remote_errors() as errors:
+            len(self.result_list)
+        for row in self.result_list:
+            row._federated_remote_errors = errors
+
+
+class FederatedAdminMixin:
+    """A ``ModelAdmin`` mixin for models with FederatedForeignKeys or RemoteForeignKeys.
+
+    In ``list_display``, the name of such a key becomes a ``target_display``
+    column, and the targets of each page are loaded with one request per
+    remote project. In ``readonly_fields``, a FederatedForeignKey's name
+    shows its target the same way::
+
+        @admin.register(Reference)
+        class ReferenceAdmin(FederatedAdminMixin, admin.ModelAdmin):
+            list_display = ["id", "content_object"]
+            readonly_fields = ["content_object"]
+    """
+
+    def __init__(self, model: type[models.Model], admin_site: Any) -> None:
+        super().__init__(model, admin_site)  # type: ignore[call-arg]
+        # The admin asks the ModelAdmin first for names that are not concrete
+        # fields, so a FederatedForeignKey's name finds this display.
+        for field in model._meta.private_fields:
+            if isinstance(field, FederatedForeignKey) and not hasattr(self, field.name):
+                setattr(self, field.name, target_display(field.name))
+
+    def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
+        list_display = super().get_list_display(request)  # type: ignore[misc]
+        return [
+            target_display(item) if isinstance(item, str) and _key(self.model, item) else item
+            for item in list_display
+        ]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return FederatedChangeList

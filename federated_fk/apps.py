@@ -13,6 +13,7 @@ class FederatedFKConfig(AppConfig):
 
     def ready(self) -> None:
         from federated_fk import checks as federated_checks
+        from federated_fk.fields.deferred import check_deferred_foreign_keys
         from federated_fk.management import (
             create_contenttypes,
             inject_rename_contenttypes_operations,
@@ -25,6 +26,11 @@ class FederatedFKConfig(AppConfig):
         checks.register(
             federated_checks.check_generic_relations_to_federated_keys, checks.Tags.models
         )
+        checks.register(check_deferred_foreign_keys, checks.Tags.models)
+        if apps.is_installed("django.contrib.admin"):
+            from federated_fk.admin import check_django_generic_inlines
+
+            checks.register(check_django_generic_inlines, checks.Tags.admin)
         # Django's contenttypes app already walks every GenericForeignKey
         # (subclasses included) and checks model name lengths against the same
         # limit; registering these twice would report each error twice.

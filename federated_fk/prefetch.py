@@ -7,7 +7,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from federated_fk.remote.collect import collect_remote_errors, record_remote_errors
 
@@ -29,6 +29,14 @@ class FederatedPrefetch(GenericPrefetch):
             FederatedPrefetch("content_object", [Book.objects.only("title")])
         )
     """
+
+    # Declared here, not only inherited, so that a call without ``querysets``
+    # names FederatedPrefetch in its TypeError, as GenericPrefetch's names itself
+    # (Django's contenttypes_tests check that message).
+    def __init__(
+        self, lookup: str, querysets: Sequence[QuerySet], to_attr: str | None = None
+    ) -> None:
+        super().__init__(lookup, querysets, to_attr=to_attr)
 
 
 async def aprefetch_related_objects(instances: Sequence[Any], *lookups: str | Prefetch) -> None:

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "tests.sharedapp",
     "tests.testapp",
     "tests.remoteshop",
+    "tests.deferredapp",
 ]
 
 # "other" is a second database, for fixtures moved between databases.

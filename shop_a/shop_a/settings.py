@@ -1,7 +1,8 @@
 """shop_a: a book shop whose references point at books here and in shop_b.
 
-It mounts the gateway (``graphql_gateway``) at /graphql/ and the unified
-list at /books/. Everything a deployment changes comes from the environment.
+It mounts the gateway (``graphql_gateway``) at /graphql/, the unified list
+at /books/ and the Django admin at /admin/. Everything a deployment changes
+comes from the environment.
 """
 
 import os
@@ -15,8 +16,12 @@ DEBUG = os.environ.get("SHOP_A_DEBUG", "") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "federated_fk",
     "graphql_gateway",
     "authors",
@@ -24,15 +29,24 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
 ]
 ROOT_URLCONF = "shop_a.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 DATABASES = {
@@ -42,6 +56,8 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# The admin's CSS and scripts; asgi.py serves them, as the demo has no web server.
+STATIC_URL = "static/"
 USE_TZ = True
 
 FEDERATION = {

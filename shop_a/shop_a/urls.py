@@ -1,3 +1,7 @@
+from django.contrib import admin
 from django.urls import include, path
 
-urlpatterns = [path("", include("graphql_gateway.urls"))]
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("graphql_gateway.urls")),
+]

@@ -1,4 +1,5 @@
-"""Run Django's own contenttypes and generic-relations test suites against federated_fk.
+"""Run Django's own contenttypes, generic-relations and generic-inline-admin suites
+against federated_fk.
 
 Django's test files are not part of this repository: they are taken from
 Django's source distribution for the installed Django version, their names
@@ -31,7 +32,12 @@ import django
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CACHE = ROOT / ".cache" / "django-suite"
-TEST_APPS = ("contenttypes_tests", "generic_relations", "generic_relations_regress")
+TEST_APPS = (
+    "contenttypes_tests",
+    "generic_relations",
+    "generic_relations_regress",
+    "generic_inline_admin",
+)
 
 #: (pattern, replacement): applied in order to every .py file of TEST_APPS.
 REWRITES: list[tuple[str, str]] = [
@@ -51,6 +57,13 @@ REWRITES: list[tuple[str, str]] = [
     (r"\bGenericRelation\b", "FederatedRelation"),
     (r"\bGenericPrefetch\b", "FederatedPrefetch"),
     (r"\bGenericRelatedObjectManager\b", "FederatedRelatedObjectManager"),
+    # auth's Permission keeps Django's ContentType: find permissions by the
+    # natural key, which Django's and federated_fk's content types share.
+    (
+        r"Permission\.objects\.filter\(content_type=([\w.]+)\)",
+        r"Permission.objects.filter(content_type__app_label=\1.app_label, "
+        r"content_type__model=\1.model)",
+    ),
     # Check ids (federated_fk numbers its checks like contenttypes) and the command.
     (r"\bcontenttypes\.E00(\d)\b", r"federated_fk.E00\1"),
     (r"\bremove_stale_contenttypes\b", "remove_stale_generic_contenttypes"),

@@ -139,7 +139,7 @@ def test_a_field_the_remote_does_not_have_is_a_configuration_error(synced, feder
     assert not isinstance(raised.value, RemoteUnavailable)
 
 
-def test_an_unsynchronized_type_costs_no_request(federation, shop_b):
+def test_an_unsynchronized_type_costs_no_request(federation, shop_b, tmp_path):
     from tests.remoteshop.models import Book as RemoteModel
 
     shop_b.stats(reset=True)
@@ -151,5 +151,5 @@ def test_an_unsynchronized_type_costs_no_request(federation, shop_b):
         list(Reference.objects.prefetch_related("content_object"))
     assert shop_b.stats()["graphql_requests"] == 0
     # Once synchronized, the same row reads the right object.
-    call_command("sync_remote_contenttypes", "shop_b", stdout=StringIO())
+    call_command("sync_remote_contenttypes", "shop_b", schema_dir=tmp_path, stdout=StringIO())
     assert Reference.objects.get(pk=ref.pk).content_object.title == "B Book 7"

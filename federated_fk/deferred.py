@@ -1,0 +1,30 @@
+"""Deferred pointing, as django-dfk does it, with remote targets.
+
+The public import path for pointing deferred foreign keys::
+
+    from federated_fk.deferred import DeferredForeignKey, point, point_named
+
+See ``federated_fk.fields.deferred`` for the details.
+"""
+
+from federated_fk.fields.deferred import (
+    DeferredForeignKey,
+    NotPointedError,
+    PointedTooLateError,
+    clean_object_caches,
+    point,
+    point_named,
+    repoint,
+)
+from federated_fk.fields.remote_key import RemoteForeignKey
+
+__all__ = [
+    "DeferredForeignKey",
+    "NotPointedError",
+    "PointedTooLateError",
+    "RemoteForeignKey",
+    "clean_object_caches",
+    "point",
+    "point_named",
+    "repoint",
+]
