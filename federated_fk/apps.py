@@ -22,6 +22,7 @@ class FederatedFKConfig(AppConfig):
         pre_migrate.connect(inject_rename_contenttypes_operations, sender=self)
         post_migrate.connect(create_contenttypes)
         checks.register(federated_checks.check_settings)
+        checks.register(federated_checks.check_subgraph_token, checks.Tags.security, deploy=True)
         checks.register(
             federated_checks.check_generic_relations_to_federated_keys, checks.Tags.models
         )

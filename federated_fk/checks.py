@@ -2,9 +2,10 @@
 
 Ids are grouped by what they check and never reused: ``E0xx`` a
 FederatedForeignKey and content types, ``E1xx`` a FederatedRelation,
-``E2xx``/``W2xx`` the ``FEDERATION`` settings, ``E4xx`` deferred keys and
-remote keys (``federated_fk.fields.deferred``, ``remote_key``), ``E5xx`` the
-admin inlines (``federated_fk.admin``).
+``E2xx``/``W2xx`` the ``FEDERATION`` settings, ``W3xx`` a deployment
+(``check --deploy``), ``E4xx`` deferred keys and remote keys
+(``federated_fk.fields.deferred``, ``remote_key``), ``E5xx`` the admin
+inlines (``federated_fk.admin``).
 """
 
 from __future__ import annotations
@@ -162,3 +163,52 @@ def check_settings(
                 )
             )
     return errors
+
+
+def check_subgraph_token(
+    app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn when this service serves federation entities to anyone (``check --deploy``).
+
+    The signal is the URLconf itself: a mounted view whose schema has
+    ``_entities`` hands out every visible row of every entity type, so it
+    needs ``FEDERATION["SUBGRAPH_TOKEN"]``.
+    """
+    if conf.federation_settings()["SUBGRAPH_TOKEN"]:
+        return []
+    routes = entity_routes()
+    if not routes:
+        return []
+    return [
+        Warning(
+            f"The subgraph at {', '.join(routes)} serves entities and "
+            "FEDERATION['SUBGRAPH_TOKEN'] is empty: anyone who can reach it can read them.",
+            hint="Set FEDERATION['SUBGRAPH_TOKEN'] (from the environment) in this service, "
+            "and the same TOKEN in FEDERATION['PROJECTS'] of the services that read it.",
+            id="federated_fk.W301",
+        )
+    ]
+
+
+def entity_routes() -> list[str]:
+    """Return the URL routes of the URLconf whose GraphQL schema has ``_entities``."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("", get_resolver())]
+    while stack:
+        prefix, resolver = stack.pop()
+        for pattern in resolver.url_patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                stack.append((route, pattern))
+            elif isinstance(pattern, URLPattern) and _serves_entities(pattern.callback):
+                found.append("/" + route.lstrip("^").rstrip("$"))
+    return sorted(found)
+
+
+def _serves_entities(view: Any) -> bool:
+    schema = (getattr(view, "view_initkwargs", None) or {}).get("schema")
+    graphql_schema = getattr(schema, "_schema", None)
+    query = getattr(graphql_schema, "query_type", None)
+    return query is not None and "_entities" in query.fields

@@ -107,6 +107,11 @@ class FederationSettings(TypedDict, total=False):
     #: Converters of custom GraphQL scalars, by scalar name: a callable or its
     #: dotted path, taking the JSON value and returning the Python value.
     SCALARS: dict[str, Any]
+    #: The most entity types ``sync_remote_contenttypes`` accepts from one project.
+    MAX_REMOTE_TYPES: int
+    #: The most one operation on this service's subgraph may cost: field
+    #: selections + ids asked of ``federatedIds`` + ``_entities`` representations.
+    SUBGRAPH_MAX_COST: int
 
 
 DEFAULTS: FederationSettings = {
@@ -119,6 +124,8 @@ DEFAULTS: FederationSettings = {
     "CACHE": "default",
     "SCHEMA_DIR": "schema",
     "SCALARS": {},
+    "MAX_REMOTE_TYPES": 500,
+    "SUBGRAPH_MAX_COST": 1500,
 }
 
 

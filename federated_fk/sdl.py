@@ -1,16 +1,25 @@
-"""Read the entity types of a remote subgraph from its SDL."""
+"""Read the entity types of a remote subgraph from its SDL, trusting none of it.
+
+The SDL comes from another service: everything in it is checked before a
+content type is made from it (syntax, names, lengths, duplicates, how many).
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    TypeDefinitionNode,
     build_ast_schema,
     get_named_type,
     parse,
@@ -19,6 +28,36 @@ from graphql.language import BooleanValueNode, ObjectTypeDefinitionNode, StringV
 
 from federated_fk import conf
 from federated_fk.contract import DIRECTIVE, PkType, read_directive
+from federated_fk.exceptions import FederationError
+
+#: A GraphQL name, in ASCII (what ``@djangoModel`` strings must be too).
+NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*", re.ASCII)
+
+#: The default most entity types one project's SDL may declare.
+DEFAULT_MAX_TYPES = 500
+
+#: The most fields an entity type may have: each becomes part of a row.
+MAX_FIELDS = 500
+
+#: The most problems an InvalidSchema message lists.
+_SHOWN = 10
+
+
+class InvalidSchema(FederationError):
+    """A remote project's SDL that cannot be used as it is: nothing is made from it.
+
+    :param project: the remote project
+    :param problems: what is wrong, one sentence each
+    """
+
+    def __init__(self, project: str, problems: list[str]) -> None:
+        self.project = project
+        self.problems = problems
+        listed = "; ".join(problems[:_SHOWN])
+        more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
+        super().__init__(
+            f"The schema of project {project!r} was refused, nothing was stored: {listed}{more}."
+        )
 
 
 @dataclass(frozen=True)
@@ -73,7 +112,12 @@ def parse_sdl(sdl: str) -> Any:
     return build_ast_schema(parse(sdl), assume_valid_sdl=True)
 
 
-def entities(sdl: str, project: str) -> list[RemoteEntity]:
+def entities(
+    sdl: str,
+    project: str,
+    max_types: int = DEFAULT_MAX_TYPES,
+    max_lengths: dict[str, int] | None = None,
+) -> list[RemoteEntity]:
     """Return the entity types (types with ``@key``) that ``sdl`` declares.
 
     A type with ``@djangoModel(appLabel:, model:, pkType:, listable:)`` names
@@ -82,8 +126,85 @@ def entities(sdl: str, project: str) -> list[RemoteEntity]:
     fields; a relation is a field whose type is another entity type, or a list
     of them. Stub types (``@key(..., resolvable: false)``) are not entities of
     ``project``: they only name the targets of relations.
+
+    :param max_types: the most entity types accepted
+    :param max_lengths: the longest ``type_name``, ``app_label`` and ``model``
+        accepted, by attribute name
+    :raises InvalidSchema: when anything in ``sdl`` is wrong; it lists every problem
     """
-    schema = parse_sdl(sdl)
+    document = _parse(sdl, project)
+    _check_unique_type_names(document, project)
+    try:
+        found = _read(document, project)
+    except (GraphQLError, TypeError) as exc:  # a schema graphql-core cannot build
+        reason = str(exc).rstrip(".")
+        raise InvalidSchema(project, [f"the schema cannot be built: {reason}"]) from None
+    problems = _problems(found, project, max_types, max_lengths or {})
+    if problems:
+        raise InvalidSchema(project, problems)
+    return found
+
+
+def _parse(sdl: str, project: str) -> DocumentNode:
+    if "\x00" in sdl:
+        raise InvalidSchema(project, ["it holds a NUL character"])
+    try:
+        return parse(sdl, no_location=True)
+    except GraphQLError as exc:
+        raise InvalidSchema(project, [f"syntax error: {exc.message.rstrip('.')}"]) from None
+    except RecursionError:
+        raise InvalidSchema(project, ["syntax error: nested too deep"]) from None
+
+
+def _check_unique_type_names(document: DocumentNode, project: str) -> None:
+    names = Counter(d.name.value for d in document.definitions if isinstance(d, TypeDefinitionNode))
+    repeated = sorted(name for name, count in names.items() if count > 1)
+    if repeated:
+        raise InvalidSchema(
+            project, [f"type {name!r} is defined more than once" for name in repeated]
+        )
+
+
+def _problems(
+    found: list[RemoteEntity], project: str, max_types: int, max_lengths: dict[str, int]
+) -> list[str]:
+    """Return what is wrong with the entity types read, as content types would hold them."""
+    if len(found) > max_types:
+        return [f"{len(found)} entity types, more than the {max_types} allowed"]
+    problems = []
+    for entity in found:
+        for attribute in ("type_name", "app_label", "model"):
+            value = getattr(entity, attribute)
+            shown = repr(value[:40] + "..." if len(value) > 40 else value)
+            # A type without @djangoModel takes the project's name as app label.
+            if not NAME.fullmatch(value) and not (attribute == "app_label" and value == project):
+                problems.append(f"{attribute} {shown} of type {entity.type_name!r} is not a name")
+            limit = max_lengths.get(attribute)
+            if limit is not None and len(value) > limit:
+                problems.append(
+                    f"{attribute} {shown} is longer than {limit} characters ({len(value)})"
+                )
+        for field, relation in entity.relations:
+            for value in (relation.app_label, relation.model):
+                if not NAME.fullmatch(value) and value != project:
+                    shown = repr(value[:40] + "..." if len(value) > 40 else value)
+                    problems.append(
+                        f"relation {entity.type_name}.{field} names {shown}, which is not a name"
+                    )
+        if len(entity.fields) > MAX_FIELDS:
+            problems.append(f"type {entity.type_name!r} has more than {MAX_FIELDS} fields")
+    models = Counter((e.app_label, e.model) for e in found)
+    problems.extend(
+        f"model {app_label}.{model} is named by {count} types"
+        for (app_label, model), count in sorted(models.items())
+        if count > 1
+    )
+    return problems
+
+
+def _read(document: DocumentNode, project: str) -> list[RemoteEntity]:
+    # _service { sdl } has no federation directive definitions: skip validation.
+    schema = build_ast_schema(document, assume_valid_sdl=True)
     found = []
     for type_ in schema.type_map.values():
         if not _is_entity(type_) or not _resolvable(type_.ast_node):

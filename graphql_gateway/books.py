@@ -51,10 +51,15 @@ class PageError(ValueError):
     """A page request out of bounds."""
 
 
+#: The largest offset: GraphQL's Int, and well inside every database's range
+#: for LIMIT/OFFSET (SQLite refuses more than 64 bits with a datatype mismatch).
+MAX_OFFSET = 2**31 - 1
+
+
 def check_bounds(offset: int, limit: int) -> None:
     largest = gateway_settings()["MAX_PAGE_SIZE"]
-    if offset < 0:
-        raise PageError(f"offset must be 0 or more, got {offset}.")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise PageError(f"offset must be from 0 to {MAX_OFFSET}, got {offset}.")
     if not 1 <= limit <= largest:
         raise PageError(f"limit must be from 1 to {largest}, got {limit}.")
 

@@ -1,11 +1,14 @@
-"""System checks of the GRAPHQL_GATEWAY settings."""
+"""System checks of the GRAPHQL_GATEWAY settings.
+
+Ids: ``E0xx`` the settings, ``W1xx`` a deployment (``check --deploy``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.apps import apps
-from django.core.checks import CheckMessage, Error
+from django.core.checks import CheckMessage, Error, Warning
 
 from federated_fk.fields import FederatedForeignKey
 from graphql_gateway.conf import gateway_settings
@@ -44,3 +47,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+def check_introspection(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when the gateway answers introspection in a deployment (``check --deploy``)."""
+    if not gateway_settings()["INTROSPECTION"]:
+        return []
+    return [
+        Warning(
+            "The gateway answers introspection queries: anyone can read its whole schema.",
+            hint="Set GRAPHQL_GATEWAY['INTROSPECTION'] = False in production.",
+            id="graphql_gateway.W101",
+        )
+    ]

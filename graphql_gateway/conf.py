@@ -25,6 +25,10 @@ class GatewaySettings(TypedDict, total=False):
     MAX_TOKENS: int
     #: Whether the schema answers introspection (turn it off in production).
     INTROSPECTION: bool
+    #: The most an operation may cost: field selections + books asked for
+    #: (each ``books`` selection counts its page size); None for
+    #: ``2 * MAX_PAGE_SIZE + 100``. Checked before validation, for each request.
+    MAX_COST: int | None
 
 
 DEFAULTS: GatewaySettings = {
@@ -37,6 +41,7 @@ DEFAULTS: GatewaySettings = {
     "MAX_ALIASES": 10,
     "MAX_TOKENS": 2000,
     "INTROSPECTION": True,
+    "MAX_COST": None,
 }
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from strawberry.django.views import AsyncGraphQLView
 
+from federated_fk.graphql_http import GraphQLView
 from graphql_gateway.books import PageError, book_page
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.schema import GatewayContext
@@ -22,7 +22,7 @@ GRAPHIQL_FILES = {
 }
 
 
-class GatewayView(AsyncGraphQLView):
+class GatewayView(GraphQLView):
     """Serves the gateway schema; GraphiQL's page loads only files this app serves."""
 
     async def get_context(self, request: HttpRequest, response: Any) -> GatewayContext:
@@ -32,10 +32,16 @@ class GatewayView(AsyncGraphQLView):
 def books(request: HttpRequest) -> HttpResponse:
     """The unified list as a page: ``?page=N``."""
     size = gateway_settings()["DEFAULT_PAGE_SIZE"]
-    try:
-        number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        number = 1
+    raw = request.GET.get("page", "1")
+    # ASCII digits only, and few enough for int() to be cheap; check_bounds
+    # refuses a page past what the database can count to.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20 and int(raw) >= 1):
+        return HttpResponse(
+            f"page must be a whole number from 1, got {raw[:40]!r}.",
+            status=400,
+            content_type="text/plain",
+        )
+    number = int(raw)
     try:
         page = book_page((number - 1) * size, size)
     except PageError as exc:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -220,11 +221,12 @@ class DemoShops(GatewayClient):
             [sys.executable, "manage.py", *args],
             cwd=ROOT / shop,
             env={**self.env, **(env or {})},
-            check=True,
             capture_output=True,
             text=True,
             timeout=120,
         )
+        if result.returncode:
+            raise RuntimeError(f"{shop} {' '.join(args)} failed:\n{result.stderr[-2000:]}")
         return result.stdout
 
     def start(self) -> DemoShops:
@@ -310,6 +312,62 @@ class MisbehavingServer:
         self.queued.extend(self._make(body, status, 0.0, None) for body, status in answers)
 
     def start(self) -> MisbehavingServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FlakyProxy:
+    """Forwards the first ``passes`` requests to ``target``, then answers HTTP 503.
+
+    A remote that fails part-way through a multi-batch command.
+    """
+
+    def __init__(self, target: str, passes: int) -> None:
+        self.target = target
+        self.passes = passes
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.requests += 1
+                if outer.requests > outer.passes:
+                    status, answer = 503, b'{"errors": [{"message": "unavailable"}]}'
+                else:
+                    status, answer = outer.forward(body, self.headers)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/graphql/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def forward(self, body: bytes, headers: object) -> tuple[int, bytes]:
+        names = ("Content-Type", "Authorization")
+        request = urllib.request.Request(
+            self.target,
+            data=body,
+            headers={n: headers[n] for n in names if headers[n]},  # type: ignore[index]
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def start(self) -> FlakyProxy:
         self.thread.start()
         return self
 

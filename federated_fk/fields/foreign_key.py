@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.db.models.base import ModelBase
 
+from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import record_remote_errors
 from federated_fk.remote import fetch_remote_objects
@@ -147,11 +148,45 @@ class FederatedForeignKey(GenericForeignKey):
         to local content types only.
         """
         local, remote = self._split_by_locality(instances)
+        # A malformed or out-of-range id would fail the query of every target
+        # of its type: it names no row, so it is left out and reads as None.
+        local = [i for i in local if self._id_is_valid(i)]
         objs, rel_attr, instance_attr, single, cache_name, is_descriptor = (
             super().get_prefetch_querysets(local, querysets)
         )
         objs = [*objs, *self._get_remote_objects(remote)]
-        return objs, rel_attr, instance_attr, single, cache_name, is_descriptor
+        return objs, rel_attr, self._strict_key(instance_attr), single, cache_name, is_descriptor
+
+    def _id_is_valid(self, instance: models.Model) -> bool:
+        """Whether the object id of ``instance`` is exactly a key of its target's model."""
+        ct_id = getattr(instance, self.model._meta.get_field(self.ct_field).attname)
+        if ct_id is None:
+            return True
+        ct = self.get_content_type(id=ct_id, using=instance._state.db)
+        model = ct.model_class()
+        if model is None:
+            return True
+        value = getattr(instance, self.fk_field)
+        try:
+            if ct.is_remote:
+                parse_remote_id(str(ct), model._meta.pk_type, value)
+            else:
+                parse_id(model, value, instance._state.db)
+        except InvalidId:
+            return False
+        return True
+
+    def _strict_key(self, key: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Wrap a prefetch key function: an id that is not exact matches nothing.
+
+        Django's key converts loosely (``" 1 "`` is 1): it would give a
+        malformed id the target of a valid one.
+        """
+
+        def strict_key(instance: Any) -> Any:
+            return key(instance) if self._id_is_valid(instance) else None
+
+        return strict_key
 
     def _split_by_locality(
         self, instances: Iterable[models.Model]

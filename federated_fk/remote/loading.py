@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from federated_fk.exceptions import FederationError
+from federated_fk.ids import InvalidId, parse_remote_id
 from federated_fk.remote.entities import EntityType
 
 if TYPE_CHECKING:
@@ -33,8 +34,15 @@ def client() -> ModuleType:
 def _plan(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> dict[EntityType, list[Any]]:
     plan: dict[EntityType, list[Any]] = {}
     for stand_in, pks in wanted.items():
-        to_python = stand_in._meta.pk.to_python
-        plan.setdefault(stand_in._meta.entity_type(), []).extend(to_python(pk) for pk in pks)
+        meta = stand_in._meta
+        label = f"{meta.project} {meta.app_label}.{meta.model_name}"
+        ids = []
+        for pk in pks:
+            try:
+                ids.append(parse_remote_id(label, meta.pk_type, pk))
+            except InvalidId:
+                continue  # names no remote row: missing, and no reason to fail the others
+        plan.setdefault(meta.entity_type(), []).extend(ids)
     return plan
 
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import strawberry
 from asgiref.sync import sync_to_async
-from django.core.exceptions import ValidationError
 from django.db import models
 from strawberry.federation.schema import FederationAny
 from strawberry.types import Info
 
+from federated_fk.ids import parse_ids
 from federated_fk.subgraph.model_fields import with_relations
 
 
@@ -99,14 +99,13 @@ def batch_queryset(entity: type, model: type[models.Model], info: Info | None) -
 def load_rows(
     entity: type, model: type[models.Model], ids: list[Any], info: Info | None
 ) -> list[Any]:
-    """Return the row for each id, None if missing or hidden, an error if malformed."""
-    keys: list[Any] = []
-    for raw in ids:
-        try:
-            keys.append(model._meta.pk.to_python(raw))
-        except (ValidationError, ValueError, TypeError):
-            keys.append(ValueError(f"{raw!r} is not a valid {model._meta.object_name} id."))
+    """Return the row for each id, None if missing or hidden, an error if malformed.
+
+    An id that is not exactly a key of ``model`` (see ``parse_id``) fails
+    only its own entity: the others are still loaded, with one query.
+    """
     queryset = batch_queryset(entity, model, info)
+    keys = parse_ids(model, ids, queryset.db)
     valid = [k for k in keys if not isinstance(k, Exception)]
     rows = {row.pk: row for row in queryset.filter(pk__in=valid)} if valid else {}
     return [k if isinstance(k, Exception) else rows.get(k) for k in keys]

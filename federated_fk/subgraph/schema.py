@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -42,6 +43,7 @@ from strawberry.types.field import StrawberryField
 
 from federated_fk import conf
 from federated_fk.contract import DIRECTIVE, DjangoModelInfo, directive_arguments, pk_type_of
+from federated_fk.graphql_cost import CostLimiter, CostLimits
 from federated_fk.subgraph.entities import SubgraphSchema, load_rows, visible
 from federated_fk.subgraph.model_fields import FieldPlan, plan_fields, relation_field
 from federated_fk.subgraph.views import SubgraphView
@@ -199,9 +201,21 @@ class Subgraph:
         roots = tuple(root for root in (query, self._list_query()) if root is not None)
         query = merge_types("Query", roots) if roots else _EmptyQuery
         entities = [*self.entities, *self.stubs]
-        schema = SubgraphSchema(query=query, types=[*entities, *types], **kwargs)
+        extensions = [*kwargs.pop("extensions", ()), partial(CostLimiter, limits=self.cost_limits)]
+        schema = SubgraphSchema(
+            query=query, types=[*entities, *types], extensions=extensions, **kwargs
+        )
         schema.max_representations = self.max_representations
         return schema
+
+    def cost_limits(self) -> CostLimits:
+        """The limits of one operation: ``FEDERATION["SUBGRAPH_MAX_COST"]``, and at most
+        ``max_representations`` representations in all its ``_entities`` selections."""
+        return CostLimits(
+            max_cost=conf.federation_settings()["SUBGRAPH_MAX_COST"],
+            list_fields={"federatedIds": ("limit", 100, MAX_LIST_LIMIT)},
+            max_entities=self.max_representations,
+        )
 
     def _list_query(self) -> type | None:
         if not self.listable:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from strawberry.django.views import AsyncGraphQLView
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from federated_fk import conf
+from federated_fk.graphql_http import GraphQLView
 
 
-class SubgraphView(AsyncGraphQLView):
+class SubgraphView(GraphQLView):
     """Serves a subgraph; with ``FEDERATION["SUBGRAPH_TOKEN"]`` set, only to its holders."""
 
-    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         token = conf.federation_settings()["SUBGRAPH_TOKEN"]
         if token and not _bearer_matches(request, token):
             error = {

@@ -1,10 +1,16 @@
 """A bounded soak run: gateway queries at concurrency 32 while shop_b is killed and restarted.
 
-    python -m tests.bench.soak [--requests 3000] [--json soak.json]
+    python -m tests.bench.soak [--requests 3000] [--hostile-share 0.2] [--json soak.json]
 
 Loopback only; it stops by itself. It reports the queries made, complete
 answers, partial answers (local books and an error naming shop_b), 5xx (must
 be 0), other failures, and the memory of each shop process at start and end.
+
+With ``--hostile-share``, that share of the requests are malformed or too
+expensive (``tests.bench.load.HOSTILE``); each must be refused, never 5xx.
+While shop_b is down, ``find_dangling_references --delete`` runs in shop_a:
+it must fail, and shop_a's references must be the same at the end as at the
+start (``references_changed``, must be 0).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--down-seconds", type=float, default=5.0)
+    parser.add_argument("--hostile-share", type=float, default=0.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="federated-soak-") as tmp:
@@ -50,7 +57,32 @@ def main() -> int:
     print(json.dumps(report, indent=1))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
-    return 0 if report["server_errors"] == 0 else 1
+    ok = report["server_errors"] == 0 and not report.get("references_changed")
+    return 0 if ok else 1
+
+
+REFERENCES = (
+    "import json; from books.models import Reference; "
+    "print(json.dumps(list(Reference.objects.values_list('pk', 'content_type_id', 'object_id'))))"
+)
+
+
+def references(shops: DemoShops) -> list:
+    """shop_a's references as (pk, content type, object id) rows."""
+    # The last line: the shell may announce its automatic imports first.
+    return json.loads(shops.manage("shop_a", "shell", "-c", REFERENCES).splitlines()[-1])
+
+
+def dangling_delete_while_down(shops: DemoShops) -> int:
+    """Run find_dangling_references --delete in shop_a; return its exit status."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "find_dangling_references", "--delete"],
+        cwd=ROOT / "shop_a",
+        env=shops.env,
+        capture_output=True,
+        timeout=120,
+    )
+    return result.returncode
 
 
 def soak(shops: DemoShops, args: argparse.Namespace) -> dict:
@@ -59,6 +91,7 @@ def soak(shops: DemoShops, args: argparse.Namespace) -> dict:
         "shop_b_start_mib": rss_mib(shops.shop_b.process.pid),
     }
     payload = json.dumps({"query": QUERY})
+    before = references(shops)
     started = time.monotonic()
     load = subprocess.Popen(
         [
@@ -71,6 +104,8 @@ def soak(shops: DemoShops, args: argparse.Namespace) -> dict:
             str(args.concurrency),
             "--requests",
             str(args.requests),
+            "--hostile-share",
+            str(args.hostile_share),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -81,7 +116,9 @@ def soak(shops: DemoShops, args: argparse.Namespace) -> dict:
     os.kill(shops.shop_b.process.pid, signal.SIGKILL)  # no clean shutdown
     shops.shop_b.process.wait()
     shops.shop_b.process = None
-    time.sleep(args.down_seconds)
+    down_at = time.monotonic()
+    dangling_exit = dangling_delete_while_down(shops)
+    time.sleep(max(0.0, args.down_seconds - (time.monotonic() - down_at)))
     shops.shop_b.launch()
     restarted_at = time.monotonic() - started
     output, _ = load.communicate(timeout=900)
@@ -91,9 +128,20 @@ def soak(shops: DemoShops, args: argparse.Namespace) -> dict:
         shop_a_end_mib=rss_mib(shops.shop_a.process.pid),
         shop_b_end_mib=rss_mib(shops.shop_b.process.pid),  # the restarted process
     )
+    after = references(shops)
+    names = ("hostile_sent", "hostile_refused", "hostile_not_refused")
+    hostile = {k: result[k] for k in names if k in result}
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "requests": len(latencies),
+        "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        # Other work on the machine slows every answer: say how much there was.
+        "load_average_1m_at_end": round(os.getloadavg()[0], 1),
+        "requests": len(latencies) + hostile.get("hostile_sent", 0),
+        "normal_requests": len(latencies),
+        **hostile,
+        "find_dangling_references_delete_exit_while_down": dangling_exit,
+        "references": len(after),
+        "references_changed": len(set(map(tuple, before)) ^ set(map(tuple, after))),
         "concurrency": args.concurrency,
         "seconds": round(result["wall"], 1),
         "shop_b_killed_at_s": round(killed_at, 1),

@@ -70,7 +70,7 @@ def test_a_malformed_id_fails_only_its_own_entity(client, rows):
     assert body["data"]["_entities"][1] is None
     (error,) = body["errors"]
     assert error["path"] == ["_entities", 1]
-    assert error["message"] == "'not-a-uuid' is not a valid Gadget id."
+    assert error["message"] == "'not-a-uuid' is not a valid remoteshop.Gadget id: expected a UUID."
 
 
 def test_sdl_names_each_model(client):
@@ -131,11 +131,15 @@ def test_an_unknown_typename_gets_a_clear_error(client, rows):
 def test_too_many_representations_get_a_clear_error(client, rows):
     status, body = post(client, ENTITIES, reps(*[("Book", i) for i in range(10_000)]))
     assert status == 200
-    assert body["errors"][0]["message"] == ("At most 1000 representations per request, got 10000.")
+    assert body["errors"][0]["message"] == (
+        "The operation asks for 10000 entities in all its _entities selections; allowed: 1000."
+    )
 
 
 def test_a_string_for_an_integer_key_fails_only_its_entity(client, rows):
     status, body = post(client, ENTITIES, reps(("Book", "abc"), ("Book", 2)))
     assert status == 200
     assert body["data"]["_entities"][1]["title"] == "Book 2"
-    assert body["errors"][0]["message"] == "'abc' is not a valid Book id."
+    assert body["errors"][0]["message"] == (
+        "'abc' is not a valid remoteshop.Book id: expected an integer in ASCII digits."
+    )

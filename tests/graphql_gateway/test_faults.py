@@ -22,7 +22,10 @@ def broken(shops, tmp_path_factory):
     }
     shop_a = UvicornProcess("shop_a.asgi:application", ROOT / "shop_a", env, folder / "a.log")
     shop_a.launch()
-    yield GatewayClient(f"http://127.0.0.1:{shop_a.port}"), misbehaving
+    client = GatewayClient(f"http://127.0.0.1:{shop_a.port}")
+    client.log = shop_a.log
+    client.get("/books/")  # the first request imports and connects: not what is timed
+    yield client, misbehaving
     shop_a.stop()
     misbehaving.stop()
 
@@ -61,27 +64,46 @@ def partial(shops):
     assert [i["title"] for i in items[:3]] == ["Dune", "The Dispossessed", "Kindred"]
     assert items[3:] == [None] * 6
     (error,) = body["errors"]
-    assert error["extensions"] == {"code": "REMOTE_UNAVAILABLE", "project": "shop_b"}
-    return error["message"], elapsed
+    # The public error: the project, codes and a generic message; no remote text.
+    assert error["message"] == "Project 'shop_b' is unavailable."
+    assert set(error["extensions"]) == {"code", "project", "reason"}
+    assert error["extensions"]["code"] == "REMOTE_UNAVAILABLE"
+    assert error["extensions"]["project"] == "shop_b"
+    return error["extensions"]["reason"], elapsed
 
 
 @pytest.mark.parametrize(
-    ("answer", "reason"),
+    ("answer", "code", "reason"),
     [
-        (({}, 500, 0.0), "HTTP 500"),
-        ((b"<html>oops</html>", 200, 0.0), "the answer is not a GraphQL response"),
-        (({"data": {"_entities": []}}, 200, 0.0), "0 entities for 6 representations"),
-        (({"errors": [{"message": "boom"}]}, 200, 0.0), "GraphQL errors: boom"),
-        (({"data": {"_entities": []}}, 200, 3.0), "no answer within 1.0 s"),
+        (({}, 500, 0.0), "HTTP_ERROR", "HTTP 500"),
+        ((b"<html>oops</html>", 200, 0.0), "PROTOCOL_ERROR", "not a GraphQL response"),
+        (({"data": {"_entities": []}}, 200, 0.0), "PROTOCOL_ERROR", "0 entities for 6"),
+        (({"errors": [{"message": "boom"}]}, 200, 0.0), "QUERY_ERROR", "GraphQL errors: boom"),
+        (({"data": {"_entities": []}}, 200, 3.0), "TIMEOUT", "no answer within 1.0 s"),
     ],
 )
-def test_partial_data_and_an_error_within_the_timeout(gateway, answer, reason):
+def test_partial_data_and_an_error_within_the_timeout(gateway, answer, code, reason):
     shops, misbehaving = gateway
     body, status, delay = answer
     misbehaving.answer(body, status=status, delay=delay)
-    message, elapsed = partial(shops)
-    assert message == f"Project 'shop_b' is unavailable: {reason}"
+    logged = len(shops.log.read_text())
+    public, elapsed = partial(shops)
+    assert public == code
     assert elapsed < 1.8
+    assert reason in shops.log.read_text()[logged:]  # the details, for the operator
+
+
+def test_remote_error_text_goes_to_the_log_not_to_the_public(gateway):
+    shops, misbehaving = gateway
+    secret = 'no such table: books_book_internal (file "/srv/shop_b/db.sqlite3")'
+    misbehaving.answer({"errors": [{"message": secret}], "data": None})
+    logged = len(shops.log.read_text())
+    status, body = books(shops, 0, 9)
+    assert status == 200
+    assert "books_book_internal" not in str(body) and "/srv/" not in str(body)
+    assert body["errors"][0]["extensions"]["reason"] == "QUERY_ERROR"
+    (line,) = [x for x in shops.log.read_text()[logged:].splitlines() if secret in x]
+    assert line.startswith("Project 'shop_b' is unavailable")
 
 
 def test_books_page_marks_unavailable_books(gateway):
@@ -98,7 +120,7 @@ def test_under_repeated_failure_the_circuit_makes_failures_fast(gateway):
     for _ in range(3):
         partial(shops)
     requests = misbehaving.requests
-    message, elapsed = partial(shops)
-    assert message.startswith("Project 'shop_b' is unavailable: not tried: 3 calls in a row failed")
+    reason, elapsed = partial(shops)
+    assert reason == "CIRCUIT_OPEN"
     assert elapsed < 0.5
     assert misbehaving.requests == requests

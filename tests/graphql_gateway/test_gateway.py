@@ -56,7 +56,7 @@ def test_pagination_is_bounded(shops):
     assert status == 200
     assert too_big["errors"][0]["message"] == "limit must be from 1 to 100, got 101."
     _, negative = books(shops, -1, 10)
-    assert negative["errors"][0]["message"] == "offset must be 0 or more, got -1."
+    assert negative["errors"][0]["message"] == "offset must be from 0 to 2147483647, got -1."
 
 
 @pytest.mark.parametrize("limit", [5, 100])
@@ -86,8 +86,12 @@ def test_shop_b_down_gives_local_books_and_an_error_then_recovers(shops):
         assert [i and i["title"] for i in items[:3]] == ["Dune", "The Dispossessed", "Kindred"]
         assert items[3:] == [None] * 6
         (error,) = body["errors"]
-        assert error["message"] == "Project 'shop_b' is unavailable: connection refused"
-        assert error["extensions"] == {"code": "REMOTE_UNAVAILABLE", "project": "shop_b"}
+        assert error["message"] == "Project 'shop_b' is unavailable."
+        assert error["extensions"] == {
+            "code": "REMOTE_UNAVAILABLE",
+            "project": "shop_b",
+            "reason": "CONNECTION_FAILED",
+        }
         assert elapsed < 3  # shop_a's TIMEOUT for shop_b
         status, html = shops.get("/books/")
         assert status == 200

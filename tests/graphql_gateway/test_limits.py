@@ -1,5 +1,7 @@
 """The gateway refuses abusive queries with clear errors (live shop_a)."""
 
+import asyncio
+
 import pytest
 import strawberry
 from django.test import override_settings
@@ -44,9 +46,40 @@ def test_introspection_can_be_turned_off():
     ("query", "message"),
     [
         ("{ books(limit: 1000) { totalCount } }", "limit must be from 1 to 100, got 1000."),
-        ("{ books(offset: -5) { totalCount } }", "offset must be 0 or more, got -5."),
+        ("{ books(offset: -5) { totalCount } }", "offset must be from 0 to 2147483647, got -5."),
         ('{ books(limit: "x") { totalCount } }', "Int cannot represent non-integer value"),
     ],
 )
 def test_bad_page_arguments(shops, query, message):
     assert message in error(shops, query)
+
+
+def test_an_unexpected_error_is_masked_for_the_public(monkeypatch, caplog):
+    from graphql_gateway import schema as gateway
+
+    def broken(offset, limit):
+        raise RuntimeError('no such column: books_reference.secret (file "/srv/db.sqlite3")')
+
+    monkeypatch.setattr(gateway, "book_page", broken)
+    with override_settings(GRAPHQL_GATEWAY={"REFERENCE_MODEL": "testapp.Reference"}):
+        schema = strawberry.Schema(query=gateway.Query, extensions=gateway._extensions())
+        result = asyncio.run(
+            schema.execute(
+                "{ books { totalCount } }", context_value=gateway.GatewayContext(None, None)
+            )
+        )
+    assert [e.message for e in result.errors] == ["Internal error."]
+    assert "books_reference.secret" in caplog.text  # for the operator
+
+
+def test_a_page_error_is_shown_as_it_is():
+    from graphql_gateway import schema as gateway
+
+    schema = strawberry.Schema(query=gateway.Query, extensions=gateway._extensions())
+    result = asyncio.run(
+        schema.execute(
+            "{ books(offset: -1) { totalCount } }",
+            context_value=gateway.GatewayContext(None, None),
+        )
+    )
+    assert result.errors[0].message == "offset must be from 0 to 2147483647, got -1."

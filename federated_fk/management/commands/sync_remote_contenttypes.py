@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from federated_fk import conf
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.remote.client import fetch_sdl
-from federated_fk.sdl import RemoteEntity, entities
+from federated_fk.sdl import InvalidSchema, RemoteEntity, entities
 
 
 class Command(BaseCommand):
@@ -39,20 +41,35 @@ class Command(BaseCommand):
         if not projects:
             raise CommandError("No remote projects: FEDERATION['PROJECTS'] is empty.")
         folder = Path(schema_dir or conf.federation_settings()["SCHEMA_DIR"])
-        for project in projects:
-            if conf.is_local_project(project):
-                raise CommandError(f"{project!r} is a local project; it has no remote schema.")
-            try:
-                sdl = fetch_sdl(project)
-            except FederationError as exc:
-                raise CommandError(str(exc)) from None
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{project}.graphql"
-            path.write_text(sdl.rstrip() + "\n")
-            self.stdout.write(f"{project}: read the schema, stored it in {path}")
-            self.sync(project, entities(sdl, project))
+        # Every project is read and checked before anything is written: a bad
+        # schema leaves the stored files and the content types as they were.
+        read = [(project, *self.read(project)) for project in projects]
+        with transaction.atomic():
+            for project, sdl, remote in read:
+                path = folder / f"{project}.graphql"
+                self.sync(project, remote)
+                replace_file(path, sdl.rstrip() + "\n")
+                self.stdout.write(f"{project}: stored the schema in {path}")
 
-    @transaction.atomic
+    def read(self, project: str) -> tuple[str, list[RemoteEntity]]:
+        """Return the SDL of ``project`` and its entity types; raise CommandError if unusable."""
+        if conf.is_local_project(project):
+            raise CommandError(f"{project!r} is a local project; it has no remote schema.")
+        try:
+            sdl = fetch_sdl(project)
+            if not isinstance(sdl, str):
+                raise InvalidSchema(project, ["_service { sdl } is not a string"])
+            remote = entities(
+                sdl,
+                project,
+                max_types=conf.federation_settings()["MAX_REMOTE_TYPES"],
+                max_lengths=_max_lengths(),
+            )
+        except FederationError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"{project}: read the schema, {len(remote)} entity types")
+        return sdl, remote
+
     def sync(self, project: str, remote: list[RemoteEntity]) -> None:
         existing = {
             (ct.app_label, ct.model): ct
@@ -104,3 +121,24 @@ class Command(BaseCommand):
             f"{project}: {counts['created']} created, {counts['updated']} updated, "
             f"{counts['unchanged']} unchanged, {len(existing)} left alone."
         )
+
+
+def _max_lengths() -> dict[str, int]:
+    """The longest value each column of GenericContentType takes (SQLite does not check)."""
+    names = ("type_name", "app_label", "model")
+    return {name: GenericContentType._meta.get_field(name).max_length for name in names}
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

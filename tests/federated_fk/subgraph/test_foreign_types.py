@@ -83,4 +83,5 @@ def test_in_a_plain_strawberry_schema_each_entity_resolves_on_its_own(books):
     assert result.data["_entities"][1] is None
     assert result.data["_entities"][2]["status"] == "shipped 3"
     (error,) = result.errors
-    assert "'x' is not a valid Book id" in error.message and error.path == ["_entities", 1]
+    assert "'x' is not a valid remoteshop.Book id" in error.message
+    assert error.path == ["_entities", 1]
