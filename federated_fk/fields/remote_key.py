@@ -7,12 +7,12 @@ an attribute giving the target's stand-in (a ``RemoteObject``), lazily.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django import forms
 from django.core import checks
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import models
 from django.db.models import QuerySet
 from django.db.models.fields.mixins import FieldCacheMixin
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
@@ -231,21 +231,6 @@ class RemoteForeignKey(FieldCacheMixin, models.Field):
             self.cache_name,
             False,
         )
-
-    def reference_rows(self, using: str = DEFAULT_DB_ALIAS) -> Iterator[tuple[Any, Any, Any]]:
-        """Yield ``(row pk, GenericContentType, remote id)`` for every row that points somewhere.
-
-        A check for dangling references reads this: every remote id is of
-        the one content type of this key.
-        """
-        ct = self.content_type(using)
-        rows = (
-            self.model._base_manager.using(using)
-            .exclude(**{f"{self.attname}__isnull": True})
-            .values_list("pk", self.attname)
-        )
-        for pk, remote_id in rows.iterator():
-            yield pk, ct, remote_id
 
 
 class RemoteForeignKeyDescriptor:

@@ -428,12 +428,16 @@ def test_a_remote_that_cannot_answer_reads_as_none_inside_collect_remote_errors(
     assert list(errors) == ["shop_b"]
 
 
-def test_reference_rows_lists_each_row_with_the_content_type(federation):
-    ct = GenericContentType.objects.get_by_natural_key("shop_b", "remoteshop", "book")
-    first = Review.objects.create(book_id=5)
-    Review.objects.create()
-    rows = list(Review._meta.get_field("book").reference_rows())
-    assert rows == [(first.pk, ct, 5)]
+def test_find_dangling_references_covers_remote_keys(federation, shop_b):
+    kept = Review.objects.create(book_id=5)
+    gone = Review.objects.create(book_id=99999)
+    Review.objects.create()  # points nowhere: not a reference
+    out = StringIO()
+    call_command("find_dangling_references", stdout=out)
+    assert f"deferredapp.Review pk={gone.pk} -> shop_b remoteshop.book" in out.getvalue()
+    assert Review.objects.count() == 3  # only listed
+    call_command("find_dangling_references", "--delete", stdout=StringIO())
+    assert sorted(Review.objects.values_list("pk", flat=True)) == sorted([kept.pk, gone.pk + 1])
 
 
 @isolate_apps("tests.deferredapp")

@@ -127,3 +127,13 @@ def test_filtering_by_remote_targets(synced, shop_b):
     assert list(User.objects.filter(preferred_videos=RemoteBook(99999))) == []
     assert list(User.objects.exclude(preferred_videos=RemoteBook(3))) == []
     assert shop_b.stats()["graphql_requests"] == 0  # filtering by stand-ins loads nothing
+
+
+def test_find_dangling_references_covers_the_through_table(synced, shop_b):
+    RemoteBook = synced["shop_b", "Book"]
+    me = User.objects.create(name="Me")
+    me.preferred_videos.add(RemoteBook(3), RemoteBook(99999))
+    out = StringIO()
+    call_command("find_dangling_references", "--delete", stdout=out)
+    assert "object_id='99999'" in out.getvalue()
+    assert list(me.preferred_videos.all()) == [RemoteBook(3)]

@@ -10,9 +10,10 @@ from typing import Any
 from django.apps import apps
 from django.core.management import BaseCommand, CommandError, CommandParser
 from django.db import models, router, transaction
+from django.db.models import Value
 
 from federated_fk.exceptions import FederationError
-from federated_fk.fields import FederatedForeignKey
+from federated_fk.fields import FederatedForeignKey, RemoteForeignKey
 from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.remote import load_remote_objects
@@ -20,10 +21,10 @@ from federated_fk.remote import load_remote_objects
 
 @dataclass
 class Scan:
-    """What one pass over one FederatedForeignKey found."""
+    """What one pass over one FederatedForeignKey or RemoteForeignKey found."""
 
     model: type[models.Model]
-    field: FederatedForeignKey
+    field: FederatedForeignKey | RemoteForeignKey
     using: str
     #: (reference pk, object id) of the dangling references, by content type.
     dangling: dict[GenericContentType, list[tuple[Any, Any]]] = field(
@@ -38,18 +39,39 @@ class Scan:
         return f"{self.model._meta.label}.{self.field.name}"
 
     @property
-    def ct_attname(self) -> str:
+    def ct_attname(self) -> str | None:
+        """The content-type column; None for a RemoteForeignKey, fixed to one type."""
+        if isinstance(self.field, RemoteForeignKey):
+            return None
         return self.model._meta.get_field(self.field.ct_field).attname
+
+    @property
+    def id_attname(self) -> str:
+        """The column holding the target's id."""
+        if isinstance(self.field, RemoteForeignKey):
+            return self.field.attname
+        return self.field.fk_field
+
+    def rows(self) -> models.QuerySet:
+        """(pk, content-type id, object id) of every reference that points somewhere."""
+        manager = self.model._base_manager.using(self.using)
+        rows = manager.exclude(**{f"{self.id_attname}__isnull": True}).order_by("pk")
+        if self.ct_attname is None:
+            ct = self.field.content_type(self.using)
+            rows = rows.annotate(_federated_ct=Value(ct.pk, output_field=models.IntegerField()))
+            return rows.values_list("pk", "_federated_ct", self.id_attname)
+        rows = rows.exclude(**{f"{self.ct_attname}__isnull": True})
+        return rows.values_list("pk", self.ct_attname, self.id_attname)
 
 
 class Command(BaseCommand):
     help = (
-        "Checks every FederatedForeignKey, in batches: local targets in the database, "
-        "remote ones with one request per project and batch. Lists the references "
-        "whose target is gone (a row a remote hides looks gone too), by id. Deletes "
-        "them only with --delete, after the whole check and in one transaction; never "
-        "those of a project that could not be checked in full, and then it exits "
-        "with an error."
+        "Checks every FederatedForeignKey and RemoteForeignKey, in batches: local "
+        "targets in the database, remote ones with one request per project and batch. "
+        "Lists the references whose target is gone (a row a remote hides looks gone "
+        "too), by id. Deletes them only with --delete, after the whole check and in "
+        "one transaction; never those of a project that could not be checked in full, "
+        "and then it exits with an error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -88,23 +110,17 @@ class Command(BaseCommand):
                 "was deleted. Run the command again once they answer."
             )
 
-    def _fields(self) -> list[tuple[type[models.Model], FederatedForeignKey]]:
+    def _fields(self) -> list[tuple[type[models.Model], Any]]:
         # Auto-created models too: a through table may hold a FederatedForeignKey.
         return [
             (model, field)
             for model in apps.get_models(include_auto_created=True)
-            for field in model._meta.private_fields
-            if isinstance(field, FederatedForeignKey)
+            for field in (*model._meta.private_fields, *model._meta.local_fields)
+            if isinstance(field, FederatedForeignKey | RemoteForeignKey)
         ]
 
     def _scan(self, scan: Scan, batch_size: int) -> Scan:
-        rows = (
-            scan.model._base_manager.using(scan.using)
-            .exclude(**{f"{scan.ct_attname}__isnull": True})
-            .exclude(**{f"{scan.field.fk_field}__isnull": True})
-            .order_by("pk")
-            .values_list("pk", scan.ct_attname, scan.field.fk_field)
-        )
+        rows = scan.rows()
         last = None
         while True:
             batch = list((rows.filter(pk__gt=last) if last is not None else rows)[:batch_size])
@@ -209,10 +225,10 @@ class Command(BaseCommand):
     ) -> None:
         """Delete the references that still point where they pointed when checked."""
         checked = dict(pairs)
-        rows = scan.model._base_manager.using(scan.using).filter(
-            pk__in=list(checked), **{scan.ct_attname: ct.pk}
-        )
-        current = rows.select_for_update().values_list("pk", scan.field.fk_field)
+        rows = scan.model._base_manager.using(scan.using).filter(pk__in=list(checked))
+        if scan.ct_attname is not None:
+            rows = rows.filter(**{scan.ct_attname: ct.pk})
+        current = rows.select_for_update().values_list("pk", scan.id_attname)
         pks = [pk for pk, object_id in current if str(object_id) == str(checked[pk])]
         deleted, _ = scan.model._base_manager.using(scan.using).filter(pk__in=pks).delete()
         project, app_label, model_name = ct.natural_key()
