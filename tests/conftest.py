@@ -29,7 +29,9 @@ def shop_b(tmp_path_factory):
     """The remote project shop_b: a real subgraph process, stopped by PID at the end."""
     from tests.servers import SubgraphServer
 
-    server = SubgraphServer("shop_b", tmp_path_factory.mktemp("shop_b"), label="B").start()
+    server = SubgraphServer(
+        "shop_b", tmp_path_factory.mktemp("shop_b"), label="B", editions=1000
+    ).start()
     yield server
     server.stop()
 

@@ -99,9 +99,19 @@ class SubgraphServer:
     :param folder: where its database and log go
     :param label: the word in its seeded titles ("Remote Book 7")
     :param token: the token callers must send, if any
+    :param editions: how many editions to generate besides the three seeded ones
     """
 
-    def __init__(self, project: str, folder: Path, label: str, token: str = "", books: int = 500):
+    def __init__(
+        self,
+        project: str,
+        folder: Path,
+        label: str,
+        token: str = "",
+        books: int = 500,
+        editions: int = 0,
+    ):
+        self.editions = editions
         self.project = project
         self.folder = folder
         self.label = label
@@ -140,7 +150,11 @@ class SubgraphServer:
 
     def start(self) -> SubgraphServer:
         self.manage("migrate", "--noinput")
-        self.manage("seed_remoteshop", "--books", str(self.books), "--label", self.label)
+        self.manage(
+            "seed_remoteshop",
+            *("--books", str(self.books), "--label", self.label),
+            *("--more-editions", str(self.editions)),
+        )
         self.launch()
         return self
 

@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
 from django.utils.text import camel_case_to_spaces, format_lazy
 
@@ -164,9 +164,15 @@ class RemoteOptions:
                     f"{target['app_label']}.{target['model']}, which is not installed here: "
                     "install its app and list it in FEDERATION['SHARED_APPS']."
                 ) from None
-        ct, _created = self.content_types.get_or_create(
-            project=target["project"], app_label=target["app_label"], model=target["model"]
-        )
+        key = (target["project"], target["app_label"], target["model"])
+        try:
+            ct = self.content_types.get_by_natural_key(*key)  # cached after the first time
+        except ObjectDoesNotExist:
+            # A related type the schema names only as a reference target.
+            project, app_label, model = key
+            ct, _ = self.content_types.get_or_create(
+                project=project, app_label=app_label, model=model
+            )
         return ct.model_class()
 
     @property

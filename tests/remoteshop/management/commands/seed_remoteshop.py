@@ -76,8 +76,11 @@ class Command(BaseCommand):
         parser.add_argument("--audiobooks", type=int, default=10)
         parser.add_argument("--gadgets", type=int, default=10)
         parser.add_argument("--label", default="Remote")
+        parser.add_argument(
+            "--more-editions", type=int, default=0, help="Generated editions after the three."
+        )
 
-    def handle(self, books, audiobooks, gadgets, label, **options):
+    def handle(self, books, audiobooks, gadgets, label, more_editions, **options):
         Book.objects.bulk_create(
             Book(
                 id=i,
@@ -96,6 +99,7 @@ class Command(BaseCommand):
             Gadget(id=gadget_id(i), name=f"{label} Gadget {i}") for i in range(1, gadgets + 1)
         )
         seed_editions(books)
+        generate_editions(more_editions, books)
         self.stdout.write(f"Seeded {books} books, {audiobooks} audiobooks, {gadgets} gadgets.")
 
 
@@ -110,3 +114,21 @@ def seed_editions(books: int) -> None:
         if values["book_id"] is not None and values["book_id"] > books:
             values["book_id"] = None
         Edition.objects.create(**values).related.set(related)
+
+
+def generate_editions(count: int, books: int) -> None:
+    """Editions 4 and up, each of a published book, by a shared author, with two related books."""
+    template = {
+        k: v for k, v in EDITIONS[0].items() if k not in ("id", "related", "book_id", "author_id")
+    }
+    Edition.objects.bulk_create(
+        Edition(**template, id=i, book_id=1 + i % 99, author_id=1 + i % 2)
+        for i in range(4, 4 + count)
+    )
+    Through = Edition.related.through
+    Through.objects.bulk_create(
+        Through(edition_id=i, book_id=1 + (i + k) % 99)
+        for i in range(4, 4 + count)
+        for k in (1, 2)
+        if books
+    )
