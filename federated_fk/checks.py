@@ -21,6 +21,8 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
 from federated_fk import conf
+from federated_fk.fields import FederatedForeignKey, FederatedRelation
+from federated_fk.remote import RemoteObject
 
 
 def _models(app_configs: Iterable[AppConfig] | None) -> Iterable[type]:
@@ -38,8 +40,6 @@ def check_federated_foreign_keys(
     Django's contenttypes app runs the same walk over every GenericForeignKey
     subclass, so this one is registered only without that app.
     """
-    from federated_fk.fields import FederatedForeignKey
-
     errors: list[CheckMessage] = []
     for model in _models(app_configs):
         for obj in vars(model).values():
@@ -71,8 +71,6 @@ def check_generic_relations_to_federated_keys(
     Such a relation joins on Django's ContentType ids, which never match
     GenericContentType ids, so it would silently find nothing.
     """
-    from federated_fk.fields import FederatedForeignKey, FederatedRelation
-
     errors: list[CheckMessage] = []
     for model in _models(app_configs):
         for field in model._meta.private_fields:
@@ -101,8 +99,6 @@ def check_settings(
     app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """Check the ``FEDERATION`` settings."""
-    from federated_fk.remote import RemoteObject
-
     errors: list[CheckMessage] = []
     config = conf.federation_settings()
     if not conf.project_name_is_set():

@@ -30,6 +30,7 @@ from federated_fk.fields.many_to_many_managers import FederatedManyToManyDescrip
 from federated_fk.fields.many_to_many_reverse import FederatedManyToManyReverse
 from federated_fk.fields.many_to_many_targets import TargetJoin
 from federated_fk.fields.many_to_many_through import CONTENT_TYPE_MODEL, create_through_model
+from federated_fk.form_fields import FederatedTargetsField, key_string
 
 #: Wide enough for integer, UUID (36 characters) and most string ids.
 DEFAULT_PK_MAXLENGTH = 64
@@ -220,14 +221,10 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
     # -- forms ------------------------------------------------------------------
 
     def formfield(self, **kwargs: Any) -> Any:
-        from federated_fk.form_fields import FederatedTargetsField
-
         return super().formfield(**{"form_class": FederatedTargetsField, **kwargs})
 
     def value_from_object(self, obj: models.Model) -> list[str]:
         """Return the targets of ``obj`` as form values ("<ct id>:<object id>"), no request."""
-        from federated_fk.form_fields import key_string
-
         if obj.pk is None:
             return []
         rows = self.through._base_manager.using(obj._state.db or "default").filter(
