@@ -152,9 +152,9 @@ def test_filtering_across_the_relation_both_ways(videos):
     )
     jack.preferred_videos.add(remote.model_class()("5f0c-not-an-int"))
     assert list(Movie.objects.filter(user__name="Jack")) == [vendetta]
-    assert "CAST" in str(Movie.objects.filter(user__name="Jack").query).upper()
+    assert _casts(Movie.objects.filter(user__name="Jack"))
     assert list(Movie.objects.exclude(user__name="Jack")) == []
-    assert "CAST" in str(Movie.objects.exclude(user__name="Jack").query).upper()
+    assert _casts(Movie.objects.exclude(user__name="Jack"))
 
 
 def test_prefetch_local_targets(videos, django_assert_num_queries):
@@ -267,3 +267,9 @@ def test_related_name_is_also_the_query_name(videos):
     assert [m.title for m in Movie.objects.filter(fans__name="Ann")] == ["V for Vendetta"]
     assert list(videos["vendetta"].fans.all()) == [fan]
     assert not hasattr(videos["vendetta"], "fan_set")
+
+
+def _casts(queryset) -> bool:
+    # CAST(... AS text) on SQLite; PostgreSQL writes the same cast as (...)::text.
+    sql = str(queryset.query).upper()
+    return "CAST(" in sql or "::TEXT" in sql or "::VARCHAR" in sql
