@@ -215,22 +215,3 @@ def _chain(exc: BaseException) -> list[BaseException]:
             chain.append(os_error)
         current = current.__cause__ or current.__context__
     return chain
-
-
-def _is_validation_error(error: Any) -> bool:
-    """Whether a GraphQL error comes from validating the query: it points into the
-    query text (``locations``) but at no result field (``path``), since none ran."""
-    return isinstance(error, dict) and bool(error.get("locations")) and not error.get("path")
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """Return ``exc``, its causes and the OS errors aiohttp keeps aside."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        os_error = getattr(current, "os_error", None)
-        if isinstance(os_error, BaseException):
-            chain.append(os_error)
-        current = current.__cause__ or current.__context__
-    return chain

@@ -18,19 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def federation(settings, shop_b, shop_c):
-    settings.FEDERATION = {
-        "PROJECT_NAME": "shop_a",
-        "SHARED_APPS": ["sharedapp"],
-        "PROJECTS": {
-            "shop_b": {"URL": shop_b.url, "TIMEOUT": 5},
-            "shop_c": {"URL": shop_c.url, "TOKEN": shop_c.token, "TIMEOUT": 5},
-        },
-    }
-    return settings.FEDERATION
-
-
-@pytest.fixture
 def synced(federation, shop_b, shop_c, tmp_path):
     call_command("sync_remote_contenttypes", schema_dir=tmp_path, stdout=StringIO())
     shop_b.stats(reset=True)
