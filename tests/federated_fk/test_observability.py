@@ -309,3 +309,24 @@ async def test_the_async_middleware_forwards_the_incoming_header(references, sho
     response = await middleware(RequestFactory().get("/", HTTP_TRACEPARENT=TRACE))
     assert response.content == b"B Book 6"
     assert (await sync_to_async(shop_b.stats)())["traceparents"] == [TRACE]
+
+
+def test_the_panel_warns_of_a_likely_n_plus_1_and_shows_cache_hits(
+    references, federation, settings
+):
+    from django.template.loader import render_to_string
+
+    from federated_fk.debug_toolbar.panel import RemoteRequestsPanel, panel_stats
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    federation["PROJECTS"]["shop_b"]["CACHE_TIMEOUT"] = 60
+    RemoteBook, _ = references
+    with CaptureRemoteRequests() as captured:
+        for pk in (1, 2, 3, 1):
+            RemoteBook(pk).title  # noqa: B018
+    stats = panel_stats(captured)
+    assert (stats["count"], stats["representations"], stats["cached_objects"]) == (3, 3, 1)
+    html = " ".join(render_to_string(RemoteRequestsPanel.template, stats).split())
+    assert "Likely N+1: shop_b was asked _entities for Book by 3 separate fetches" in html
+    assert "Served from the cache, no request" in html
+    assert html.count('<tr class="federated-fk-ok">') == 3
