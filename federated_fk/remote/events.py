@@ -240,15 +240,14 @@ def fetching(
     try:
         missed = {t.project for t in misses}
         for project, objects in sorted(counts.items()):
-            record = CacheHit(project, tuple(sorted(hit_types[project])), objects, number, False)
-            _cache_hit(record, missed)
+            types = tuple(sorted(hit_types[project]))
+            _cache_hit(CacheHit(project, types, objects, number, project in missed))
         yield
     finally:
         _fetch.reset(token)
 
 
-def _cache_hit(record: CacheHit, missed: set[str]) -> None:
-    record.requested = record.project in missed
+def _cache_hit(record: CacheHit) -> None:
     for sink in _listeners(_sinks.get()):
         sink.add_cache_hit(record)
     logger.debug(
