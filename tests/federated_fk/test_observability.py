@@ -3,6 +3,7 @@
 Against real subgraph processes (shop_b, and shop_c behind a token).
 """
 
+import itertools
 import logging
 import re
 
@@ -34,6 +35,14 @@ from tests.testapp.models import Reference
 pytestmark = pytest.mark.django_db
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+_caches = itertools.count()
+
+
+def use_a_fresh_cache(settings):
+    # Local-memory caches outlive the settings that made them: a location of its own.
+    backend = "django.core.cache.backends.locmem.LocMemCache"
+    location = f"observability-{next(_caches)}"
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": location}}
 
 
 @pytest.fixture
@@ -143,7 +152,7 @@ class TestMixin(RemoteRequestsTestMixin):
 
 
 def test_cache_hits_are_recorded_without_a_request(references, federation, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    use_a_fresh_cache(settings)
     federation["PROJECTS"]["shop_b"]["CACHE_TIMEOUT"] = 60
     RemoteBook, _ = references
     hits = []
@@ -318,7 +327,7 @@ def test_the_panel_warns_of_a_likely_n_plus_1_and_shows_cache_hits(
 
     from federated_fk.debug_toolbar.panel import RemoteRequestsPanel, panel_stats
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    use_a_fresh_cache(settings)
     federation["PROJECTS"]["shop_b"]["CACHE_TIMEOUT"] = 60
     RemoteBook, _ = references
     with CaptureRemoteRequests() as captured:
