@@ -6,7 +6,7 @@ import threading
 from django.http import HttpResponse
 
 _lock = threading.Lock()
-_stats = {"graphql_requests": 0, "client_ports": set(), "representations": 0}
+_stats = {"graphql_requests": 0, "client_ports": set(), "representations": 0, "traceparents": []}
 
 
 class CountRequests:
@@ -26,12 +26,16 @@ class CountRequests:
                 _stats["graphql_requests"] += 1
                 _stats["representations"] += len(representations)
                 _stats["client_ports"].add(request.META.get("REMOTE_PORT"))
+                if "traceparent" in request.headers:
+                    _stats["traceparents"].append(request.headers["traceparent"])
         return self.get_response(request)
 
 
 def stats(request):
     with _lock:
         if request.method == "DELETE":
-            _stats.update(graphql_requests=0, client_ports=set(), representations=0)
+            _stats.update(
+                graphql_requests=0, client_ports=set(), representations=0, traceparents=[]
+            )
         payload = {**_stats, "client_ports": len(_stats["client_ports"])}
     return HttpResponse(json.dumps(payload), content_type="application/json")

@@ -18,6 +18,7 @@ LAYERS = [
     ["federated_fk.conf", "federated_fk.exceptions", "federated_fk.contract", "federated_fk.ids"],
     ["federated_fk.sdl", "federated_fk.graphql_http", "federated_fk.graphql_cost"],
     [
+        "federated_fk.remote.events",
         "federated_fk.remote.transport",
         "federated_fk.remote.breaker",
         "federated_fk.remote.session",
@@ -37,7 +38,8 @@ LAYERS = [
         "federated_fk.serializers",
         "federated_fk.checks",
     ],
-    ["federated_fk.subgraph"],
+    ["federated_fk.subgraph", "federated_fk.observability", "federated_fk.testing"],
+    ["federated_fk.debug_toolbar"],
     ["federated_fk.management", "federated_fk.migrations", "federated_fk.apps", "federated_fk"],
     ["graphql_gateway"],
 ]

@@ -91,6 +91,7 @@ def test_the_wheel_ships_templates_and_no_tests(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "graphql_gateway/templates/graphql_gateway/books.html" in names
     assert "graphql_gateway/templates/graphql/graphiql.html" in names
+    assert "federated_fk/templates/federated_fk/debug_toolbar/remote_requests.html" in names
     assert "federated_fk/py.typed" in names and "graphql_gateway/py.typed" in names
     assert not [n for n in names if n.startswith(("tests/", "shop_a/", "shop_b/"))]
 

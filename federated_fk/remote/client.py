@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 
 from federated_fk import conf
 from federated_fk.exceptions import FederationError, RemoteProtocolError
+from federated_fk.remote import events
 from federated_fk.remote.cache import RemoteCache
 from federated_fk.remote.entities import EntityType, Found, fetch_project
 from federated_fk.remote.loop import arun, get_loop, run
@@ -91,9 +92,10 @@ def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
     """
     cache = RemoteCache(wanted)
     found, misses = cache.split(wanted)
-    if not misses:
-        return Fetched(found)
-    fetched = run(_fetch_by_project(misses), timeout=_wait_timeout(misses))
+    with events.fetching(wanted, found, misses):  # records the cache hits
+        if not misses:
+            return Fetched(found)
+        fetched = run(_fetch_by_project(misses), timeout=_wait_timeout(misses))
     cache.store(fetched.found)
     fetched.found.update(found)
     return fetched
@@ -103,9 +105,10 @@ async def afetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
     """Fetch remote objects from async code; as ``fetch``."""
     cache = await sync_to_async(RemoteCache)(wanted)
     found, misses = await sync_to_async(cache.split)(wanted)
-    if not misses:
-        return Fetched(found)
-    fetched = await arun(_fetch_by_project(misses))
+    with events.fetching(wanted, found, misses):  # records the cache hits
+        if not misses:
+            return Fetched(found)
+        fetched = await arun(_fetch_by_project(misses))
     await sync_to_async(cache.store)(fetched.found)
     fetched.found.update(found)
     return fetched

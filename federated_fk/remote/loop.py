@@ -19,6 +19,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from federated_fk import conf
+from federated_fk.remote import events
 from federated_fk.remote.breaker import Clock
 from federated_fk.remote.session import ProjectSession
 
@@ -84,8 +85,12 @@ atexit.register(close_sessions)
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
-    """Run ``coro`` on the client loop and wait for it from sync code."""
-    future = get_loop().submit(coro)
+    """Run ``coro`` on the client loop and wait for it from sync code.
+
+    What the caller's context holds for the requests (captures, trace header)
+    goes with it: context variables do not cross to the loop's thread.
+    """
+    future = get_loop().submit(events.carried(events.caller(), coro))
     try:
         return future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
@@ -95,4 +100,4 @@ def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
 
 async def arun(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the client loop and await it from another loop."""
-    return await asyncio.wrap_future(get_loop().submit(coro))
+    return await asyncio.wrap_future(get_loop().submit(events.carried(events.caller(), coro)))

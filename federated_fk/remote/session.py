@@ -37,6 +37,7 @@ from federated_fk.exceptions import (
     RemoteTimeout,
     RemoteUnavailable,
 )
+from federated_fk.remote import events
 from federated_fk.remote.breaker import CircuitBreaker, Clock
 from federated_fk.remote.transport import (
     CappedTransport,
@@ -86,9 +87,19 @@ class ProjectSession:
     async def execute(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
         """Run one read query: retried within TIMEOUT, behind the circuit breaker.
 
+        Every remote request starts and ends here: it is recorded, logged and
+        signalled (``federated_fk.remote.events``).
+
         :raises RemoteUnavailable: every failure, mapped to its own subclass
         """
+        with events.observe(self.project, text, variables) as record:
+            return await self._execute(text, variables, record)
+
+    async def _execute(
+        self, text: str, variables: dict[str, Any], record: events.RemoteRequest
+    ) -> dict[str, Any]:
         wait = self.breaker.allow()
+        record.breaker = "open" if wait else "half-open" if self.breaker.trying else "closed"
         if wait:
             raise RemoteCircuitOpen(
                 self.project,
@@ -111,7 +122,10 @@ class ProjectSession:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings["TIMEOUT"]
         backoff = self.settings["RETRY_BACKOFF"]
+        record = events.current()
         for attempt in range(self.settings["RETRIES"] + 1):
+            if record is not None:
+                record.retries = attempt
             try:
                 remaining = deadline - loop.time()
                 return await asyncio.wait_for(self._execute_once(text, variables), remaining)
@@ -135,7 +149,10 @@ class ProjectSession:
         request = GraphQLRequest(_parsed(text), variable_values=variables)
         try:
             session = await self._open()
-            return await session.execute(request)
+            # Per request: the pooled session's own headers stay the project's.
+            trace = events.current_traceparent()
+            headers = {"extra_args": {"headers": {"traceparent": trace}}} if trace else {}
+            return await session.execute(request, **headers)
         except TransportQueryError as exc:
             raise self._query_error(exc.errors or []) from None
         except (TransportError, aiohttp.ClientError, OSError) as exc:

@@ -9,6 +9,8 @@ import yarl
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.exceptions import TransportProtocolError
 
+from federated_fk.remote.events import answered
+
 
 class ResponseTooLarge(aiohttp.ClientPayloadError):
     """The answer is larger than the project's MAX_RESPONSE_BYTES."""
@@ -49,6 +51,7 @@ class CappedTransport(AIOHTTPTransport):
             body += chunk
             if len(body) > self.max_bytes:
                 raise ResponseTooLarge(f"more than {self.max_bytes} bytes")
+        answered(len(body))
         self._raise_transport_server_error_if_status_more_than_400(response)
         try:
             result = self.json_deserialize(body.decode())

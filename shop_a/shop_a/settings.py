@@ -5,6 +5,7 @@ at /books/ and the Django admin at /admin/. Everything a deployment changes
 comes from the environment.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -34,6 +35,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Remote requests carry the incoming traceparent header.
+    "federated_fk.observability.TraceparentMiddleware",
 ]
 ROOT_URLCONF = "shop_a.urls"
 TEMPLATES = [
@@ -100,3 +103,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+if DEBUG and importlib.util.find_spec("debug_toolbar"):
+    # SHOP_A_DEBUG=1: django-debug-toolbar with the remote requests panel
+    # (pip install django-federated-fk[debug]).
+    from debug_toolbar.settings import PANELS_DEFAULTS
+
+    INSTALLED_APPS.append("debug_toolbar")
+    MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    INTERNAL_IPS = ["127.0.0.1"]
+    DEBUG_TOOLBAR_PANELS = [*PANELS_DEFAULTS, "federated_fk.debug_toolbar.RemoteRequestsPanel"]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -5,3 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("graphql_gateway.urls")),
 ]
+
+if "debug_toolbar" in settings.INSTALLED_APPS:  # SHOP_A_DEBUG=1
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()
