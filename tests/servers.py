@@ -251,8 +251,14 @@ class DemoShops(GatewayClient):
             self.manage("shop_b", "migrate", "--noinput")
             self.manage("shop_b", "seed_shop", "--extra", str(self.extra_books))
             self.shop_b.launch()
-            self.manage("shop_a", "sync_remote_contenttypes", "--schema-dir", str(self.folder))
-        self.manage("shop_a", "create_references")
+        # Setting up, a freshly started shop_b may be slow on a busy machine: the
+        # demo's 3 s timeout is for serving pages, not for this.
+        patient = {"SHOP_B_TIMEOUT": "20"}
+        if self.remote:
+            self.manage(
+                "shop_a", "sync_remote_contenttypes", "--schema-dir", str(self.folder), env=patient
+            )
+        self.manage("shop_a", "create_references", env=patient)
         self.shop_a.launch()
         return self
 
