@@ -68,7 +68,10 @@ serve() {  # serve NAME PORT: uvicorn in the background, each line tagged with t
 
 serve shop_b "$SHOP_B_PORT"
 echo "==> shop_a reads shop_b's schema and references every book it can see"
-(cd shop_a && "$PY" manage.py sync_remote_contenttypes && "$PY" manage.py create_references)
+# A shop_b that has just started may answer its first requests slowly: give the
+# set-up more time than the pages get.
+(cd shop_a && export SHOP_B_TIMEOUT=${SHOP_B_SETUP_TIMEOUT:-20} \
+    && "$PY" manage.py sync_remote_contenttypes && "$PY" manage.py create_references)
 serve shop_a "$SHOP_A_PORT"
 
 cat <<MSG
