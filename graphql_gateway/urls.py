@@ -11,5 +11,4 @@ urlpatterns = [
     # clients have no CSRF cookie.
     path("graphql/", csrf_exempt(views.GatewayView.as_view(schema=schema)), name="graphql"),
     path("graphiql/<str:name>", views.graphiql_file, name="graphiql-file"),
-    path("books/", views.books, name="books"),
 ]

@@ -83,9 +83,34 @@ SERIALIZATION_MODULES = {
     "xml": "federated_fk.serializers.xml_serializer",
 }
 
+#: The query GraphiQL opens with.
+BOOKS_QUERY = """{
+  books(limit: 20) {
+    totalCount
+    hasNextPage
+    items {
+      __typename
+      ... on BookItem { id title price }
+      ... on ShopABook { author { name } }
+      ... on ShopBBook { author { name } }
+      ... on ShopBAudiobook { narrator durationMinutes author { name } }
+    }
+  }
+}
+"""
+
 GRAPHQL_GATEWAY = {
-    "REFERENCE_MODEL": "books.Reference",
-    "BOOK_MODELS": ["books.book", "audio.audiobook"],
+    # /graphql/'s books field: the targets of Reference.content_object, here and in shop_b.
+    "UNIONS": [
+        {
+            "model": "books.Reference",
+            "field": "content_object",
+            "targets": ["books.book", "audio.audiobook"],
+            "name": "Book",
+            "description": "Local and remote books, by when they were referenced.",
+        }
+    ],
+    "GRAPHIQL_QUERY": BOOKS_QUERY,
     "MAX_PAGE_SIZE": int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100")),
     # Introspection (and so GraphiQL's schema explorer) only where asked for.
     "INTROSPECTION": os.environ.get("GATEWAY_INTROSPECTION", "1") == "1",

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from books.views import books
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("graphql_gateway.urls")),
+    path("books/", books, name="books"),
 ]

@@ -10,8 +10,10 @@ query ($offset: Int!, $limit: Int) {
     totalCount offset limit hasNextPage
     items {
       __typename
-      ... on BookItem { id title author price project }
-      ... on RemoteAudiobook { narrator durationMinutes }
+      ... on BookItem { id title price }
+      ... on ShopABook { author { name } }
+      ... on ShopBBook { author { name } }
+      ... on ShopBAudiobook { narrator durationMinutes author { name } }
     }
   }
 }
@@ -28,19 +30,19 @@ def test_local_and_remote_books_as_one_union_with_each_shops_price(shops):
     page = body["data"]["books"]
     # 3 local books, 2 audiobooks and 254 published books in shop_b (one is unpublished).
     assert page["totalCount"] == 259
-    summary = [(i["__typename"], i["title"], i["price"], i["project"]) for i in page["items"]]
+    summary = [(i["__typename"], i["title"], i["price"]) for i in page["items"]]
     assert summary[:6] == [
-        ("LocalBook", "Dune", "9.99", "shop_a"),
-        ("LocalBook", "The Dispossessed", "12.50", "shop_a"),
-        ("LocalBook", "Kindred", "11.00", "shop_a"),
-        ("RemoteAudiobook", "Dune", "24.99", "shop_b"),
-        ("RemoteAudiobook", "Exhalation", "19.99", "shop_b"),
-        ("RemoteBook", "Dune", "8.49", "shop_b"),
+        ("ShopABook", "Dune", "9.99"),
+        ("ShopABook", "The Dispossessed", "12.50"),
+        ("ShopABook", "Kindred", "11.00"),
+        ("ShopBAudiobook", "Dune", "24.99"),
+        ("ShopBAudiobook", "Exhalation", "19.99"),
+        ("ShopBBook", "Dune", "8.49"),
     ]
     assert page["items"][3]["narrator"] == "Simon Vance"
     assert page["items"][3]["durationMinutes"] == 1263
     # The shared authors table gives the same names in both shops.
-    assert page["items"][0]["author"] == page["items"][5]["author"] == "Frank Herbert"
+    assert page["items"][0]["author"] == page["items"][5]["author"] == {"name": "Frank Herbert"}
     titles = {i["title"] for i in page["items"]}
     assert "The Left Hand of Darkness (galley proof)" not in titles  # unpublished in shop_b
 

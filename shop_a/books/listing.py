@@ -1,6 +1,5 @@
-"""The unified book list: local and remote books, one page at a time.
-
-Both the GraphQL schema and the HTML page read it. A page costs one query for
+"""The unified book list of /books/: local and remote books, one page at a time.
+ A page costs one query for
 the references, one per local book type, and one ``_entities`` request per
 remote project; a remote project that cannot answer is reported, not raised.
 """
@@ -17,7 +16,10 @@ from django.db.models import Q, prefetch_related_objects
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
-from graphql_gateway.conf import gateway_settings
+from graphql_gateway.generate import check_bounds
+
+#: The books the list shows: the targets of Reference.content_object, in any shop.
+BOOK_MODELS = [("books", "book"), ("audio", "audiobook")]
 
 
 @dataclass
@@ -47,29 +49,11 @@ class Page:
         return self.offset + self.limit < self.total
 
 
-class PageError(ValueError):
-    """A page request out of bounds."""
-
-
-#: The largest offset: GraphQL's Int, and well inside every database's range
-#: for LIMIT/OFFSET (SQLite refuses more than 64 bits with a datatype mismatch).
-MAX_OFFSET = 2**31 - 1
-
-
-def check_bounds(offset: int, limit: int) -> None:
-    largest = gateway_settings()["MAX_PAGE_SIZE"]
-    if not 0 <= offset <= MAX_OFFSET:
-        raise PageError(f"offset must be from 0 to {MAX_OFFSET}, got {offset}.")
-    if not 1 <= limit <= largest:
-        raise PageError(f"limit must be from 1 to {largest}, got {limit}.")
-
-
 def book_page(offset: int, limit: int) -> Page:
     """Return the books from ``offset``, at most ``limit`` of them."""
     check_bounds(offset, limit)
-    config = gateway_settings()
-    Reference = apps.get_model(config["REFERENCE_MODEL"])
-    field = config["REFERENCE_FIELD"]
+    Reference = apps.get_model("books", "Reference")
+    field = "content_object"
     content_type = Reference._meta.get_field(field).ct_field
     references = Reference._default_manager.filter(
         **{f"{content_type}__in": _book_content_types()}
@@ -83,12 +67,8 @@ def book_page(offset: int, limit: int) -> Page:
     return Page(entries, total, offset, limit, unavailable)
 
 
-def _book_models() -> list[tuple[str, str]]:
-    return [tuple(label.lower().split(".")) for label in gateway_settings()["BOOK_MODELS"]]
-
-
 def _book_content_types() -> Any:
-    condition = Q(*(Q(app_label=a, model=m) for a, m in _book_models()), _connector=Q.OR)
+    condition = Q(*(Q(app_label=a, model=m) for a, m in BOOK_MODELS), _connector=Q.OR)
     return GenericContentType.objects.filter(condition)
 
 
