@@ -20,6 +20,8 @@ class GatewaySettings(TypedDict, total=False):
     GRAPHIQL_ASSETS: str
     #: The query GraphiQL opens with ("" for GraphiQL's own).
     GRAPHIQL_QUERY: str
+    #: Also serve the fields as an Apollo Federation v2 subgraph at ``subgraph/``.
+    SERVE_SUBGRAPH: bool
     #: Limits on a query: nesting depth, aliases, tokens (read at start-up).
     MAX_DEPTH: int
     MAX_ALIASES: int
@@ -38,6 +40,7 @@ DEFAULTS: GatewaySettings = {
     "MAX_PAGE_SIZE": 100,
     "GRAPHIQL_ASSETS": "",
     "GRAPHIQL_QUERY": "",
+    "SERVE_SUBGRAPH": False,
     "MAX_DEPTH": 8,
     "MAX_ALIASES": 10,
     "MAX_TOKENS": 2000,

@@ -13,7 +13,7 @@ It lists the references of ``books.Reference`` one page at a time, each item
 its target: local targets are strawberry-django types of the local models,
 remote ones types made from the project's SDL stored in
 ``FEDERATION["SCHEMA_DIR"]`` (as ``sync_remote_contenttypes`` wrote it).
-Member types are named by ``graphql_gateway.naming``; the fields every member
+Member types are named by ``federated_fk.naming``; the fields every member
 has, with one type, make the interface ``<name>Item``. Relations are fields
 of the related model's type, generated as needed. All targets of one request
 level load together (``graphql_gateway.loader``).
@@ -35,14 +35,16 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.db import models
 from django.db.models import Q
+from strawberry.federation.schema_directives import FieldSet
+from strawberry.federation.schema_directives import Key as KeyDirective
 from strawberry.scalars import JSON
 
 from federated_fk import conf
 from federated_fk.models import GenericContentType
+from federated_fk.naming import type_name
 from federated_fk.remote.types import snake_case
 from federated_fk.sdl import RemoteEntity, entities
 from graphql_gateway.loader import Key, key_of, local_key
-from graphql_gateway.naming import type_name
 
 #: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
 SCALARS: dict[str, Any] = {
@@ -97,6 +99,8 @@ class Target:
     name: str
     fields: tuple[tuple[str, str], ...]
     relations: tuple[tuple[str, tuple[str | None, str, str], bool], ...] = ()
+    #: The to-one relations that are never null (a non-null foreign key or ``Type!``).
+    required: frozenset[str] = frozenset()
 
     @property
     def label(self) -> tuple[str | None, str, str]:
@@ -113,12 +117,15 @@ def local_target(model: type[models.Model]) -> Target:
     meta = model._meta
     scalars: list[tuple[str, str]] = []
     relations: list[tuple[str, tuple[str | None, str, str], bool]] = []
+    required: set[str] = set()
     for f in meta.concrete_fields:
         if f.primary_key:
             continue
         if f.is_relation:
             rel = f.related_model._meta
             relations.append((_graphql_name(f.name), (None, rel.app_label, rel.model_name), False))
+            if not f.null:
+                required.add(_graphql_name(f.name))
             continue
         scalar = next((name for cls, name in MODEL_SCALARS if isinstance(f, cls)), "String")
         scalars.append((_graphql_name(f.name), scalar if f.null else f"{scalar}!"))
@@ -130,6 +137,7 @@ def local_target(model: type[models.Model]) -> Target:
         type_name(project, meta.object_name),
         tuple(scalars),
         tuple(relations),
+        frozenset(required),
     )
 
 
@@ -141,6 +149,7 @@ def remote_target(entity: RemoteEntity, project: str) -> Target:
             project_of = None
         relations.append((name, (project_of, rel.app_label, rel.model), rel.many))
     related = {name for name, _ in entity.relations}
+    types = dict(entity.field_types)
     return Target(
         project,
         entity.app_label,
@@ -148,6 +157,7 @@ def remote_target(entity: RemoteEntity, project: str) -> Target:
         type_name(project, entity.type_name),
         tuple((n, t) for n, t in entity.field_types if n not in related),
         tuple(relations),
+        frozenset(n for n in related if types.get(n, "").endswith("!")),
     )
 
 
@@ -233,7 +243,11 @@ class TypeRegistry:
     """The generated types, by target label; relations pull in their targets."""
 
     remote: dict[tuple[str | None, str, str], Target]
+    #: Build for an Apollo Federation subgraph: local types are entities keyed
+    #: by ``id``, remote ones key-only stubs that their own subgraph resolves.
+    federation: bool = False
     types: dict[tuple[str | None, str, str], type] = field(default_factory=dict)
+    _building: set[tuple[str | None, str, str]] = field(default_factory=set)
 
     def target(self, label: tuple[str | None, str, str]) -> Target:
         if label[0] is None:
@@ -248,7 +262,15 @@ class TypeRegistry:
 
     def type_for(self, label: tuple[str | None, str, str], bases: tuple[type, ...] = ()) -> type:
         if label not in self.types:
-            self.types[label] = self._build(self.target(label), bases)
+            self._building.add(label)
+            try:
+                target = self.target(label)
+                if self.federation and target.project is not None:
+                    self.types[label] = _stub(target)
+                else:
+                    self.types[label] = self._build(target, bases)
+            finally:
+                self._building.discard(label)
         return self.types[label]
 
     def _build(self, target: Target, bases: tuple[type, ...]) -> type:
@@ -262,13 +284,17 @@ class TypeRegistry:
                 resolver=_attribute(python_name), graphql_type=annotation, name=name
             )
         for name, related, many in target.relations:
-            if related in self.types or related == target.label or self._known(related):
+            # A relation back to a type being built (a cycle) is left out:
+            # strawberry needs the related class here, not its name.
+            if related not in self._building and self._known(related):
                 python_name = snake_case(name)
-                # Built first: strawberry needs the class, not a name, here.
-                related_type = (
-                    self.types.get(related) if related != target.label else None
-                ) or self.type_for(related)
-                annotation = list[related_type] if many else Optional[related_type]  # noqa: UP045
+                related_type = self.type_for(related)
+                if many:
+                    annotation = list[related_type]
+                elif name in target.required:
+                    annotation = related_type
+                else:
+                    annotation = Optional[related_type]  # noqa: UP045
                 namespace[python_name] = strawberry.field(
                     resolver=_relation_resolver(python_name, related, many),
                     graphql_type=annotation,
@@ -276,14 +302,36 @@ class TypeRegistry:
                 )
         cls = type(target.name, bases, namespace)
         cls.is_type_of = classmethod(_is_type_of(target))  # type: ignore[attr-defined]
-        if target.project is None:
-            return strawberry_django.type(
-                apps.get_model(target.app_label, target.model), name=target.name
-            )(cls)
-        return strawberry.type(cls, name=target.name)
+        if target.project is not None:
+            return strawberry.type(cls, name=target.name)
+        model = apps.get_model(target.app_label, target.model)
+        if self.federation:
+            cls.resolve_reference = classmethod(_resolve_reference(model))  # type: ignore[attr-defined]
+            return strawberry_django.federation.type(model, name=target.name, keys=["id"])(cls)
+        return strawberry_django.type(model, name=target.name)(cls)
 
     def _known(self, label: tuple[str | None, str, str]) -> bool:
         return label[0] is None or label in self.remote
+
+
+def _stub(target: Target) -> type:
+    """Return the key-only type of a remote target: Apollo fetches its fields from its project."""
+    namespace = {"id": strawberry.field(resolver=_resolve_id, graphql_type=strawberry.ID)}
+    cls = type(target.name, (), namespace)
+    cls.is_type_of = classmethod(_is_type_of(target))  # type: ignore[attr-defined]
+    return strawberry.federation.type(
+        cls, name=target.name, keys=[KeyDirective(fields=FieldSet("id"), resolvable=False)]
+    )
+
+
+def _resolve_reference(model: type[models.Model]) -> Callable[..., Any]:
+    # Through the request's loader: a whole _entities call is one query per model.
+    async def resolve_reference(
+        cls: type, info: strawberry.Info, id: strawberry.ID, **kwargs: Any
+    ) -> Any:
+        return await info.context.loader.load(local_key(model, id))
+
+    return resolve_reference
 
 
 def _is_type_of(target: Target) -> Callable[..., bool]:
@@ -360,7 +408,8 @@ class FederatedUnion:
         members = self.members(registry)
         if not members:
             raise LookupError(f"{self.name}: no target of {self.targets} is known.")
-        interface = _interface(f"{self.name}Item", members)
+        # A stub carries only its key: it cannot implement the interface.
+        interface = None if registry.federation else _interface(f"{self.name}Item", members)
         bases = (interface,) if interface is not None else ()
         types = [registry.type_for(m.label, bases) for m in members]
         union = Annotated[_union_of(types), strawberry.union(f"{self.name}Result")]
@@ -511,8 +560,13 @@ def _page_type(name: str, union: Any) -> type:
     )
 
 
-def build_query(unions: Iterable[FederatedUnion], registry: TypeRegistry | None = None) -> type:
-    """Return the ``Query`` type with one field per union."""
-    registry = registry or TypeRegistry(remote_targets())
+def build_query(
+    unions: Iterable[FederatedUnion], federation: bool = False
+) -> tuple[type, list[type]]:
+    """Return the ``Query`` type with one field per union, and every generated type.
+
+    :param federation: build the types of a federation subgraph (see ``TypeRegistry``)
+    """
+    registry = TypeRegistry(remote_targets(), federation=federation)
     namespace = {union.field_name: union.build(registry) for union in unions}
-    return strawberry.type(type("Query", (), namespace))
+    return strawberry.type(type("Query", (), namespace)), list(registry.types.values())

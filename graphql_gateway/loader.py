@@ -39,11 +39,14 @@ def key_of(project: str, app_label: str, model: str, pk: Any) -> Key:
 class ObjectLoader:
     """Loads targets by ``Key``; remembers the projects that could not answer.
 
-    :param unavailable: the failure of each project that could not answer, by
-        name, filled as batches run
+    :param fetch_remote: False to return remote targets as unloaded stand-ins,
+        with no request: a federation subgraph gives only their keys, and the
+        gateway in front fetches the rest from their own subgraph
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fetch_remote: bool = True) -> None:
+        self.fetch_remote = fetch_remote
+        #: The failure of each project that could not answer, by name, filled as batches run.
         self.unavailable: dict[str, FederationError] = {}
         self._loader: DataLoader[Key, Any] = DataLoader(self._load, cache_key_fn=_cache_key)
 
@@ -57,7 +60,20 @@ class ObjectLoader:
     async def _load(self, keys: list[Key]) -> list[Any]:
         local, remote = await sync_to_async(_local_rows_and_stand_ins)(keys)
         found: dict[Key, Any] = dict(local)
-        if remote:
+        if remote and not self.fetch_remote:
+            for stand_in, pks in remote.items():
+                for pk in pks:
+                    found[
+                        _cache_key(
+                            key_of(
+                                stand_in._meta.project,
+                                stand_in._meta.app_label,
+                                stand_in._meta.model_name,
+                                pk,
+                            )
+                        )
+                    ] = stand_in(pk)
+        elif remote:
             loaded = await afetch_remote_objects(remote)
             self.unavailable.update(loaded.errors)
             for obj in loaded.objects:

@@ -132,8 +132,29 @@ def _extensions() -> list[Any]:
 
 def gateway_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
     """Return the gateway schema: one root field per union (default: from settings)."""
-    query = build_query(unions() if union_fields is None else union_fields)
-    return strawberry.Schema(query=query, extensions=_extensions())
+    query, types = build_query(unions() if union_fields is None else union_fields)
+    return strawberry.Schema(query=query, types=types, extensions=_extensions())
+
+
+def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
+    """Return the same fields as an Apollo Federation v2 subgraph (``SERVE_SUBGRAPH``).
+
+    Local types are entities keyed by ``id``; remote targets are key-only
+    stubs, ``@key(fields: "id", resolvable: false)``, that Apollo Gateway or
+    Router resolves with the target's own subgraph.
+    """
+    query, types = build_query(unions() if union_fields is None else union_fields, federation=True)
+    return strawberry.federation.Schema(query=query, types=types, extensions=_extensions())
 
 
 schema = gateway_schema()
+_subgraph: list[strawberry.Schema] = []
+
+
+def __getattr__(name: str) -> Any:
+    # ``subgraph``: the subgraph schema, built on first use (most services never serve it).
+    if name != "subgraph":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _subgraph:
+        _subgraph.append(subgraph_schema())
+    return _subgraph[0]

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 
 from federated_fk.graphql_http import GraphQLView
 from graphql_gateway.conf import gateway_settings
+from graphql_gateway.loader import ObjectLoader
 from graphql_gateway.schema import GatewayContext
 
 #: The GraphiQL page's files, by the name it asks for, inside GRAPHIQL_ASSETS.
@@ -24,8 +25,12 @@ GRAPHIQL_FILES = {
 class GatewayView(GraphQLView):
     """Serves the gateway schema; GraphiQL's page loads only files this app serves."""
 
+    #: Whether remote targets are fetched (False for the subgraph: keys only).
+    fetch_remote = True
+
     async def get_context(self, request: HttpRequest, response: Any) -> GatewayContext:
-        return GatewayContext(request=request, response=response)
+        loader = ObjectLoader(fetch_remote=self.fetch_remote)
+        return GatewayContext(request=request, response=response, loader=loader)
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         context = {"default_query": gateway_settings()["GRAPHIQL_QUERY"]}
@@ -47,3 +52,9 @@ def graphiql_file(request: HttpRequest, name: str) -> FileResponse:
     response = FileResponse(path.open("rb"), content_type=content_type)
     response["Cache-Control"] = "max-age=86400"
     return response
+
+
+class SubgraphView(GatewayView):
+    """Serves the subgraph schema: remote targets are answered by their keys alone."""
+
+    fetch_remote = False

@@ -111,6 +111,8 @@ GRAPHQL_GATEWAY = {
         }
     ],
     "GRAPHIQL_QUERY": BOOKS_QUERY,
+    # /subgraph/: the same fields for Apollo Gateway (README, "Scaling out").
+    "SERVE_SUBGRAPH": True,
     "MAX_PAGE_SIZE": int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100")),
     # Introspection (and so GraphiQL's schema explorer) only where asked for.
     "INTROSPECTION": os.environ.get("GATEWAY_INTROSPECTION", "1") == "1",
