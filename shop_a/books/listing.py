@@ -1,4 +1,8 @@
-"""The unified book list of /books/: local and remote books, one page at a time.
+"""The shopping options of /books/: local and remote books, one page at a time.
+
+The same book (title and author) from several shops makes one group: each
+shop's offer with its price and a link to that shop's own page for it,
+cheapest first.
  A page costs one query for
 the references, one per local book type, and one ``_entities`` request per
 remote project; a remote project that cannot answer is reported, not raised.
@@ -11,8 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db.models import Q, prefetch_related_objects
+from django.urls import reverse
 
+from federated_fk import conf
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
@@ -24,16 +31,28 @@ BOOK_MODELS = [("books", "book"), ("audio", "audiobook")]
 
 @dataclass
 class Entry:
-    """One line of the list. ``kind`` is local, book, audiobook or unavailable."""
+    """One offer. ``kind`` is local, book, audiobook or unavailable; ``model`` is
+    book or audiobook, known even when the shop cannot answer."""
 
     kind: str
     id: str
     project: str
+    model: str = "book"
+    url: str = ""
     title: str = ""
     author: str = ""
     price: Decimal | None = None
     narrator: str = ""
     duration_minutes: int | None = None
+
+
+@dataclass
+class Group:
+    """One book and its offers, cheapest first."""
+
+    title: str
+    author: str
+    offers: list[Entry]
 
 
 @dataclass
@@ -47,6 +66,32 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.offset + self.limit < self.total
+
+    @property
+    def groups(self) -> list[Group]:
+        """The offers that could be read, by book, in the order first seen."""
+        groups: dict[tuple[str, str], Group] = {}
+        for entry in self.entries:
+            if entry is None or entry.kind == "unavailable":
+                continue
+            key = (entry.title, entry.author)
+            groups.setdefault(key, Group(entry.title, entry.author, [])).offers.append(entry)
+        for group in groups.values():
+            group.offers.sort(key=lambda offer: offer.price)
+        return list(groups.values())
+
+    @property
+    def unreachable(self) -> list[Entry]:
+        """The offers of shops that could not answer: known only by type and id."""
+        return [e for e in self.entries if e is not None and e.kind == "unavailable"]
+
+
+def shop_page(project: str, model: str, pk: str) -> str:
+    """Return the URL of a shop's own page for one of its books or audiobooks."""
+    if project == conf.current_project():
+        return reverse("book", args=[pk])
+    base = settings.SHOP_PAGES[project]
+    return f"{base.rstrip('/')}/{model}s/{pk}/"
 
 
 def book_page(offset: int, limit: int) -> Page:
@@ -76,9 +121,17 @@ def _entry(ref: Any, target: Any, unavailable: dict[str, FederationError]) -> En
     ct = GenericContentType.objects.get_for_id(ref.content_type_id)
     if target is None:
         if ct.project in unavailable:
-            return Entry(kind="unavailable", id=str(ref.object_id), project=ct.project)
+            return Entry(
+                kind="unavailable", id=str(ref.object_id), project=ct.project, model=ct.model
+            )
         return None  # the book is gone, as a deleted local target is
-    common = {"id": str(target.pk), "project": ct.project, "title": target.title}
+    common = {
+        "id": str(target.pk),
+        "project": ct.project,
+        "model": ct.model,
+        "url": shop_page(ct.project, ct.model, str(target.pk)),
+        "title": target.title,
+    }
     if ct.is_local:
         return Entry(kind="local", author=_author_name(target), price=target.price, **common)
     price = target.price

@@ -1,14 +1,15 @@
-"""/books/: the unified list as an HTML page."""
+"""/books/: the shopping options of every shop; /books/<id>/: a book of this shop."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.generate import PageError
 
 from books.listing import book_page
+from books.models import Book
 
 
 def books(request: HttpRequest) -> HttpResponse:
@@ -33,3 +34,9 @@ def books(request: HttpRequest) -> HttpResponse:
         "books/books.html",
         {"page": page, "number": number, "unavailable": sorted(page.unavailable)},
     )
+
+
+def book(request: HttpRequest, pk: int) -> HttpResponse:
+    """This shop's own page for one of its books: where its buy links lead."""
+    found = get_object_or_404(Book.objects.select_related("author"), pk=pk)
+    return render(request, "books/book.html", {"book": found})

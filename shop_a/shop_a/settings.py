@@ -76,6 +76,14 @@ FEDERATION = {
     "SCHEMA_DIR": os.environ.get("FEDERATION_SCHEMA_DIR", str(REPO_DIR / "schema")),
 }
 
+# Where each other shop's own book pages are, for the buy links of /books/.
+SHOP_PAGES = {
+    "shop_b": os.environ.get(
+        "SHOP_B_PAGES",
+        os.environ.get("SHOP_B_URL", "http://127.0.0.1:8001/graphql/").removesuffix("graphql/"),
+    )
+}
+
 # Fixtures name references' targets by natural key (dumpdata --natural-foreign).
 SERIALIZATION_MODULES = {
     "json": "federated_fk.serializers.json",

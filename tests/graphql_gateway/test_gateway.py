@@ -1,6 +1,7 @@
 """The gateway and /books/ against shop_a and shop_b running as separate processes."""
 
 import time
+import urllib.request
 
 import pytest
 
@@ -75,6 +76,26 @@ def test_books_page_lists_every_shop(shops):
     for text in ("Dune", "9.99", "8.49", "24.99", "Simon Vance", "shop_a", "shop_b", "259 books"):
         assert text in html
     assert "unavailable" not in html.replace(".unavailable", "")
+    # Dune once, its three offers cheapest first, each linking to its shop's own page.
+    dune = html.split("<h2>Dune</h2>")[1].split("</section>")[0]
+    assert html.count("<h2>Dune</h2>") == 1
+    prices = [part.split("<")[0] for part in dune.split('<td class="price">')[1:]]
+    assert prices == ["8.49", "9.99", "24.99"]
+    shop_b = shops.env["SHOP_B_URL"].removesuffix("graphql/")
+    assert f'href="{shop_b}books/1/"' in dune and 'href="/books/1/"' in dune
+    assert f'href="{shop_b}audiobooks/1/"' in dune
+
+
+def test_buy_links_lead_to_each_shops_page_for_the_book(shops):
+    status, html = shops.get("/books/1/")
+    assert status == 200 and "Dune" in html and "9.99" in html
+    shop_b = shops.env["SHOP_B_URL"].removesuffix("graphql/")
+    with urllib.request.urlopen(f"{shop_b}books/1/", timeout=10) as response:
+        page = response.read().decode()
+    assert "Dune" in page and "8.49" in page
+    with urllib.request.urlopen(f"{shop_b}audiobooks/1/", timeout=10) as response:
+        page = response.read().decode()
+    assert "Simon Vance" in page and "24.99" in page
 
 
 def test_shop_b_down_gives_local_books_and_an_error_then_recovers(shops):
@@ -98,7 +119,9 @@ def test_shop_b_down_gives_local_books_and_an_error_then_recovers(shops):
         status, html = shops.get("/books/")
         assert status == 200
         assert "Shop shop_b is unavailable right now" in html
-        assert html.count("unavailable (book") == 17  # the rest of the first page of 20
+        # The rest of the first page of 20, each with its type.
+        assert html.count("unavailable (book ") == 15
+        assert html.count("unavailable (audiobook ") == 2
         assert "Kindred" in html
     finally:
         shops.shop_b.launch()
