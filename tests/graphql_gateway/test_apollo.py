@@ -6,15 +6,14 @@ test into .cache/composition (git-ignored); the test fails where npm is missing.
 
 import json
 import subprocess
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.apollo import ApolloGateway
 from tests.federated_fk.test_composition import install_tools
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT
 
 #: The same query for both gateways: every member by its own fragment, as shop_a's
 #: subgraph has no interface (a remote stub carries only its key).
@@ -44,34 +43,6 @@ def post(url: str, query: str, variables: dict | None = None, token: str = "") -
             return json.load(response)
     except urllib.error.HTTPError as exc:  # a GraphQL error answer: the body says why
         return json.load(exc)
-
-
-class ApolloGateway:
-    """``node gateway.mjs`` over the demo shops, stopped by its PID."""
-
-    def __init__(self, shops, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = log
-        subgraphs = [f"shop_a={shops.url}/subgraph/", f"shop_b={shops.env['SHOP_B_URL']}"]
-        self.process = subprocess.Popen(
-            ["node", "gateway.mjs", str(self.port), shops.token, *subgraphs],
-            cwd=install_tools(),
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait(self, timeout: float = 60) -> "ApolloGateway":
-        deadline = time.monotonic() + timeout
-        while "ready" not in self.log.read_text():
-            assert self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, self.log.read_text()
-            time.sleep(0.2)
-        return self
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
