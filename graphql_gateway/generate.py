@@ -454,8 +454,18 @@ class FederatedUnion:
     def page_keys(
         self, request: PageRequest, members: list[Target]
     ) -> tuple[list[Key | None], int]:
-        """Return the keys of a page of targets (None for a malformed id), and the total."""
+        """Return the keys of a page of targets, and their total.
+
+        :raises PageError: the page is out of bounds, or a filter or the
+            ordering names nothing this field has
+        """
         check_bounds(request.offset, request.limit)
+        if request.type is not None and request.type not in {m.name for m in members}:
+            names = ", ".join(m.name for m in members)
+            raise PageError(f"type must be one of {names}, got {request.type[:40]!r}.")
+        if request.project is not None and request.project not in {_project_of(m) for m in members}:
+            projects = ", ".join(sorted({_project_of(m) for m in members}))
+            raise PageError(f"project must be one of {projects}, got {request.project[:40]!r}.")
         chosen = [
             m
             for m in members

@@ -13,6 +13,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from strawberry.dataloader import DataLoader
 
 from federated_fk import conf
@@ -100,6 +101,12 @@ def _local_rows_and_stand_ins(keys: list[Key]) -> tuple[dict[Key, Any], dict[typ
     rows: dict[Key, Any] = {}
     for (app_label, model), pks in local.items():
         model_class = apps.get_model(app_label, model)
-        for row in model_class._base_manager.filter(pk__in=set(pks)):
+        valid = set()
+        for pk in pks:
+            try:
+                valid.add(model_class._meta.pk.to_python(pk))
+            except ValidationError:
+                continue  # an id no row can have: missing, and no reason to fail the others
+        for row in model_class._base_manager.filter(pk__in=valid):
             rows[(None, app_label, model, str(row.pk))] = row
     return rows, dict(remote)

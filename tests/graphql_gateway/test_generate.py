@@ -112,3 +112,29 @@ def test_filter_by_type_and_project(screenings, shop_b):
     titles = [i["title"] for i in result.data["screenings"]["items"]]
     assert titles == ["Dune", "Dune trailer"]
     assert shop_b.stats()["graphql_requests"] == 0  # nothing remote was asked for
+
+
+def test_ordering_and_refused_arguments(screenings, shop_b):
+    query = "query ($o: String) { screenings(limit: 2, orderBy: $o) { items { __typename } } }"
+    result = async_to_sync(screenings.execute)(
+        query, variable_values={"o": "-pk"}, context_value=GatewayContext(None, None)
+    )
+    assert result.data["screenings"]["items"] == [None, {"__typename": "ShopBClip"}]
+    for variables, message in [
+        ({"type": "Nope"}, "type must be one of ShopAMovie, ShopAClip, ShopBMovie, "),
+        ({"project": "shop_z"}, "project must be one of shop_a, shop_b, shop_c, got 'shop_z'."),
+    ]:
+        result = execute(screenings, variables)
+        assert result.errors[0].message.startswith(message)
+    result = async_to_sync(screenings.execute)(
+        query, variable_values={"o": "title"}, context_value=GatewayContext(None, None)
+    )
+    assert result.errors[0].message == "orderBy must be one of pk, -pk, got 'title'."
+
+
+def test_a_malformed_local_id_is_a_missing_target_not_an_error(screenings, shop_b):
+    ct = GenericContentType.objects.get_for_model(Movie)
+    Showing.objects.create(content_type=ct, object_id="not-a-number")
+    result = execute(screenings)
+    assert result.errors is None
+    assert result.data["screenings"]["items"][-1] is None
