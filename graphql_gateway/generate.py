@@ -7,8 +7,9 @@ GraphQL field::
         "books.Reference", "content_object", targets=["books.book", "audio.audiobook"],
         name="Book",
     )
-    schema = gateway_schema([books])
+    schema = graphql_gateway.schema.gateway_schema([books])  # or subgraph_schema
 
+or, the same, ``GRAPHQL_GATEWAY["UNIONS"] = [{"model": ..., "field": ..., ...}]``.
 It lists the references of ``books.Reference`` one page at a time, each item
 its target: local targets are strawberry-django types of the local models,
 remote ones types made from the project's SDL stored in
