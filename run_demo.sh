@@ -2,7 +2,7 @@
 # The demo: two book shops on 127.0.0.1.
 #   shop_b (port $SHOP_B_PORT, default 8001): books and audiobooks, a federation subgraph.
 #   shop_a (port $SHOP_A_PORT, default 8000): its own books, references to books in both
-#   shops, the unified list at /books/, the gateway at /graphql/ and the admin at /admin/
+#   shops, the shopping options at /books/, the gateway at /graphql/ and the admin at /admin/
 #   (user admin; the password is printed, or set it with DEMO_ADMIN_PASSWORD).
 # From a fresh clone it makes .venv, installs, migrates, loads the data (a second run
 # changes nothing), starts both as ASGI apps (uvicorn), and stops both on Ctrl-C or SIGTERM.
@@ -77,8 +77,9 @@ serve shop_a "$SHOP_A_PORT"
 cat <<MSG
 
 The demo is running (Ctrl-C stops both shops):
-  http://127.0.0.1:$SHOP_A_PORT/books/     local and remote books in one list
+  http://127.0.0.1:$SHOP_A_PORT/books/     every shop's offers, cheapest first, with buy links
   http://127.0.0.1:$SHOP_A_PORT/graphql/   the gateway, with GraphiQL
+  http://127.0.0.1:$SHOP_A_PORT/subgraph/  the same fields as a subgraph, for Apollo Gateway
   http://127.0.0.1:$SHOP_A_PORT/admin/     the admin (user admin, password $DEMO_ADMIN_PASSWORD)
   $SHOP_B_URL   shop_b's subgraph (needs shop_b's token)
 

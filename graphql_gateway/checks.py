@@ -15,8 +15,25 @@ from graphql_gateway.conf import gateway_settings
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    config = gateway_settings()
-    label = config.get("REFERENCE_MODEL")
+    errors: list[CheckMessage] = []
+    unions = gateway_settings()["UNIONS"]
+    if not unions:
+        errors.append(
+            Error(
+                "GRAPHQL_GATEWAY['UNIONS'] is empty: the schema would have no field.",
+                hint="Add {'model': 'app.Reference', 'field': 'content_object', "
+                "'targets': ['app.model', ...], 'name': 'Item'}.",
+                id="graphql_gateway.E003",
+            )
+        )
+    for index, options in enumerate(unions):
+        errors.extend(_check_union(index, options))
+    return errors
+
+
+def _check_union(index: int, options: dict[str, Any]) -> list[CheckMessage]:
+    where = f"GRAPHQL_GATEWAY['UNIONS'][{index}]"
+    label = options.get("model")
     try:
         model = apps.get_model(label) if label else None
     except (LookupError, ValueError):
@@ -24,26 +41,26 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if model is None:
         return [
             Error(
-                f"GRAPHQL_GATEWAY['REFERENCE_MODEL'] must name an installed model, got {label!r}.",
-                hint="The model whose FederatedForeignKey lists the books, e.g. 'books.Reference'.",
+                f"{where}['model'] must name an installed model, got {label!r}.",
+                hint="The model whose FederatedForeignKey points at the targets.",
                 id="graphql_gateway.E001",
             )
         ]
-    field = getattr(model, config["REFERENCE_FIELD"], None)
+    field = getattr(model, options.get("field", ""), None)
     if not isinstance(field, FederatedForeignKey):
         return [
             Error(
-                f"GRAPHQL_GATEWAY['REFERENCE_FIELD'] {config['REFERENCE_FIELD']!r} is not a "
+                f"{where}['field'] {options.get('field')!r} is not a "
                 f"FederatedForeignKey of {model._meta.label}.",
                 id="graphql_gateway.E002",
             )
         ]
-    if not config["BOOK_MODELS"]:
+    if not options.get("targets"):
         return [
             Error(
-                "GRAPHQL_GATEWAY['BOOK_MODELS'] is empty: the list would always be empty.",
-                hint="Name the book models, local or remote, as 'app_label.model'.",
-                id="graphql_gateway.E003",
+                f"{where}['targets'] is empty: the list would always be empty.",
+                hint="Name the target models, local or remote, as 'app_label.model'.",
+                id="graphql_gateway.E004",
             )
         ]
     return []

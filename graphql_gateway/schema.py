@@ -1,16 +1,13 @@
-"""The gateway schema: local and remote books as one union type."""
+"""The gateway schema: a union field per ``GRAPHQL_GATEWAY["UNIONS"]`` entry (see ``generate``)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
-from asgiref.sync import sync_to_async
 from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
@@ -32,89 +29,16 @@ from federated_fk.exceptions import (
     RemoteTimeout,
 )
 from federated_fk.graphql_cost import CostLimiter, CostLimits
-from graphql_gateway.books import Entry, Page, PageError, book_page
 from graphql_gateway.conf import gateway_settings
+from graphql_gateway.generate import FederatedUnion, PageError, build_query
+from graphql_gateway.loader import ObjectLoader
 
 logger = logging.getLogger(__name__)
 
 
-@strawberry.interface(description="What every book in the list has.")
-class BookItem:
-    id: strawberry.ID
-    title: str
-    author: str
-    price: Decimal
-    project: str = strawberry.field(description="The shop that holds the book.")
-
-
-@strawberry.type(description="A book of this shop.")
-class LocalBook(BookItem):
-    pass
-
-
-@strawberry.type(description="A book of another shop.")
-class RemoteBook(BookItem):
-    pass
-
-
-@strawberry.type(description="An audiobook of another shop.")
-class RemoteAudiobook(BookItem):
-    narrator: str
-    duration_minutes: int
-
-
-BookResult = Annotated[LocalBook | RemoteBook | RemoteAudiobook, strawberry.union("BookResult")]
-
-
-@strawberry.type(description="A page of the unified list.")
-class BookPage:
-    items: list[BookResult | None] = strawberry.field(
-        description="The books; null where a shop could not answer (see errors) "
-        "or the book is gone."
-    )
-    total_count: int
-    offset: int
-    limit: int
-    has_next_page: bool
-
-
-def _item(entry: Entry | None) -> LocalBook | RemoteBook | RemoteAudiobook | None:
-    if entry is None or entry.kind == "unavailable":
-        return None
-    common = {
-        "id": strawberry.ID(entry.id),
-        "title": entry.title,
-        "author": entry.author,
-        "price": entry.price,
-        "project": entry.project,
-    }
-    if entry.kind == "local":
-        return LocalBook(**common)
-    if entry.kind == "audiobook":
-        return RemoteAudiobook(
-            **common, narrator=entry.narrator, duration_minutes=entry.duration_minutes
-        )
-    return RemoteBook(**common)
-
-
-@strawberry.type
-class Query:
-    @strawberry.field(description="Local and remote books, by when they were referenced.")
-    async def books(
-        self, info: strawberry.Info, offset: int = 0, limit: int | None = None
-    ) -> BookPage:
-        if limit is None:
-            limit = gateway_settings()["DEFAULT_PAGE_SIZE"]
-        page = await info.context.page(offset, limit)
-        for project, error in page.unavailable.items():
-            info.context.remote_errors.append(public_remote_error(project, error, ["books"]))
-        return BookPage(
-            items=[_item(entry) for entry in page.entries],
-            total_count=page.total,
-            offset=page.offset,
-            limit=page.limit,
-            has_next_page=page.has_next,
-        )
+def unions() -> list[FederatedUnion]:
+    """The union fields ``GRAPHQL_GATEWAY["UNIONS"]`` asks for."""
+    return [FederatedUnion(**options) for options in gateway_settings()["UNIONS"]]
 
 
 #: The public reason of a remote failure, by exception class (most specific first).
@@ -151,16 +75,10 @@ class GatewayContext:
     response: object
     #: Errors about remote projects, added to the result next to its data.
     remote_errors: list[GraphQLError] = field(default_factory=list)
-    #: The pages read in this request, by (offset, limit).
-    pages: dict[tuple[int, int], asyncio.Future[Page]] = field(default_factory=dict)
-
-    async def page(self, offset: int, limit: int) -> Page:
-        """Return ``book_page(offset, limit)``, read once per request however often asked."""
-        key = (offset, limit)
-        if key not in self.pages:
-            # A task, so that aliases resolved concurrently share one read.
-            self.pages[key] = asyncio.ensure_future(sync_to_async(book_page)(offset, limit))
-        return await asyncio.shield(self.pages[key])
+    #: Loads every target of the request, a level at a time.
+    loader: ObjectLoader = field(default_factory=ObjectLoader)
+    #: (project, path) of the errors already added.
+    reported: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
 
 
 class RemoteErrors(SchemaExtension):
@@ -182,7 +100,9 @@ def cost_limits() -> CostLimits:
     max_cost = config["MAX_COST"]
     return CostLimits(
         max_cost=2 * largest + 100 if max_cost is None else max_cost,
-        list_fields={"books": ("limit", config["DEFAULT_PAGE_SIZE"], largest)},
+        list_fields={
+            union.field_name: ("limit", config["DEFAULT_PAGE_SIZE"], largest) for union in unions()
+        },
     )
 
 
@@ -210,4 +130,31 @@ def _extensions() -> list[Any]:
     return extensions
 
 
-schema = strawberry.Schema(query=Query, extensions=_extensions())
+def gateway_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
+    """Return the gateway schema: one root field per union (default: from settings)."""
+    query, types = build_query(unions() if union_fields is None else union_fields)
+    return strawberry.Schema(query=query, types=types, extensions=_extensions())
+
+
+def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
+    """Return the same fields as an Apollo Federation v2 subgraph (``SERVE_SUBGRAPH``).
+
+    Local types are entities keyed by ``id``; remote targets are key-only
+    stubs, ``@key(fields: "id", resolvable: false)``, that Apollo Gateway or
+    Router resolves with the target's own subgraph.
+    """
+    query, types = build_query(unions() if union_fields is None else union_fields, federation=True)
+    return strawberry.federation.Schema(query=query, types=types, extensions=_extensions())
+
+
+schema = gateway_schema()
+_subgraph: list[strawberry.Schema] = []
+
+
+def __getattr__(name: str) -> Any:
+    # ``subgraph``: the subgraph schema, built on first use (most services never serve it).
+    if name != "subgraph":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _subgraph:
+        _subgraph.append(subgraph_schema())
+    return _subgraph[0]

@@ -1,4 +1,4 @@
-"""The gateway's views: GraphQL (with GraphiQL), the HTML list, GraphiQL's files."""
+"""The gateway's views: GraphQL (with GraphiQL) and GraphiQL's files."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from federated_fk.graphql_http import GraphQLView
-from graphql_gateway.books import PageError, book_page
 from graphql_gateway.conf import gateway_settings
+from graphql_gateway.loader import ObjectLoader
 from graphql_gateway.schema import GatewayContext
 
 #: The GraphiQL page's files, by the name it asks for, inside GRAPHIQL_ASSETS.
@@ -25,32 +25,16 @@ GRAPHIQL_FILES = {
 class GatewayView(GraphQLView):
     """Serves the gateway schema; GraphiQL's page loads only files this app serves."""
 
+    #: Whether remote targets are fetched (False for the subgraph: keys only).
+    fetch_remote = True
+
     async def get_context(self, request: HttpRequest, response: Any) -> GatewayContext:
-        return GatewayContext(request=request, response=response)
+        loader = ObjectLoader(fetch_remote=self.fetch_remote)
+        return GatewayContext(request=request, response=response, loader=loader)
 
-
-def books(request: HttpRequest) -> HttpResponse:
-    """The unified list as a page: ``?page=N``."""
-    size = gateway_settings()["DEFAULT_PAGE_SIZE"]
-    raw = request.GET.get("page", "1")
-    # ASCII digits only, and few enough for int() to be cheap; check_bounds
-    # refuses a page past what the database can count to.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20 and int(raw) >= 1):
-        return HttpResponse(
-            f"page must be a whole number from 1, got {raw[:40]!r}.",
-            status=400,
-            content_type="text/plain",
-        )
-    number = int(raw)
-    try:
-        page = book_page((number - 1) * size, size)
-    except PageError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
-    return render(
-        request,
-        "graphql_gateway/books.html",
-        {"page": page, "number": number, "unavailable": sorted(page.unavailable)},
-    )
+    async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
+        context = {"default_query": gateway_settings()["GRAPHIQL_QUERY"]}
+        return HttpResponse(render_to_string("graphql/graphiql.html", context, request=request))
 
 
 def graphiql_file(request: HttpRequest, name: str) -> FileResponse:
@@ -68,3 +52,9 @@ def graphiql_file(request: HttpRequest, name: str) -> FileResponse:
     response = FileResponse(path.open("rb"), content_type=content_type)
     response["Cache-Control"] = "max-age=86400"
     return response
+
+
+class SubgraphView(GatewayView):
+    """Serves the subgraph schema: remote targets are answered by their keys alone."""
+
+    fetch_remote = False

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "tests.remoteshop",
     "tests.deferredapp",
     "tests.gm2mapp",
+    "tests.movieapp",
 ]
 
 # "other" is a second database, for fixtures moved between databases.
@@ -76,3 +77,21 @@ TEMPLATES = [
         },
     }
 ]
+
+# The gateway of the tests: testapp's references to books, and the showings of movieapp.
+GRAPHQL_GATEWAY = {
+    "UNIONS": [
+        {
+            "model": "testapp.Reference",
+            "field": "content_object",
+            "targets": ["testapp.book"],
+            "name": "Book",
+        },
+        {
+            "model": "movieapp.Showing",
+            "field": "content_object",
+            "targets": ["movieapp.movie", "movieapp.clip"],
+            "name": "Screening",
+        },
+    ],
+}

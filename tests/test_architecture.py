@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: The layers, first to last; a module belongs to the first prefix it matches.
 LAYERS = [
-    ["federated_fk.conf", "federated_fk.exceptions", "federated_fk.contract", "federated_fk.ids"],
+    [
+        "federated_fk.conf",
+        "federated_fk.exceptions",
+        "federated_fk.contract",
+        "federated_fk.ids",
+        "federated_fk.naming",
+    ],
     ["federated_fk.sdl", "federated_fk.graphql_http", "federated_fk.graphql_cost"],
     [
         "federated_fk.remote.events",

@@ -33,7 +33,7 @@ REPRESENTATIONS = st.builds(
             graphql.ObjectFieldNode(name=graphql.NameNode(value="id"), value=id_),
         ]
     ),
-    st.sampled_from(["Book", "Audiobook", "Nope", ""]).map(nodes.String),
+    st.sampled_from(["ShopBBook", "ShopBAudiobook", "Nope", ""]).map(nodes.String),
     st.one_of(
         st.one_of(st.integers(-5, 10).map(str), st.text(max_size=8)).map(nodes.String),
         # Ids that must never be coerced: huge, fractional, boolean, padded.
@@ -148,10 +148,10 @@ def test_malformed_bodies_get_400_everywhere(shops, body, to_gateway):
 @FUZZ
 @given(ids=st.lists(JSON_IDS, min_size=1, max_size=5))
 def test_entities_with_loose_ids_fail_only_their_own_item(shops, ids):
-    representations = [{"__typename": "Book", "id": "1"}] + [
-        {"__typename": "Book", "id": value} for value in ids
+    representations = [{"__typename": "ShopBBook", "id": "1"}] + [
+        {"__typename": "ShopBBook", "id": value} for value in ids
     ]
-    query = "query ($r: [_Any!]!) { _entities(representations: $r) { ... on Book { id } } }"
+    query = "query ($r: [_Any!]!) { _entities(representations: $r) { ... on ShopBBook { id } } }"
     url, headers = subgraph(shops)
     body = json.dumps({"query": query, "variables": {"r": representations}}).encode()
     status, answer = post(url, body, headers)

@@ -72,13 +72,13 @@ def test_the_demo_runs_twice_and_stops_on_sigterm(tmp_path):
     assert process.returncode == 0
     assert not port_open(ports[0]) and not port_open(ports[1])
     text = "\n".join(output)
-    assert "shop_b Book: 4 seen, 4 references created, 0 already there." in text
+    assert "shop_b ShopBBook: 4 seen, 4 references created, 0 already there." in text
     assert f"http://127.0.0.1:{ports[0]}/graphql/" in text
     assert "[shop_b] INFO:     127.0.0.1" in text and '"POST /graphql/ HTTP/1.1" 200' in text
 
     process, lines = run_demo(tmp_path, ports)  # the same databases: nothing new
     output = lines + stop(process)
     text = "\n".join(output)
-    assert "shop_b Book: 4 seen, 0 references created, 4 already there." in text
+    assert "shop_b ShopBBook: 4 seen, 0 references created, 4 already there." in text
     assert "shop_b: 4 authors, 5 books, 2 audiobooks." in text
-    assert "unchanged shop_b | books.book (Book)" in text
+    assert "unchanged shop_b | books.book (ShopBBook)" in text

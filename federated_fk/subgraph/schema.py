@@ -41,7 +41,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
-from federated_fk import conf
+from federated_fk import conf, naming
 from federated_fk.contract import DIRECTIVE, DjangoModelInfo, directive_arguments, pk_type_of
 from federated_fk.graphql_cost import CostLimiter, CostLimits
 from federated_fk.subgraph.entities import SubgraphSchema, load_rows, visible
@@ -91,10 +91,15 @@ class Subgraph:
 
     :param max_representations: the most representations one ``_entities``
         call may carry
+    :param project_type_names: name each type by ``federated_fk.naming``
+        (``ShopBBook`` for shop_b's ``Book``), so that subgraphs of several
+        projects compose without two models sharing a name; default: the
+        model's class name
     """
 
-    def __init__(self, max_representations: int = 1000) -> None:
+    def __init__(self, max_representations: int = 1000, project_type_names: bool = False) -> None:
         self.max_representations = max_representations
+        self.project_type_names = project_type_names
         self._entries: list[_Entry] = []
         #: The key-only types of related models no entity type stands for.
         self._stubs: dict[type[models.Model], type] | None = None
@@ -149,7 +154,7 @@ class Subgraph:
             )
 
         def decorate(cls: type) -> type:
-            type_name = name or model._meta.object_name
+            type_name = name or self._type_name(model)
             self._entries.append(
                 _Entry(cls, model, fields, tuple(exclude or ()), type_name, listable)
             )
@@ -158,6 +163,14 @@ class Subgraph:
             return cls
 
         return decorate
+
+    def _type_name(self, model: type[models.Model]) -> str:
+        meta = model._meta
+        if not self.project_type_names:
+            return meta.object_name
+        return naming.type_name(
+            conf.project_for_label(meta.app_label, meta.model_name), meta.object_name
+        )
 
     @property
     def entities(self) -> list[type]:
@@ -178,7 +191,7 @@ class Subgraph:
         for entry in self._entries:
             types.setdefault(entry.model, entry.cls)
         referenced = {r.related_model for plan in plans.values() for r in plan.relations}
-        stubs = {m: m._meta.object_name for m in referenced if m not in types}
+        stubs = {m: self._type_name(m) for m in referenced if m not in types}
         _check_names(
             [(e.name, e.model) for e in self._entries] + [(n, m) for m, n in stubs.items()]
         )

@@ -79,6 +79,14 @@ FEDERATION = {
     "SCHEMA_DIR": os.environ.get("FEDERATION_SCHEMA_DIR", str(REPO_DIR / "schema")),
 }
 
+# Where each other shop's own book pages are, for the buy links of /books/.
+SHOP_PAGES = {
+    "shop_b": os.environ.get(
+        "SHOP_B_PAGES",
+        os.environ.get("SHOP_B_URL", "http://127.0.0.1:8001/graphql/").removesuffix("graphql/"),
+    )
+}
+
 # Fixtures name references' targets by natural key (dumpdata --natural-foreign).
 SERIALIZATION_MODULES = {
     "json": "federated_fk.serializers.json",
@@ -86,9 +94,36 @@ SERIALIZATION_MODULES = {
     "xml": "federated_fk.serializers.xml_serializer",
 }
 
+#: The query GraphiQL opens with.
+BOOKS_QUERY = """{
+  books(limit: 20) {
+    totalCount
+    hasNextPage
+    items {
+      __typename
+      ... on BookItem { id title price }
+      ... on ShopABook { author { name } }
+      ... on ShopBBook { author { name } }
+      ... on ShopBAudiobook { narrator durationMinutes author { name } }
+    }
+  }
+}
+"""
+
 GRAPHQL_GATEWAY = {
-    "REFERENCE_MODEL": "books.Reference",
-    "BOOK_MODELS": ["books.book", "audio.audiobook"],
+    # /graphql/'s books field: the targets of Reference.content_object, here and in shop_b.
+    "UNIONS": [
+        {
+            "model": "books.Reference",
+            "field": "content_object",
+            "targets": ["books.book", "audio.audiobook"],
+            "name": "Book",
+            "description": "Local and remote books, by when they were referenced.",
+        }
+    ],
+    "GRAPHIQL_QUERY": BOOKS_QUERY,
+    # /subgraph/: the same fields for Apollo Gateway (README, "Scaling out").
+    "SERVE_SUBGRAPH": True,
     "MAX_PAGE_SIZE": int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100")),
     # Introspection (and so GraphiQL's schema explorer) only where asked for.
     "INTROSPECTION": os.environ.get("GATEWAY_INTROSPECTION", "1") == "1",

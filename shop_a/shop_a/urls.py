@@ -2,9 +2,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from books.views import book, books
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("graphql_gateway.urls")),
+    path("books/", books, name="books"),
+    path("books/<int:pk>/", book, name="book"),
 ]
 
 if "debug_toolbar" in settings.INSTALLED_APPS:  # SHOP_A_DEBUG=1

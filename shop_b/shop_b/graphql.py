@@ -1,5 +1,8 @@
 """shop_b's subgraph: the books and audiobooks other shops may see.
 
+Types are named by project (``ShopBBook``), so that Apollo Gateway can compose
+this subgraph with shop_a's, whose ``books.Book`` is another model.
+
 ``author`` is a reference to the shared ``authors.Author``: every shop has
 those rows, so shop_b serves it as a key-only stub, made from ``author_id``.
 """
@@ -9,7 +12,7 @@ from federated_fk.subgraph import Subgraph
 from audio.models import Audiobook
 from books.models import Book
 
-subgraph = Subgraph()
+subgraph = Subgraph(project_type_names=True)
 
 
 @subgraph.entity(Book, fields=["title", "price", "author"], listable=True)

@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 WARMUP = 3  # requests the load generator sends before timing
 BOOKS_QUERY = """query ($limit: Int!) { books(limit: $limit) { totalCount items { __typename
-  ... on BookItem { id title author price project } } } }"""
+  ... on BookItem { id title price } } } }"""
 
 
 def setup_django(folder: Path) -> None:

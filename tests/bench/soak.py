@@ -29,7 +29,7 @@ from pathlib import Path
 from tests.servers import ROOT, DemoShops
 
 QUERY = """{ books(limit: 50) { totalCount items { __typename
-  ... on BookItem { id title price project } } } }"""
+  ... on BookItem { id title price } } } }"""
 
 
 def rss_mib(pid: int) -> float:

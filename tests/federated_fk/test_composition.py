@@ -30,10 +30,14 @@ type Query {
 """
 
 
-@pytest.fixture(scope="module")
-def compose():
-    """Install @apollo/composition into a git-ignored folder, once."""
-    if not (TOOLS / "node_modules" / "@apollo" / "composition").is_dir():
+def install_tools() -> Path:
+    """Install tests/composition's npm packages into a git-ignored folder, once; return it.
+
+    Fails (never skips) where npm is missing.
+    """
+    wanted = json.loads((SOURCE / "package.json").read_text())["dependencies"]
+    if not all((TOOLS / "node_modules" / name).is_dir() for name in wanted):
+        assert shutil.which("npm"), "npm is needed to install @apollo/composition and gateway"
         TOOLS.mkdir(parents=True, exist_ok=True)
         shutil.copy(SOURCE / "package.json", TOOLS / "package.json")
         subprocess.run(
@@ -42,7 +46,15 @@ def compose():
             check=True,
             timeout=300,
         )
-    shutil.copy(SOURCE / "compose.mjs", TOOLS / "compose.mjs")
+    for script in SOURCE.glob("*.mjs"):
+        shutil.copy(script, TOOLS / script.name)
+    return TOOLS
+
+
+@pytest.fixture(scope="module")
+def compose():
+    """Compose SDL files with @apollo/composition."""
+    install_tools()
 
     def run(**subgraphs: Path) -> subprocess.CompletedProcess:
         args = [f"{name}={path}" for name, path in subgraphs.items()]

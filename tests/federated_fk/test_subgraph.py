@@ -124,7 +124,8 @@ def test_an_unknown_typename_gets_a_clear_error(client, rows):
     assert status == 200
     assert body["data"] is None
     assert body["errors"][0]["message"] == (
-        "Unknown entity type 'Spaceship'; this subgraph has: Audiobook, Book, Edition, Gadget."
+        "Unknown entity type 'Spaceship'; this subgraph has: Audiobook, Book, Clip, Edition, "
+        "Gadget, Movie."
     )
 
 

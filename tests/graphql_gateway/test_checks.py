@@ -3,14 +3,17 @@ from django.test import override_settings
 
 from graphql_gateway.checks import check_settings
 
+REFERENCES = {"model": "testapp.Reference", "field": "content_object", "name": "Item"}
+
 
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({}, "graphql_gateway.E001"),
-        ({"REFERENCE_MODEL": "testapp.Book"}, "graphql_gateway.E002"),
-        ({"REFERENCE_MODEL": "testapp.Reference"}, "graphql_gateway.E003"),
-        ({"REFERENCE_MODEL": "testapp.Reference", "BOOK_MODELS": ["testapp.book"]}, None),
+        ({}, "graphql_gateway.E003"),
+        ({"UNIONS": [{"model": "nope.Nothing"}]}, "graphql_gateway.E001"),
+        ({"UNIONS": [{**REFERENCES, "model": "testapp.Book"}]}, "graphql_gateway.E002"),
+        ({"UNIONS": [{**REFERENCES, "targets": []}]}, "graphql_gateway.E004"),
+        ({"UNIONS": [{**REFERENCES, "targets": ["testapp.book"]}]}, None),
     ],
 )
 def test_gateway_settings_are_checked(config, expected):

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-import strawberry
 from django.test import override_settings
 
 
@@ -24,20 +23,20 @@ def test_too_many_tokens(shops):
     assert message == "Syntax Error: Document contains more than 2000 tokens. Parsing aborted."
 
 
-def test_too_deep():
-    from graphql_gateway.schema import Query, _extensions
+def test_too_deep(settings):
+    from graphql_gateway.schema import gateway_schema
 
-    with override_settings(GRAPHQL_GATEWAY={"MAX_DEPTH": 1}):
-        schema = strawberry.Schema(query=Query, extensions=_extensions())
-    result = schema.execute_sync("{ books { items { ... on LocalBook { title } } } }")
+    with override_settings(GRAPHQL_GATEWAY={**settings.GRAPHQL_GATEWAY, "MAX_DEPTH": 1}):
+        schema = gateway_schema()
+    result = schema.execute_sync("{ books { items { ... on ShopABook { title } } } }")
     assert result.errors[0].message == "'anonymous' exceeds maximum operation depth of 1"
 
 
-def test_introspection_can_be_turned_off():
-    from graphql_gateway.schema import Query, _extensions
+def test_introspection_can_be_turned_off(settings):
+    from graphql_gateway.schema import gateway_schema
 
-    with override_settings(GRAPHQL_GATEWAY={"INTROSPECTION": False}):
-        schema = strawberry.Schema(query=Query, extensions=_extensions())
+    with override_settings(GRAPHQL_GATEWAY={**settings.GRAPHQL_GATEWAY, "INTROSPECTION": False}):
+        schema = gateway_schema()
     result = schema.execute_sync("{ __schema { types { name } } }")
     assert result.errors and "introspection" in result.errors[0].message.lower()
 
@@ -56,18 +55,16 @@ def test_bad_page_arguments(shops, query, message):
 
 def test_an_unexpected_error_is_masked_for_the_public(monkeypatch, caplog):
     from graphql_gateway import schema as gateway
+    from graphql_gateway.generate import FederatedUnion
 
-    def broken(offset, limit):
+    def broken(self, request, members):
         raise RuntimeError('no such column: books_reference.secret (file "/srv/db.sqlite3")')
 
-    monkeypatch.setattr(gateway, "book_page", broken)
-    with override_settings(GRAPHQL_GATEWAY={"REFERENCE_MODEL": "testapp.Reference"}):
-        schema = strawberry.Schema(query=gateway.Query, extensions=gateway._extensions())
-        result = asyncio.run(
-            schema.execute(
-                "{ books { totalCount } }", context_value=gateway.GatewayContext(None, None)
-            )
-        )
+    monkeypatch.setattr(FederatedUnion, "page_keys", broken)
+    schema = gateway.gateway_schema()
+    result = asyncio.run(
+        schema.execute("{ books { totalCount } }", context_value=gateway.GatewayContext(None, None))
+    )
     assert [e.message for e in result.errors] == ["Internal error."]
     assert "books_reference.secret" in caplog.text  # for the operator
 
@@ -75,7 +72,7 @@ def test_an_unexpected_error_is_masked_for_the_public(monkeypatch, caplog):
 def test_a_page_error_is_shown_as_it_is():
     from graphql_gateway import schema as gateway
 
-    schema = strawberry.Schema(query=gateway.Query, extensions=gateway._extensions())
+    schema = gateway.gateway_schema()
     result = asyncio.run(
         schema.execute(
             "{ books(offset: -1) { totalCount } }",

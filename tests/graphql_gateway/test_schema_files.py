@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("shop_b", "shop_b.graphql.schema", "schema/shop_b.graphql"),
         ("shop_a", "graphql_gateway.schema.schema", "schema/gateway.graphql"),
+        ("shop_a", "graphql_gateway.schema.subgraph", "schema/shop_a.graphql"),
     ],
 )
 def test_committed_sdl_matches_the_code(shop, schema, path):

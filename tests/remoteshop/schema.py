@@ -1,6 +1,7 @@
-"""The subgraph of the remote service: four entity types, one visibility hook."""
+"""The subgraph of the remote service: six entity types, one visibility hook."""
 
 from federated_fk.subgraph import Subgraph
+from tests.movieapp import models as movies
 from tests.remoteshop import models
 
 subgraph = Subgraph()
@@ -26,6 +27,16 @@ class Gadget:
 @subgraph.entity(models.Edition)
 class Edition:
     """Every field kind: typed scalars, a key to Book, a key to the shared Author (a stub)."""
+
+
+@subgraph.entity(movies.Movie, fields=["title", "year", "director"])
+class Movie:
+    pass
+
+
+@subgraph.entity(movies.Clip, fields=["title", "seconds", "movie"])
+class Clip:
+    pass
 
 
 schema = subgraph.schema()

@@ -156,7 +156,8 @@ def test_stubs_are_refused_by_entities(client, editions):
     )
     assert body["data"] is None
     assert body["errors"][0]["message"] == (
-        "Unknown entity type 'Author'; this subgraph has: Audiobook, Book, Edition, Gadget."
+        "Unknown entity type 'Author'; this subgraph has: Audiobook, Book, Clip, Edition, Gadget, "
+        "Movie."
     )
 
 

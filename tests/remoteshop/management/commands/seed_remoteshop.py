@@ -4,6 +4,7 @@ import uuid
 
 from django.core.management import BaseCommand
 
+from tests.movieapp.models import Clip, Movie
 from tests.remoteshop.models import Audiobook, Book, Edition, Gadget, gadget_id
 from tests.sharedapp.models import Author
 
@@ -100,6 +101,7 @@ class Command(BaseCommand):
         )
         seed_editions(books)
         generate_editions(more_editions, books)
+        seed_movies(label)
         self.stdout.write(f"Seeded {books} books, {audiobooks} audiobooks, {gadgets} gadgets.")
 
 
@@ -114,6 +116,18 @@ def seed_editions(books: int) -> None:
         if values["book_id"] is not None and values["book_id"] > books:
             values["book_id"] = None
         Edition.objects.create(**values).related.set(related)
+
+
+def seed_movies(label: str) -> None:
+    """Three movies by the shared authors, two clips of each."""
+    for i in range(1, 4):
+        movie = Movie.objects.create(
+            id=i, title=f"{label} Movie {i}", year=2000 + i, director_id=i % 2 + 1
+        )
+        for j in range(1, 3):
+            Clip.objects.create(
+                id=i * 10 + j, title=f"{label} Clip {i}.{j}", seconds=30 * j, movie=movie
+            )
 
 
 def generate_editions(count: int, books: int) -> None:

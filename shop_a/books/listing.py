@@ -1,6 +1,9 @@
-"""The unified book list: local and remote books, one page at a time.
+"""The shopping options of /books/: local and remote books, one page at a time.
 
-Both the GraphQL schema and the HTML page read it. A page costs one query for
+The same book (title and author) from several shops makes one group: each
+shop's offer with its price and a link to that shop's own page for it,
+cheapest first.
+ A page costs one query for
 the references, one per local book type, and one ``_entities`` request per
 remote project; a remote project that cannot answer is reported, not raised.
 """
@@ -12,26 +15,44 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db.models import Q, prefetch_related_objects
+from django.urls import reverse
 
+from federated_fk import conf
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
-from graphql_gateway.conf import gateway_settings
+from graphql_gateway.generate import check_bounds
+
+#: The books the list shows: the targets of Reference.content_object, in any shop.
+BOOK_MODELS = [("books", "book"), ("audio", "audiobook")]
 
 
 @dataclass
 class Entry:
-    """One line of the list. ``kind`` is local, book, audiobook or unavailable."""
+    """One offer. ``kind`` is local, book, audiobook or unavailable; ``model`` is
+    book or audiobook, known even when the shop cannot answer."""
 
     kind: str
     id: str
     project: str
+    model: str = "book"
+    url: str = ""
     title: str = ""
     author: str = ""
     price: Decimal | None = None
     narrator: str = ""
     duration_minutes: int | None = None
+
+
+@dataclass
+class Group:
+    """One book and its offers, cheapest first."""
+
+    title: str
+    author: str
+    offers: list[Entry]
 
 
 @dataclass
@@ -46,30 +67,38 @@ class Page:
     def has_next(self) -> bool:
         return self.offset + self.limit < self.total
 
+    @property
+    def groups(self) -> list[Group]:
+        """The offers that could be read, by book, in the order first seen."""
+        groups: dict[tuple[str, str], Group] = {}
+        for entry in self.entries:
+            if entry is None or entry.kind == "unavailable":
+                continue
+            key = (entry.title, entry.author)
+            groups.setdefault(key, Group(entry.title, entry.author, [])).offers.append(entry)
+        for group in groups.values():
+            group.offers.sort(key=lambda offer: offer.price)
+        return list(groups.values())
 
-class PageError(ValueError):
-    """A page request out of bounds."""
+    @property
+    def unreachable(self) -> list[Entry]:
+        """The offers of shops that could not answer: known only by type and id."""
+        return [e for e in self.entries if e is not None and e.kind == "unavailable"]
 
 
-#: The largest offset: GraphQL's Int, and well inside every database's range
-#: for LIMIT/OFFSET (SQLite refuses more than 64 bits with a datatype mismatch).
-MAX_OFFSET = 2**31 - 1
-
-
-def check_bounds(offset: int, limit: int) -> None:
-    largest = gateway_settings()["MAX_PAGE_SIZE"]
-    if not 0 <= offset <= MAX_OFFSET:
-        raise PageError(f"offset must be from 0 to {MAX_OFFSET}, got {offset}.")
-    if not 1 <= limit <= largest:
-        raise PageError(f"limit must be from 1 to {largest}, got {limit}.")
+def shop_page(project: str, model: str, pk: str) -> str:
+    """Return the URL of a shop's own page for one of its books or audiobooks."""
+    if project == conf.current_project():
+        return reverse("book", args=[pk])
+    base = settings.SHOP_PAGES[project]
+    return f"{base.rstrip('/')}/{model}s/{pk}/"
 
 
 def book_page(offset: int, limit: int) -> Page:
     """Return the books from ``offset``, at most ``limit`` of them."""
     check_bounds(offset, limit)
-    config = gateway_settings()
-    Reference = apps.get_model(config["REFERENCE_MODEL"])
-    field = config["REFERENCE_FIELD"]
+    Reference = apps.get_model("books", "Reference")
+    field = "content_object"
     content_type = Reference._meta.get_field(field).ct_field
     references = Reference._default_manager.filter(
         **{f"{content_type}__in": _book_content_types()}
@@ -83,12 +112,8 @@ def book_page(offset: int, limit: int) -> Page:
     return Page(entries, total, offset, limit, unavailable)
 
 
-def _book_models() -> list[tuple[str, str]]:
-    return [tuple(label.lower().split(".")) for label in gateway_settings()["BOOK_MODELS"]]
-
-
 def _book_content_types() -> Any:
-    condition = Q(*(Q(app_label=a, model=m) for a, m in _book_models()), _connector=Q.OR)
+    condition = Q(*(Q(app_label=a, model=m) for a, m in BOOK_MODELS), _connector=Q.OR)
     return GenericContentType.objects.filter(condition)
 
 
@@ -96,9 +121,17 @@ def _entry(ref: Any, target: Any, unavailable: dict[str, FederationError]) -> En
     ct = GenericContentType.objects.get_for_id(ref.content_type_id)
     if target is None:
         if ct.project in unavailable:
-            return Entry(kind="unavailable", id=str(ref.object_id), project=ct.project)
+            return Entry(
+                kind="unavailable", id=str(ref.object_id), project=ct.project, model=ct.model
+            )
         return None  # the book is gone, as a deleted local target is
-    common = {"id": str(target.pk), "project": ct.project, "title": target.title}
+    common = {
+        "id": str(target.pk),
+        "project": ct.project,
+        "model": ct.model,
+        "url": shop_page(ct.project, ct.model, str(target.pk)),
+        "title": target.title,
+    }
     if ct.is_local:
         return Entry(kind="local", author=_author_name(target), price=target.price, **common)
     price = target.price

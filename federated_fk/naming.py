@@ -1,0 +1,28 @@
+"""The type-naming rule shared by the gateway and the subgraphs.
+
+Two services may both have a ``books.Book``: different rows, so different
+GraphQL types. A type is named after its project and its model's class name,
+``<Project><Model>`` with the project name in PascalCase: ``shop_a``'s
+``books.Book`` is ``ShopABook``, ``shop_b``'s is ``ShopBBook``. A shared model
+(a table every service synchronizes, project ``"shared"``) keeps the bare
+class name: its rows are the same everywhere, so it is one entity.
+"""
+
+from __future__ import annotations
+
+from federated_fk import conf
+
+
+def project_prefix(project: str) -> str:
+    """Return the type-name prefix of ``project``: ``"shop_b"`` → ``"ShopB"``."""
+    if project == conf.SHARED_PROJECT:
+        return ""
+    return "".join(part[:1].upper() + part[1:] for part in project.replace("-", "_").split("_"))
+
+
+def type_name(project: str, object_name: str) -> str:
+    """Return the GraphQL type name of a model of ``project`` (idempotent)."""
+    prefix = project_prefix(project)
+    if object_name.startswith(prefix) and object_name[len(prefix) :][:1].isupper():
+        return object_name
+    return prefix + object_name

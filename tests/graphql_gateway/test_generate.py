@@ -1,0 +1,140 @@
+"""The generated union over a non-book app: movies and clips, here and in shop_b."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from federated_fk.models import GenericContentType
+from graphql_gateway.generate import FederatedUnion
+from graphql_gateway.schema import GatewayContext, gateway_schema
+from tests.federated_fk import conftest as remote_fixtures
+from tests.movieapp.models import Clip, Movie, Showing
+from tests.sharedapp.models import Author
+
+pytestmark = pytest.mark.django_db
+
+SCREENINGS = """
+query ($type: String, $project: String) {
+  screenings(limit: 20, type: $type, project: $project) {
+    totalCount hasNextPage
+    items {
+      __typename
+      ... on ScreeningItem { id title }
+      ... on ShopAMovie { year director { name } }
+      ... on ShopBMovie { year director { name } }
+      ... on ShopAClip { seconds movie { title director { name } } }
+      ... on ShopBClip { seconds movie { title director { name } } }
+    }
+  }
+}
+"""
+
+
+# The real subgraph processes of tests/federated_fk, and their synchronized content types.
+federation = remote_fixtures.federation
+synced_content_types = remote_fixtures.synced
+
+
+@pytest.fixture
+def screenings(request, settings, tmp_path):
+    """Showings of local and remote movies and clips, and the schema generated for them."""
+    synced = request.getfixturevalue("synced_content_types")
+    # The SDL the sync command stored is what the remote member types are made from.
+    settings.FEDERATION = {**settings.FEDERATION, "SCHEMA_DIR": str(tmp_path)}
+    herbert = Author.objects.create(id=1, name="Frank Herbert")
+    Author.objects.create(id=2, name="Ōe Kenzaburō")
+    dune = Movie.objects.create(title="Dune", year=1984, director=herbert)
+    trailer = Clip.objects.create(title="Dune trailer", seconds=90, movie=dune)
+    remote_movie = synced[("shop_b", "Movie")]
+    remote_clip = synced[("shop_b", "Clip")]
+    for target in [dune, trailer]:
+        Showing.objects.create(content_object=target)
+    for ct, pk in [(remote_movie, 1), (remote_clip, 11), (remote_clip, 21), (remote_movie, 99)]:
+        Showing.objects.create(content_type=ct, object_id=str(pk))
+    for ct in GenericContentType.objects.all():  # a warm cache, as in a running service
+        GenericContentType.objects.get_for_id(ct.pk)
+    union = FederatedUnion(
+        "movieapp.Showing", "content_object", ["movieapp.movie", "movieapp.clip"], "Screening"
+    )
+    return gateway_schema([union])
+
+
+def execute(schema, variables=None):
+    context = GatewayContext(None, None)
+    result = async_to_sync(schema.execute)(
+        SCREENINGS, variable_values=variables or {}, context_value=context
+    )
+    return result
+
+
+def test_local_and_remote_members_with_no_resolver_written(screenings, shop_b):
+    sdl = screenings.as_str()
+    members = "ShopAMovie | ShopAClip | ShopBMovie | ShopCMovie | ShopBClip | ShopCClip"
+    assert f"union ScreeningResult = {members}" in sdl
+    assert "interface ScreeningItem" in sdl
+    with CaptureQueriesContext(connection) as queries:
+        result = execute(screenings)
+    assert result.errors is None, result.errors
+    page = result.data["screenings"]
+    assert (page["totalCount"], page["hasNextPage"]) == (6, False)
+    items = page["items"]
+    assert items[0] == {
+        "__typename": "ShopAMovie",
+        "id": str(Movie.objects.get().pk),
+        "title": "Dune",
+        "year": 1984,
+        "director": {"name": "Frank Herbert"},
+    }
+    assert items[1]["movie"] == {"title": "Dune", "director": {"name": "Frank Herbert"}}
+    assert [(i["__typename"], i["title"]) for i in items[2:5]] == [
+        ("ShopBMovie", "B Movie 1"),
+        ("ShopBClip", "B Clip 1.1"),
+        ("ShopBClip", "B Clip 2.1"),
+    ]
+    assert items[2]["director"] == {"name": "Ōe Kenzaburō"}  # a shared author, read here
+    assert items[4]["movie"] == {"title": "B Movie 2", "director": {"name": "Frank Herbert"}}
+    assert items[5] is None  # no remote movie 99
+    # Three levels (targets, the clips' movies, the directors): one _entities
+    # request per level that reaches shop_b, whatever the number of items.
+    stats = shop_b.stats()
+    assert stats["graphql_requests"] == 2
+    # The count and the page; the movies, the clips; the directors (the local
+    # clip's movie was loaded on the first level, and is not read again).
+    assert len(queries) == 5, [q["sql"] for q in queries]
+
+
+def test_filter_by_type_and_project(screenings, shop_b):
+    result = execute(screenings, {"type": "ShopBClip"})
+    assert [i["title"] for i in result.data["screenings"]["items"]] == ["B Clip 1.1", "B Clip 2.1"]
+    shop_b.stats(reset=True)
+    result = execute(screenings, {"project": "shop_a"})
+    titles = [i["title"] for i in result.data["screenings"]["items"]]
+    assert titles == ["Dune", "Dune trailer"]
+    assert shop_b.stats()["graphql_requests"] == 0  # nothing remote was asked for
+
+
+def test_ordering_and_refused_arguments(screenings, shop_b):
+    query = "query ($o: String) { screenings(limit: 2, orderBy: $o) { items { __typename } } }"
+    result = async_to_sync(screenings.execute)(
+        query, variable_values={"o": "-pk"}, context_value=GatewayContext(None, None)
+    )
+    assert result.data["screenings"]["items"] == [None, {"__typename": "ShopBClip"}]
+    for variables, message in [
+        ({"type": "Nope"}, "type must be one of ShopAMovie, ShopAClip, ShopBMovie, "),
+        ({"project": "shop_z"}, "project must be one of shop_a, shop_b, shop_c, got 'shop_z'."),
+    ]:
+        result = execute(screenings, variables)
+        assert result.errors[0].message.startswith(message)
+    result = async_to_sync(screenings.execute)(
+        query, variable_values={"o": "title"}, context_value=GatewayContext(None, None)
+    )
+    assert result.errors[0].message == "orderBy must be one of pk, -pk, got 'title'."
+
+
+def test_a_malformed_local_id_is_a_missing_target_not_an_error(screenings, shop_b):
+    ct = GenericContentType.objects.get_for_model(Movie)
+    Showing.objects.create(content_type=ct, object_id="not-a-number")
+    result = execute(screenings)
+    assert result.errors is None
+    assert result.data["screenings"]["items"][-1] is None
