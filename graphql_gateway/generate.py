@@ -45,6 +45,8 @@ from federated_fk.models import GenericContentType
 from federated_fk.naming import type_name
 from federated_fk.remote.types import snake_case
 from federated_fk.sdl import RemoteEntity, entities
+from graphql_gateway.conf import gateway_settings
+from graphql_gateway.errors import public_remote_error
 from graphql_gateway.loader import Key, key_of, local_key
 
 #: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
@@ -227,7 +229,6 @@ def _relation_resolver(python_name: str, target: tuple[str | None, str, str], ma
 
 def report_unavailable(info: strawberry.Info, projects: Iterable[str | None]) -> None:
     """Add one public error per project of ``projects`` that could not answer."""
-    from graphql_gateway.schema import public_remote_error
 
     loader = info.context.loader
     path = [p for p in info.path.as_list() if isinstance(p, str)]
@@ -425,7 +426,6 @@ class FederatedUnion:
             type: str | None = None,
             order_by: str | None = None,
         ) -> Any:
-            from graphql_gateway.conf import gateway_settings
 
             request = PageRequest(
                 offset,
@@ -518,7 +518,6 @@ def _project_of(target: Target) -> str:
 
 
 def check_bounds(offset: int, limit: int) -> None:
-    from graphql_gateway.conf import gateway_settings
 
     largest = gateway_settings()["MAX_PAGE_SIZE"]
     if not 0 <= offset <= MAX_OFFSET:

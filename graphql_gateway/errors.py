@@ -1,0 +1,50 @@
+"""What the public sees of a remote project's failure; what happened goes to the log."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+
+from federated_fk.exceptions import (
+    FederationError,
+    RemoteAuthenticationError,
+    RemoteCircuitOpen,
+    RemoteConnectionError,
+    RemoteHTTPError,
+    RemoteProtocolError,
+    RemoteQueryError,
+    RemoteTimeout,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["REMOTE_REASONS", "public_remote_error"]
+
+
+#: The public reason of a remote failure, by exception class (most specific first).
+REMOTE_REASONS: tuple[tuple[type[FederationError], str], ...] = (
+    (RemoteTimeout, "TIMEOUT"),
+    (RemoteConnectionError, "CONNECTION_FAILED"),
+    (RemoteAuthenticationError, "AUTHENTICATION_FAILED"),
+    (RemoteHTTPError, "HTTP_ERROR"),
+    (RemoteCircuitOpen, "CIRCUIT_OPEN"),
+    (RemoteQueryError, "QUERY_ERROR"),
+    (RemoteProtocolError, "PROTOCOL_ERROR"),
+)
+
+
+def public_remote_error(project: str, error: FederationError, path: list[str]) -> GraphQLError:
+    """Return the error the public sees for an unavailable project; log what happened.
+
+    A remote's own text (a database error, a stack frame) can say more than
+    its owner wants said: the public error carries the project, a code and
+    a reason code; the full text goes to the log.
+    """
+    reason = next((code for cls, code in REMOTE_REASONS if isinstance(error, cls)), "UNAVAILABLE")
+    logger.warning("Project %r is unavailable: %s", project, error)
+    return GraphQLError(
+        f"Project {project!r} is unavailable.",
+        path=path,
+        extensions={"code": "REMOTE_UNAVAILABLE", "project": project, "reason": reason},
+    )
