@@ -169,7 +169,10 @@ class FederatedForeignKey(GenericForeignKey):
         value = getattr(instance, self.fk_field)
         try:
             if ct.is_remote:
-                parse_remote_id(str(ct), model._meta.pk_type, value)
+                # Labelled as the loader labels it: str(ct) would build the
+                # verbose name for every reference.
+                label = f"{ct.project} {ct.app_label}.{ct.model}"
+                parse_remote_id(label, model._meta.pk_type, value)
             else:
                 parse_id(model, value, instance._state.db)
         except InvalidId:
