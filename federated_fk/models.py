@@ -262,6 +262,10 @@ class GenericContentType(models.Model):
     def __str__(self) -> str:
         return self.app_labeled_name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        forget_stand_in_memos()  # the description of a remote type may have changed
+
     @property
     def is_local(self) -> bool:
         """True when the rows of this type live in this service's databases."""
@@ -292,10 +296,6 @@ class GenericContentType(models.Model):
         if self.project != conf.current_project():
             label = f"{self.project} | {label}"
         return label
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        forget_stand_in_memos()  # the description of a remote type may have changed
 
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         super().refresh_from_db(*args, **kwargs)
