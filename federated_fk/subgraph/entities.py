@@ -21,6 +21,7 @@ from strawberry.types import Info
 
 from federated_fk.ids import parse_ids
 from federated_fk.subgraph.caches import cache_extensions
+from federated_fk.subgraph.fast_entities import FastEntitiesExecutionContext
 from federated_fk.subgraph.model_fields import with_relations
 
 
@@ -31,6 +32,7 @@ class SubgraphSchema(strawberry.federation.Schema):
 
     def __init__(self, *args: Any, extensions: Any = (), **kwargs: Any) -> None:
         # Last, so that the cost limits are checked before the cached validation.
+        kwargs.setdefault("execution_context_class", FastEntitiesExecutionContext)
         super().__init__(*args, extensions=[*extensions, *cache_extensions()], **kwargs)
 
     # strawberry builds ``_entities`` from this signature: keep its types.
