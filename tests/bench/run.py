@@ -38,6 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 WARMUP = 3  # requests the load generator sends before timing
+GATEWAY_ROUNDS = 3  # the gateway setups are loaded in turn, this many times each
 LIMIT = "half on shop_b, minimal endpoint (the physical limit)"
 BOOKS_QUERY = """query ($limit: Int!) { books(limit: $limit) { totalCount items { __typename
   ... on BookItem { id title author price project } } } }"""
@@ -335,29 +336,59 @@ class Bench:
             "federated": DemoShops(self.folder / "gw-federated", extra_books=biggest),
             "all local": DemoShops(self.folder / "gw-local", local_books=biggest, remote=False),
         }
-        for name, shops in setups.items():
-            shops.folder.mkdir()
-            shops.start()
-            try:
-                for size in page_sizes:
-                    payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": size}})
-                    row = {"data": name, "page_size": size}
-                    for concurrency in (1, 8, 32):
-                        count = requests if concurrency == 1 else requests * 2
-                        before = shops.shop_b_requests() + WARMUP if shops.remote else 0
-                        result = load(shops.url + "/graphql/", payload, concurrency, count)
-                        after = shops.shop_b_requests() if shops.remote else 0
-                        latencies = sorted(result["latencies"])
-                        row[f"c{concurrency}"] = {
-                            "p50_ms": 1000 * statistics.median(latencies),
-                            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
-                            "per_s": len(latencies) / result["wall"],
-                            "failures": result["failures"],
-                            "shop_b_requests_per_query": after and (after - before) / count,
-                        }
+        try:
+            for shops in setups.values():
+                shops.folder.mkdir()
+                shops.start()
+            for size in page_sizes:
+                payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": size}})
+                rows = {name: {"data": name, "page_size": size} for name in setups}
+                for concurrency in (1, 8, 32):
+                    count = requests if concurrency == 1 else requests * 2
+                    figures = self.gateway_level(setups, payload, concurrency, count)
+                    for name, level in figures.items():
+                        rows[name][f"c{concurrency}"] = level
+                for row in rows.values():
                     self.record("4 gateway", **row)
-            finally:
+        finally:
+            for shops in setups.values():
                 shops.stop()
+
+    @staticmethod
+    def gateway_level(
+        setups: dict[str, Any], payload: str, concurrency: int, count: int
+    ) -> dict[str, dict[str, Any]]:
+        """Load both setups in turn, GATEWAY_ROUNDS times; p50 ratio spread from the rounds."""
+        latencies: dict[str, list[float]] = {name: [] for name in setups}
+        p50s: dict[str, list[float]] = {name: [] for name in setups}
+        wall = dict.fromkeys(setups, 0.0)
+        failures = dict.fromkeys(setups, 0)
+        shop_b = dict.fromkeys(setups, 0)
+        per_round = max(1, count // GATEWAY_ROUNDS)
+        for _ in range(GATEWAY_ROUNDS):
+            for name, shops in setups.items():
+                before = shops.shop_b_requests() + WARMUP if shops.remote else 0
+                result = load(shops.url + "/graphql/", payload, concurrency, per_round)
+                shop_b[name] += (shops.shop_b_requests() - before) if shops.remote else 0
+                latencies[name] += result["latencies"]
+                p50s[name].append(statistics.median(result["latencies"]))
+                wall[name] += result["wall"]
+                failures[name] += result["failures"]
+        figures = {}
+        for name in setups:
+            ordered = sorted(latencies[name])
+            figures[name] = {
+                "p50_ms": 1000 * statistics.median(ordered),
+                "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))],
+                "per_s": len(ordered) / wall[name],
+                "failures": failures[name],
+                "shop_b_requests_per_query": shop_b[name] / (per_round * GATEWAY_ROUNDS),
+            }
+        if "federated" in setups and "all local" in setups:
+            figures["federated"]["p50_ratio_to_all_local"] = spread(
+                [f / a for f, a in zip(p50s["federated"], p50s["all local"], strict=True)]
+            )
+        return figures
 
 
 def _title_or_none(obj: Any) -> Any:
