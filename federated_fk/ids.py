@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import connections, models, router
@@ -63,17 +65,29 @@ def parse_id(model: type[models.Model], value: Any, using: str | None = None) ->
 
     :raises InvalidId: when ``value`` cannot be such a key
     """
+    return id_parser(model, using)(value)
+
+
+def id_parser(model: type[models.Model], using: str | None = None) -> Callable[[Any], Any]:
+    """Return ``parse_id`` for ``model`` and ``using``, with what it looks up done once.
+
+    For checking many ids of one model: the key's type, range and label are
+    found here, not per id.
+    """
     field = pk_field(model)
     internal = field.get_internal_type()
     label = model._meta.label
     connection = connections[using or router.db_for_read(model)]
     if internal in connection.ops.integer_field_ranges or internal.endswith("AutoField"):
-        return _integer(label, value, connection.ops.integer_field_range(internal))
+        return partial(_integer, label, bounds=connection.ops.integer_field_range(internal))
     if internal == "UUIDField":
-        return _uuid(label, value)
+        return partial(_uuid, label)
+    return partial(_string, label, getattr(field, "max_length", None))
+
+
+def _string(label: str, max_length: int | None, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidId(label, value, f"expected a string, got {type(value).__name__}")
-    max_length = getattr(field, "max_length", None)
     if max_length is not None and len(value) > max_length:
         raise InvalidId(label, value, f"longer than {max_length} characters")
     if "\x00" in value:

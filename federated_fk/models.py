@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from federated_fk import conf
 from federated_fk.contract import PkType
-from federated_fk.remote.objects import stand_in_class
+from federated_fk.remote.objects import forget_stand_in_memos, stand_in_class
 
 #: (project, app_label, model): what a GenericContentType names.
 Key = tuple[str, str, str]
@@ -168,6 +168,7 @@ class GenericContentTypeManager(models.Manager["GenericContentType"]):
     def clear_cache(self) -> None:
         """Clear the content-type cache of every database."""
         self._cache.clear()
+        forget_stand_in_memos()
 
     def _add_to_cache(self, using: str, ct: GenericContentType) -> None:
         # Keyed by the row's own fields, not by a model class: a stale row
@@ -261,6 +262,10 @@ class GenericContentType(models.Model):
     def __str__(self) -> str:
         return self.app_labeled_name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        forget_stand_in_memos()  # the description of a remote type may have changed
+
     @property
     def is_local(self) -> bool:
         """True when the rows of this type live in this service's databases."""
@@ -291,6 +296,10 @@ class GenericContentType(models.Model):
         if self.project != conf.current_project():
             label = f"{self.project} | {label}"
         return label
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        forget_stand_in_memos()
 
     def model_class(self) -> type | None:
         """Return the model class for this type of content.

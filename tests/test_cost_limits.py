@@ -139,3 +139,23 @@ def test_gateway_cost_is_a_setting():
     with override_settings(GRAPHQL_GATEWAY={"MAX_COST": 3}):
         result = schema.execute_sync("{ a: __typename b: __typename c: __typename d: __typename }")
     assert result.errors[0].extensions == {"code": "COST_LIMIT"}
+
+
+@pytest.mark.django_db
+def test_a_cached_validation_never_skips_the_cost_limit(client, rows):  # noqa: F811
+    # The same text, validated and cached while its cost is low, is refused
+    # once its variables make it cost too much, and the other way round.
+    text = (
+        "query ($r: [_Any!]!) { e0: _entities(representations: $r) { ... on Book { id } } "
+        "e1: _entities(representations: $r) { ... on Book { id } } }"
+    )
+    few = [{"__typename": "Book", "id": "1"}]
+    many = few * 600
+    for variables, refused in ((few, False), (many, True), (few, False), (many, True)):
+        _, body = post(client, text, {"r": variables})
+        assert ("errors" in body) is refused, body
+        if refused:
+            assert body["errors"][0]["extensions"]["code"] == "COST_LIMIT"
+    _, body = post(client, "{ _entities { id } }")  # invalid: cached errors still answered
+    _, again = post(client, "{ _entities { id } }")
+    assert body["errors"] and again["errors"] == body["errors"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property, partial
 from typing import Any
 
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -18,7 +19,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.db.models.base import ModelBase
 
-from federated_fk.ids import InvalidId, parse_id, parse_remote_id
+from federated_fk.ids import InvalidId, id_parser, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import record_remote_errors
 from federated_fk.remote import fetch_remote_objects
@@ -150,33 +151,60 @@ class FederatedForeignKey(GenericForeignKey):
         local, remote = self._split_by_locality(instances)
         # A malformed or out-of-range id would fail the query of every target
         # of its type: it names no row, so it is left out and reads as None.
-        local = [i for i in local if self._id_is_valid(i)]
+        # One parser per content type and database for the whole call: the
+        # check runs twice per instance (here and in the key function).
+        parsers: dict[tuple[Any, str | None], Callable[[Any], Any] | None] = {}
+        local = [i for i in local if self._id_is_valid(i, parsers)]
         objs, rel_attr, instance_attr, single, cache_name, is_descriptor = (
             super().get_prefetch_querysets(local, querysets)
         )
         objs = [*objs, *self._get_remote_objects(remote)]
-        return objs, rel_attr, self._strict_key(instance_attr), single, cache_name, is_descriptor
+        key = self._strict_key(instance_attr, parsers)
+        return objs, rel_attr, key, single, cache_name, is_descriptor
 
-    def _id_is_valid(self, instance: models.Model) -> bool:
+    def _id_is_valid(
+        self,
+        instance: models.Model,
+        parsers: dict[tuple[Any, str | None], Callable[[Any], Any] | None] | None = None,
+    ) -> bool:
         """Whether the object id of ``instance`` is exactly a key of its target's model."""
-        ct_id = getattr(instance, self.model._meta.get_field(self.ct_field).attname)
+        ct_id = getattr(instance, self._ct_attname)
         if ct_id is None:
             return True
-        ct = self.get_content_type(id=ct_id, using=instance._state.db)
-        model = ct.model_class()
-        if model is None:
+        using = instance._state.db
+        parsers = {} if parsers is None else parsers
+        if (ct_id, using) not in parsers:
+            parsers[(ct_id, using)] = self._id_parser(ct_id, using)
+        parse = parsers[(ct_id, using)]
+        if parse is None:
             return True
-        value = getattr(instance, self.fk_field)
         try:
-            if ct.is_remote:
-                parse_remote_id(str(ct), model._meta.pk_type, value)
-            else:
-                parse_id(model, value, instance._state.db)
+            parse(getattr(instance, self.fk_field))
         except InvalidId:
             return False
         return True
 
-    def _strict_key(self, key: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    @cached_property
+    def _ct_attname(self) -> str:
+        return self.model._meta.get_field(self.ct_field).attname
+
+    def _id_parser(self, ct_id: Any, using: str | None) -> Callable[[Any], Any] | None:
+        """Return what parses an id of content type ``ct_id`` exactly; None if it has no model."""
+        ct = self.get_content_type(id=ct_id, using=using)
+        model = ct.model_class()
+        if model is None:
+            return None
+        if ct.is_remote:
+            # Labelled as the loader labels it: str(ct) would build the verbose name.
+            label = f"{ct.project} {ct.app_label}.{ct.model}"
+            return partial(parse_remote_id, label, model._meta.pk_type)
+        return id_parser(model, using)
+
+    def _strict_key(
+        self,
+        key: Callable[[Any], Any],
+        parsers: dict[tuple[Any, str | None], Callable[[Any], Any] | None] | None = None,
+    ) -> Callable[[Any], Any]:
         """Wrap a prefetch key function: an id that is not exact matches nothing.
 
         Django's key converts loosely (``" 1 "`` is 1): it would give a
@@ -184,7 +212,7 @@ class FederatedForeignKey(GenericForeignKey):
         """
 
         def strict_key(instance: Any) -> Any:
-            return key(instance) if self._id_is_valid(instance) else None
+            return key(instance) if self._id_is_valid(instance, parsers) else None
 
         return strict_key
 

@@ -175,7 +175,6 @@ def _fields(
     data: dict[str, Any] = {}
     missing: list[str] = []
     wrong: list[str] = []
-    types = dict(entity_type.field_types)
     for name, python_name, convert in entity_type.converters:
         if name not in entity:
             missing.append(name)
@@ -183,7 +182,7 @@ def _fields(
         try:
             data[python_name] = convert(entity[name])
         except (TypeError, ValueError, ValidationError):
-            wrong.append(f"{name} is not a {types.get(name, 'scalar')}")
+            wrong.append(f"{name} is not a {dict(entity_type.field_types).get(name, 'scalar')}")
     if missing or wrong:
         name = f"{entity_type.type_name} {representation['id']!r}"
         problem = f"{name} lacks {', '.join(missing)}" if missing else f"{name}: {', '.join(wrong)}"

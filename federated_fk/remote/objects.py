@@ -115,12 +115,14 @@ class RemoteObject:
         self._data = data
         self._state = ModelState()
         self._state.adding = False
+        self._state.db = self._meta.db
 
     @property
     def content_type(self) -> GenericContentType:
         """The GenericContentType of this object's remote model."""
-        manager = self._meta.content_types.db_manager(self._state.db)
-        return manager.get_for_model(self)
+        manager = self._meta.content_types
+        cached = manager.cached(self._state.db, self)
+        return cached or manager.db_manager(self._state.db).get_for_model(self)
 
     @property
     def object_id(self) -> str:
@@ -247,6 +249,15 @@ class RemoteObject:
 
 _stand_ins: dict[tuple[Any, ...], type[RemoteObject]] = {}
 _stand_ins_lock = threading.Lock()
+#: Bumped whenever a content-type row may have changed: it invalidates the
+#: class remembered on every content-type instance.
+_generation = 0
+
+
+def forget_stand_in_memos() -> None:
+    """Make every content type look its stand-in class up again (after a row changed)."""
+    global _generation
+    _generation += 1
 
 
 def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
@@ -254,9 +265,21 @@ def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
 
     The class is made once per (content type as synchronized, base class)
     and cached, so that objects made at different times are instances of
-    one class.
+    one class. The content type remembers its class until a content-type row
+    is saved, deleted or refreshed: the prefetch asks for it per reference,
+    and describing the type to find the class is the costly part.
     """
     base = conf.remote_object_class() or RemoteObject
+    memo = ct.__dict__.get("_stand_in_memo")
+    if memo is not None and memo[0] == _generation and memo[1] is base:
+        return memo[2]
+    generation = _generation
+    cls = _stand_in_class(ct, base)
+    ct.__dict__["_stand_in_memo"] = (generation, base, cls)
+    return cls
+
+
+def _stand_in_class(ct: GenericContentType, base: type) -> type[RemoteObject]:
     described = json.dumps(
         [ct.type_name, ct.pk_type, ct.fields, ct.field_types, ct.relations, ct.listable],
         sort_keys=True,

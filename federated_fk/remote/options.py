@@ -78,6 +78,9 @@ class RemoteOptions:
         #: The manager of GenericContentType (this module does not import the
         #: models: they import it).
         self.content_types: Any = type(ct)._default_manager
+        #: The database of the content type: objects carry it as their
+        #: ``_state.db``, so that looking their content type up hits the cache.
+        self.db: str | None = ct._state.db
         self._entity_types: dict[tuple[str, ...], EntityType] = {}
 
     def entity_type(self) -> EntityType:

@@ -20,6 +20,8 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import Info
 
 from federated_fk.ids import parse_ids
+from federated_fk.subgraph.caches import cache_extensions
+from federated_fk.subgraph.fast_entities import FastEntitiesExecutionContext
 from federated_fk.subgraph.model_fields import with_relations
 
 
@@ -27,6 +29,11 @@ class SubgraphSchema(strawberry.federation.Schema):
     """A federation schema whose ``_entities`` is batched and refuses bad input clearly."""
 
     max_representations = 1000
+
+    def __init__(self, *args: Any, extensions: Any = (), **kwargs: Any) -> None:
+        # Last, so that the cost limits are checked before the cached validation.
+        kwargs.setdefault("execution_context_class", FastEntitiesExecutionContext)
+        super().__init__(*args, extensions=[*extensions, *cache_extensions()], **kwargs)
 
     # strawberry builds ``_entities`` from this signature: keep its types.
     async def entities_resolver(

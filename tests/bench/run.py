@@ -8,11 +8,19 @@ demo shops), on fresh SQLite files, generates the rows, runs the scenarios,
 prints a table and writes the same figures as JSON (--json). Times are medians
 of --repeat runs after a warm-up; comparisons are ratios measured in the same
 run, because absolute times on shared machines drift.
+
+Method: variants that are compared run interleaved (A, B, A, B, ...), so that
+drift on the machine hits them alike, and each ratio is reported with its
+spread: the minimum, median and maximum of the per-round ratios. The garbage
+collector is controlled as ``timeit`` does: a full collection before each timed
+call and none during it (``gc.disable()``), so that a collection pass of
+earlier garbage does not land on whichever variant happens to run next.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -30,6 +38,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 WARMUP = 3  # requests the load generator sends before timing
+GATEWAY_ROUNDS = 3  # the gateway setups are loaded in turn, this many times each
+LIMIT = "half on shop_b, minimal endpoint (the physical limit)"
 BOOKS_QUERY = """query ($limit: Int!) { books(limit: $limit) { totalCount items { __typename
   ... on BookItem { id title price } } } }"""
 
@@ -45,15 +55,43 @@ def setup_django(folder: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
+def timed_once(fn: Callable[[], Any]) -> float:
+    """The wall time of one call of ``fn``: collected before, no collection during."""
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        fn()
+        return time.perf_counter() - started
+    finally:
+        gc.enable()
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> float:
     """The median wall time of ``fn`` over ``repeat`` runs, after one warm-up run."""
     fn()
-    times = []
+    return statistics.median(timed_once(fn) for _ in range(repeat))
+
+
+def interleaved(variants: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
+    """The times of each variant over ``repeat`` rounds, the variants run in turn."""
+    for fn in variants.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, fn in variants.items():
+            times[name].append(timed_once(fn))
+    return times
+
+
+def spread(values: list[float]) -> list[float]:
+    """[min, median, max] of ``values``."""
+    return [min(values), statistics.median(values), max(values)]
+
+
+def ratio_spread(times: dict[str, list[float]], a: str, b: str) -> list[float]:
+    """[min, median, max] of the ratio a ÷ b, round by round."""
+    return spread([x / y for x, y in zip(times[a], times[b], strict=True)])
 
 
 def peak_mib(fn: Callable[[], Any]) -> float:
@@ -73,6 +111,7 @@ class Bench:
         self.batch_size = batch_size
         self.results: list[dict[str, Any]] = []
         self.servers: dict[str, Any] = {}
+        self.limit: Any = None
 
     # -- set-up ---------------------------------------------------------------
 
@@ -97,6 +136,8 @@ class Bench:
         call_command("sync_remote_contenttypes", schema_dir=str(self.folder), verbosity=0)
 
     def stop(self) -> None:
+        if self.limit is not None:
+            self.limit.close()
         for server in self.servers.values():
             server.stop()
 
@@ -180,14 +221,7 @@ class Bench:
             return sum(1 for ref in refs if ref.content_object.title)
 
         federated = self.resolve(f"local-{n}")
-        # Interleave the two, so that drift on the machine hits both alike.
-        times: dict[str, list[float]] = {"federated": [], "django": []}
-        federated(), django_gfk()
-        for _ in range(self.repeat):
-            for name, fn in (("federated", federated), ("django", django_gfk)):
-                started = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - started)
+        times = interleaved({"federated": federated, "django": django_gfk}, self.repeat)
         fed, dj = (statistics.median(times[k]) for k in ("federated", "django"))
         self.record(
             "1 local overhead",
@@ -195,6 +229,7 @@ class Bench:
             federated_s=fed,
             django_gfk_s=dj,
             ratio=fed / dj,
+            ratio_spread=ratio_spread(times, "federated", "django"),
             peak_mib=peak_mib(federated),
             django_peak_mib=peak_mib(django_gfk),
         )
@@ -212,30 +247,52 @@ class Bench:
             ),
         }
         growth = scenario.startswith("5")
-        base = None
-        for name in ["half on shop_b"] if growth else list(sets):
+        names = ["half on shop_b"] if growth else list(sets)
+        variants = {}
+        for name in names:
             label, targets = sets[name]
             self.make_references(label, targets)
-            fn = self.resolve(label)
-            seconds = timed(fn, self.repeat)
-            if name == "all local":
-                base = seconds
-            self.reset_requests()
-            fn()
-            remote = {p: sum(1 for ct, _ in targets if ct.project == p) for p in self.servers}
-            self.record(
-                scenario,
-                n=n,
-                data=name,
-                seconds=seconds,
-                per_reference_us=seconds / n * 1e6,
-                ratio_to_all_local=seconds / base if base else None,
-                requests={p: c for p, c in self.requests().items() if c},
-                expected_requests={
+            variants[name] = self.resolve(label)
+        if not growth:
+            # The physical limit: the same prefetch, the library's fetch replaced
+            # by the minimal endpoint (tests/bench/limit.py).
+            variants[LIMIT] = self.with_limit_fetch(variants["half on shop_b"])
+        times = interleaved(variants, self.repeat)
+        for name, fn in variants.items():
+            targets = sets["half on shop_b" if name == LIMIT else name][1]
+            seconds = statistics.median(times[name])
+            figures: dict[str, Any] = {"seconds": seconds, "seconds_spread": spread(times[name])}
+            if "all local" in times and name != "all local":
+                figures["ratio_to_all_local"] = ratio_spread(times, name, "all local")
+            if name == "half on shop_b" and LIMIT in times:
+                figures["ratio_to_limit"] = ratio_spread(times, name, LIMIT)
+            if name != LIMIT:
+                self.reset_requests()
+                fn()
+                remote = {p: sum(1 for ct, _ in targets if ct.project == p) for p in self.servers}
+                figures["requests"] = {p: c for p, c in self.requests().items() if c}
+                figures["expected_requests"] = {
                     p: math.ceil(c / self.batch_size) for p, c in remote.items() if c
-                },
-                peak_mib=peak_mib(fn),
-            )
+                }
+                figures["peak_mib"] = peak_mib(fn)
+            self.record(scenario, n=n, data=name, per_reference_us=seconds / n * 1e6, **figures)
+
+    def with_limit_fetch(self, fn: Callable[[], int]) -> Callable[[], int]:
+        """``fn`` with ``federated_fk.remote.client.fetch`` answered by the limit endpoint."""
+        from unittest import mock
+
+        from federated_fk.remote import client
+        from tests.bench.limit import LimitClient
+
+        if self.limit is None:
+            urls = {p: s.url.replace("/graphql/", "/limit/") for p, s in self.servers.items()}
+            self.limit = LimitClient(urls, self.batch_size)
+
+        def run() -> int:
+            with mock.patch.object(client, "fetch", self.limit.fetch):
+                return fn()
+
+        return run
 
     def naive_vs_batched(self, n: int) -> None:
         """3. The same remote references, one request per object vs batched."""
@@ -279,29 +336,59 @@ class Bench:
             "federated": DemoShops(self.folder / "gw-federated", extra_books=biggest),
             "all local": DemoShops(self.folder / "gw-local", local_books=biggest, remote=False),
         }
-        for name, shops in setups.items():
-            shops.folder.mkdir()
-            shops.start()
-            try:
-                for size in page_sizes:
-                    payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": size}})
-                    row = {"data": name, "page_size": size}
-                    for concurrency in (1, 8, 32):
-                        count = requests if concurrency == 1 else requests * 2
-                        before = shops.shop_b_requests() + WARMUP if shops.remote else 0
-                        result = load(shops.url + "/graphql/", payload, concurrency, count)
-                        after = shops.shop_b_requests() if shops.remote else 0
-                        latencies = sorted(result["latencies"])
-                        row[f"c{concurrency}"] = {
-                            "p50_ms": 1000 * statistics.median(latencies),
-                            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
-                            "per_s": len(latencies) / result["wall"],
-                            "failures": result["failures"],
-                            "shop_b_requests_per_query": after and (after - before) / count,
-                        }
+        try:
+            for shops in setups.values():
+                shops.folder.mkdir()
+                shops.start()
+            for size in page_sizes:
+                payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": size}})
+                rows = {name: {"data": name, "page_size": size} for name in setups}
+                for concurrency in (1, 8, 32):
+                    count = requests if concurrency == 1 else requests * 2
+                    figures = self.gateway_level(setups, payload, concurrency, count)
+                    for name, level in figures.items():
+                        rows[name][f"c{concurrency}"] = level
+                for row in rows.values():
                     self.record("4 gateway", **row)
-            finally:
+        finally:
+            for shops in setups.values():
                 shops.stop()
+
+    @staticmethod
+    def gateway_level(
+        setups: dict[str, Any], payload: str, concurrency: int, count: int
+    ) -> dict[str, dict[str, Any]]:
+        """Load both setups in turn, GATEWAY_ROUNDS times; p50 ratio spread from the rounds."""
+        latencies: dict[str, list[float]] = {name: [] for name in setups}
+        p50s: dict[str, list[float]] = {name: [] for name in setups}
+        wall = dict.fromkeys(setups, 0.0)
+        failures = dict.fromkeys(setups, 0)
+        shop_b = dict.fromkeys(setups, 0)
+        per_round = max(1, count // GATEWAY_ROUNDS)
+        for _ in range(GATEWAY_ROUNDS):
+            for name, shops in setups.items():
+                before = shops.shop_b_requests() + WARMUP if shops.remote else 0
+                result = load(shops.url + "/graphql/", payload, concurrency, per_round)
+                shop_b[name] += (shops.shop_b_requests() - before) if shops.remote else 0
+                latencies[name] += result["latencies"]
+                p50s[name].append(statistics.median(result["latencies"]))
+                wall[name] += result["wall"]
+                failures[name] += result["failures"]
+        figures = {}
+        for name in setups:
+            ordered = sorted(latencies[name])
+            figures[name] = {
+                "p50_ms": 1000 * statistics.median(ordered),
+                "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))],
+                "per_s": len(ordered) / wall[name],
+                "failures": failures[name],
+                "shop_b_requests_per_query": shop_b[name] / (per_round * GATEWAY_ROUNDS),
+            }
+        if "federated" in setups and "all local" in setups:
+            figures["federated"]["p50_ratio_to_all_local"] = spread(
+                [f / a for f, a in zip(p50s["federated"], p50s["all local"], strict=True)]
+            )
+        return figures
 
 
 def _title_or_none(obj: Any) -> Any:
@@ -356,6 +443,8 @@ def table(results: list[dict[str, Any]]) -> str:
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list) and all(isinstance(v, float) for v in value):
+        return "/".join(f"{v:.3g}" for v in value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
     return str(value)
@@ -409,6 +498,8 @@ def main() -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "django": django.get_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "gc": "collected before each timed call, disabled during it",
         "repeat": args.repeat,
         "batch_size": args.batch_size,
         "results": bench.results,

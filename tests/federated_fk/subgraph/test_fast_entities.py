@@ -1,0 +1,103 @@
+"""The fast completion of ``_entities`` answers the same bytes as graphql-core's."""
+
+import json
+
+import pytest
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from federated_fk.subgraph import fast_entities
+from tests.federated_fk.subgraph.test_model_types import editions  # noqa: F401
+from tests.remoteshop.schema import schema
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("editions")]
+
+#: As the client generates it: __typename, then each type's fields, relations as { id }.
+#: (Book's ``author`` is left out: a String here, an Author on Edition, it cannot merge.)
+CLIENT_QUERY = (
+    "query FederatedEntities($representations: [_Any!]!) { _entities(representations: "
+    "$representations) { __typename ... on Book { id price title } ... on Edition "
+    "{ id author { id } binding book { id } code extra inPrint opensAt pages price printedAt "
+    "publishedOn related { id } subtitle weight } ... on Gadget { id name } } }"
+)
+
+REPRESENTATIONS = [
+    *({"__typename": "Edition", "id": str(i)} for i in (1, 2, 3, 99)),
+    *({"__typename": "Book", "id": i} for i in ("1", "100", "7", " 7", "1.0", "x", "")),
+    {"__typename": "Gadget", "id": "not-a-uuid"},
+    {"__typename": "Edition", "id": "-1"},
+]
+
+
+def answer(client, query, representations):
+    body = {"query": query, "variables": {"representations": representations}}
+    response = client.post("/graphql/", json.dumps(body), content_type="application/json")
+    assert response.status_code == 200
+    return response.content
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Record whether each ``_entities`` list took the fast path."""
+    taken = []
+    complete = fast_entities.FastEntitiesExecutionContext._complete_entities
+
+    def recorded(self, *args):
+        try:
+            result = complete(self, *args)
+        except fast_entities._Unknown:
+            taken.append(False)
+            raise
+        taken.append(True)
+        return result
+
+    monkeypatch.setattr(fast_entities.FastEntitiesExecutionContext, "_complete_entities", recorded)
+    return taken
+
+
+def normal_answer(client, monkeypatch, query, representations):
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "execution_context_class", StrawberryGraphQLCoreExecutionContext)
+        return answer(client, query, representations)
+
+
+def test_every_field_kind_hidden_rows_and_bad_ids_give_the_same_bytes(client, spy, monkeypatch):
+    fast = answer(client, CLIENT_QUERY, REPRESENTATIONS)
+    assert spy == [True]
+    normal = normal_answer(client, monkeypatch, CLIENT_QUERY, REPRESENTATIONS)
+    assert spy == [True]  # the normal context never calls the fast path
+    assert fast == normal
+    body = json.loads(fast)
+    entities = body["data"]["_entities"]
+    assert entities[0]["price"] == "12.50" and entities[0]["related"] == [{"id": "2"}, {"id": "3"}]
+    assert entities[2]["book"] is None  # its book is hidden
+    assert entities[3] is None and entities[5] is None  # missing, hidden
+    assert [e["path"] for e in body["errors"]] == [["_entities", i] for i in (7, 8, 9, 10, 11)]
+
+
+def test_what_the_fast_path_does_not_know_goes_the_normal_way(client, spy, monkeypatch):
+    queries = [
+        # a field of a related object besides its id
+        CLIENT_QUERY.replace("book { id }", "book { id title }"),
+        # a fragment spread
+        "query ($representations: [_Any!]!) { _entities(representations: $representations) "
+        "{ ...E } } fragment E on Edition { id pages }",
+        # a directive
+        "query ($representations: [_Any!]!) { _entities(representations: $representations) "
+        "{ ... on Edition { id pages @include(if: true) } } }",
+    ]
+    for query in queries:
+        fast = answer(client, query, REPRESENTATIONS[:3])
+        assert fast == normal_answer(client, monkeypatch, query, REPRESENTATIONS[:3])
+        assert b'"errors"' not in fast
+    assert spy == [False, False, False]
+
+
+def test_aliases_and_repeated_fields_give_the_same_bytes(client, spy, monkeypatch):
+    query = (
+        "query ($representations: [_Any!]!) { _entities(representations: $representations) "
+        "{ t: __typename ... on Edition { p: pages id pages code } ... on Edition { pages "
+        "weight b: book { id } } } }"
+    )
+    fast = answer(client, query, REPRESENTATIONS[:4])
+    assert spy == [True]
+    assert fast == normal_answer(client, monkeypatch, query, REPRESENTATIONS[:4])
