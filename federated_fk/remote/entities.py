@@ -8,6 +8,7 @@ only as GraphQL variables.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -72,15 +73,26 @@ class EntityType:
     def project(self) -> str:
         return self.key[0]
 
-    def fragment(self) -> str:
-        """Return ``... on Type { id field relation { id } ... }``, checking every name first."""
+    def fragment(self, aliased: frozenset[str] = frozenset()) -> str:
+        """Return ``... on Type { id field relation { id } ... }``, checking every name first.
+
+        :param aliased: fields to ask for under ``<Type>_<field>``, because
+            another type of the same query selects a field of that name differently
+        """
         relations = dict(self.relations)
         names = ["id", *sorted(set(self.fields) - {"id"})]
         for name in (self.type_name, *names):
             if not _NAME.match(name):
                 raise ValueError(f"{name!r} is not a GraphQL name (remote type {self.key}).")
-        selection = [f"{n} {{ id }}" if n in relations else n for n in names]
+        selection = []
+        for name in names:
+            key = f"{self.response_key(name, aliased)}: {name}" if name in aliased else name
+            selection.append(f"{key} {{ id }}" if name in relations else key)
         return f"... on {self.type_name} {{ {' '.join(selection)} }}"
+
+    def response_key(self, name: str, aliased: frozenset[str]) -> str:
+        """Return where the answer holds field ``name``: its alias, if it has one."""
+        return f"{self.type_name}_{name}" if name in aliased else name
 
     @cached_property
     def converters(self) -> tuple[tuple[str, str, Converter], ...]:
@@ -125,7 +137,9 @@ async def fetch_project(
     representations = [
         {"__typename": t.type_name, "id": str(pk)} for t, pks in wanted.items() for pk in pks
     ]
-    text = ENTITIES_QUERY.format(fragments=" ".join(t.fragment() for t in sorted(wanted, key=str)))
+    aliased = clashing_fields(wanted)
+    fragments = " ".join(t.fragment(aliased[t]) for t in sorted(wanted, key=str))
+    text = ENTITIES_QUERY.format(fragments=fragments)
     found: Found = {}
     size = session.settings["BATCH_SIZE"]
     for start in range(0, len(representations), size):
@@ -135,7 +149,9 @@ async def fetch_project(
         for representation, entity in zip(chunk, entities, strict=True):
             entity_type = by_type[representation["__typename"]]
             pk = entity_type.pk.to_python(representation["id"])
-            found[(entity_type.key, pk)] = _fields(session, entity_type, representation, entity)
+            found[(entity_type.key, pk)] = _fields(
+                session, entity_type, representation, entity, aliased[entity_type]
+            )
     return found
 
 
@@ -152,8 +168,28 @@ def _entities(session: ProjectSession, data: Any, expected: int) -> list[Any]:
     return entities
 
 
+def clashing_fields(types: Iterable[EntityType]) -> dict[EntityType, frozenset[str]]:
+    """Return, per type, the fields to alias so that one query can hold every type.
+
+    GraphQL refuses a query in which two fragments select one response key
+    with different types (``author: String!`` beside ``author: Author!``):
+    such fields are asked for under an alias.
+    """
+    shapes: dict[str, set[tuple[str, bool]]] = defaultdict(set)
+    for entity_type in types:
+        field_types, relations = dict(entity_type.field_types), dict(entity_type.relations)
+        for name in entity_type.fields:
+            shapes[name].add((field_types.get(name, ""), name in relations))
+    clashing = {name for name, seen in shapes.items() if len(seen) > 1}
+    return {t: frozenset(n for n in t.fields if n in clashing) for t in types}
+
+
 def _fields(
-    session: ProjectSession, entity_type: EntityType, representation: dict[str, str], entity: Any
+    session: ProjectSession,
+    entity_type: EntityType,
+    representation: dict[str, str],
+    entity: Any,
+    aliased: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
     """Check one entity against its representation; return its fields."""
     if entity is None:
@@ -176,11 +212,12 @@ def _fields(
     missing: list[str] = []
     wrong: list[str] = []
     for name, python_name, convert in entity_type.converters:
-        if name not in entity:
+        key = entity_type.response_key(name, aliased) if aliased else name
+        if key not in entity:
             missing.append(name)
             continue
         try:
-            data[python_name] = convert(entity[name])
+            data[python_name] = convert(entity[key])
         except (TypeError, ValueError, ValidationError):
             wrong.append(f"{name} is not a {dict(entity_type.field_types).get(name, 'scalar')}")
     if missing or wrong:

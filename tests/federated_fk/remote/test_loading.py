@@ -135,3 +135,15 @@ async def test_async_load_and_prefetch(synced, shop_b):
     # The ORM's async calls ran in a worker thread: close its connection, so
     # that the test database can be dropped.
     await sync_to_async(connections.close_all)()
+
+
+def test_types_whose_fields_clash_share_one_request(synced, shop_b):
+    # Book.author is a String, Edition.author a reference: aliased in the one query.
+    from federated_fk.remote import load_remote_objects
+    from tests.sharedapp.models import Author
+
+    Author.objects.create(id=1, name="Frank Herbert")
+    Book, Edition = stand_in(synced, "shop_b", "Book"), stand_in(synced, "shop_b", "Edition")
+    book, edition = load_remote_objects({Book: [7], Edition: [1]})
+    assert shop_b.stats()["graphql_requests"] == 1
+    assert book.author == "Author 0" and edition.author.name == "Frank Herbert"
