@@ -22,60 +22,23 @@ level load together (``graphql_gateway.loader``).
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any, Optional
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import strawberry
-import strawberry_django
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.db import models
 from django.db.models import Q
-from strawberry.federation.schema_directives import FieldSet
-from strawberry.federation.schema_directives import Key as KeyDirective
-from strawberry.scalars import JSON
 
 from federated_fk import conf
 from federated_fk.models import GenericContentType
-from federated_fk.naming import type_name
 from federated_fk.remote.types import snake_case
-from federated_fk.sdl import RemoteEntity, entities
 from graphql_gateway.conf import gateway_settings
-from graphql_gateway.errors import public_remote_error
 from graphql_gateway.loader import Key, key_of, local_key
-
-#: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
-SCALARS: dict[str, Any] = {
-    "String": str,
-    "ID": strawberry.ID,
-    "Int": int,
-    "Float": float,
-    "Boolean": bool,
-    "Decimal": decimal.Decimal,
-    "Date": datetime.date,
-    "DateTime": datetime.datetime,
-    "Time": datetime.time,
-    "UUID": uuid.UUID,
-    "JSON": JSON,
-}
-
-#: The GraphQL scalar of a local model field, by Django field class (first match).
-MODEL_SCALARS: tuple[tuple[type[models.Field], str], ...] = (
-    (models.BooleanField, "Boolean"),
-    (models.DecimalField, "Decimal"),
-    (models.FloatField, "Float"),
-    (models.IntegerField, "Int"),
-    (models.DateTimeField, "DateTime"),
-    (models.DateField, "Date"),
-    (models.TimeField, "Time"),
-    (models.UUIDField, "UUID"),
-    (models.JSONField, "JSON"),
-)
+from graphql_gateway.targets import SCALARS, Target, python_type, remote_targets
+from graphql_gateway.types import TypeRegistry, report_unavailable
 
 
 class PageError(ValueError):
@@ -85,266 +48,6 @@ class PageError(ValueError):
 #: The largest offset: GraphQL's Int, and well inside every database's range
 #: for LIMIT/OFFSET (SQLite refuses more than 64 bits with a datatype mismatch).
 MAX_OFFSET = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Target:
-    """A model a union lists or a relation reaches: local, shared or remote.
-
-    :param project: ``None`` for a model of this service (or a shared one)
-    :param fields: GraphQL type of each scalar field, by GraphQL field name
-    :param relations: related target and whether it is a list, by GraphQL field name
-    """
-
-    project: str | None
-    app_label: str
-    model: str
-    name: str
-    fields: tuple[tuple[str, str], ...]
-    relations: tuple[tuple[str, tuple[str | None, str, str], bool], ...] = ()
-    #: The to-one relations that are never null (a non-null foreign key or ``Type!``).
-    required: frozenset[str] = frozenset()
-
-    @property
-    def label(self) -> tuple[str | None, str, str]:
-        return (self.project, self.app_label, self.model)
-
-
-def _graphql_name(python_name: str) -> str:
-    head, *rest = python_name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def local_target(model: type[models.Model]) -> Target:
-    """Return the target of a local model: its concrete fields and its to-one relations."""
-    meta = model._meta
-    scalars: list[tuple[str, str]] = []
-    relations: list[tuple[str, tuple[str | None, str, str], bool]] = []
-    required: set[str] = set()
-    for f in meta.concrete_fields:
-        if f.primary_key:
-            continue
-        if f.is_relation:
-            rel = f.related_model._meta
-            relations.append((_graphql_name(f.name), (None, rel.app_label, rel.model_name), False))
-            if not f.null:
-                required.add(_graphql_name(f.name))
-            continue
-        scalar = next((name for cls, name in MODEL_SCALARS if isinstance(f, cls)), "String")
-        scalars.append((_graphql_name(f.name), scalar if f.null else f"{scalar}!"))
-    project = conf.project_for_label(meta.app_label, meta.model_name)
-    return Target(
-        None,
-        meta.app_label,
-        meta.model_name,
-        type_name(project, meta.object_name),
-        tuple(scalars),
-        tuple(relations),
-        frozenset(required),
-    )
-
-
-def remote_target(entity: RemoteEntity, project: str) -> Target:
-    relations = []
-    for name, rel in entity.relations:
-        project_of = None if rel.project == conf.SHARED_PROJECT else rel.project
-        if project_of is not None and conf.is_local_project(project_of):
-            project_of = None
-        relations.append((name, (project_of, rel.app_label, rel.model), rel.many))
-    related = {name for name, _ in entity.relations}
-    types = dict(entity.field_types)
-    return Target(
-        project,
-        entity.app_label,
-        entity.model,
-        type_name(project, entity.type_name),
-        tuple((n, t) for n, t in entity.field_types if n not in related),
-        tuple(relations),
-        frozenset(n for n in related if types.get(n, "").endswith("!")),
-    )
-
-
-def remote_targets() -> dict[tuple[str | None, str, str], Target]:
-    """Return the remote entity types of every project whose SDL is stored, by label."""
-    folder = Path(conf.federation_settings()["SCHEMA_DIR"])
-    found = {}
-    for project in conf.federation_settings()["PROJECTS"]:
-        path = folder / f"{project}.graphql"
-        if not path.is_file():
-            continue
-        for entity in entities(path.read_text(), project):
-            target = remote_target(entity, project)
-            found[target.label] = target
-    return found
-
-
-def _python_type(graphql_type: str, resolve_named: Callable[[str], Any]) -> Any:
-    if graphql_type.endswith("!"):
-        inner = _python_type(graphql_type[:-1], resolve_named)
-        return inner.__args__[0] if _is_optional(inner) else inner
-    if graphql_type.startswith("["):
-        return Optional[list[_python_type(graphql_type[1:-1], resolve_named)]]  # noqa: UP045
-    return Optional[resolve_named(graphql_type)]  # noqa: UP045
-
-
-def _is_optional(annotation: Any) -> bool:
-    return type(None) in getattr(annotation, "__args__", ())
-
-
-def _attribute(python_name: str) -> Callable[..., Any]:
-    def resolve(root: Any) -> Any:
-        return getattr(root, python_name)
-
-    return resolve
-
-
-def _resolve_id(root: Any) -> strawberry.ID:
-    return strawberry.ID(str(root.pk))
-
-
-def _related_keys(root: Any, python_name: str, target: tuple[str | None, str, str]) -> list[Key]:
-    project, app_label, model = target
-    meta = root._meta
-    if getattr(meta, "project", None) is None or not hasattr(root, "_remote_value"):
-        # A local row: the foreign key's column, no query.
-        pk = getattr(root, meta.get_field(python_name).attname)
-        return [] if pk is None else [(None, app_label, model, pk)]
-    value = root._remote_value(python_name)
-    refs = value if isinstance(value, list) else [] if value is None else [value]
-    return [key_of(project or conf.SHARED_PROJECT, app_label, model, ref.pk) for ref in refs]
-
-
-def _relation_resolver(python_name: str, target: tuple[str | None, str, str], many: bool) -> Any:
-    async def resolve(root: Any, info: strawberry.Info) -> Any:
-        keys = _related_keys(root, python_name, target)
-        loader = info.context.loader
-        found = await loader.load_many(keys)
-        report_unavailable(info, {k[0] for k in keys if k[0]})
-        if many:
-            return [obj for obj in found if obj is not None]
-        return found[0] if found else None
-
-    return resolve
-
-
-def report_unavailable(info: strawberry.Info, projects: Iterable[str | None]) -> None:
-    """Add one public error per project of ``projects`` that could not answer."""
-
-    loader = info.context.loader
-    path = [p for p in info.path.as_list() if isinstance(p, str)]
-    for project in sorted(p for p in set(projects) if p in loader.unavailable):
-        key = (project, tuple(path))
-        if key not in info.context.reported:
-            info.context.reported.add(key)
-            error = public_remote_error(project, loader.unavailable[project], path)
-            info.context.remote_errors.append(error)
-
-
-@dataclass
-class TypeRegistry:
-    """The generated types, by target label; relations pull in their targets."""
-
-    remote: dict[tuple[str | None, str, str], Target]
-    #: Build for an Apollo Federation subgraph: local types are entities keyed
-    #: by ``id``, remote ones key-only stubs that their own subgraph resolves.
-    federation: bool = False
-    types: dict[tuple[str | None, str, str], type] = field(default_factory=dict)
-    _building: set[tuple[str | None, str, str]] = field(default_factory=set)
-
-    def target(self, label: tuple[str | None, str, str]) -> Target:
-        if label[0] is None:
-            return local_target(apps.get_model(label[1], label[2]))
-        try:
-            return self.remote[label]
-        except KeyError:
-            raise LookupError(
-                f"No stored schema describes {label[0]} {label[1]}.{label[2]}: run "
-                "sync_remote_contenttypes."
-            ) from None
-
-    def type_for(self, label: tuple[str | None, str, str], bases: tuple[type, ...] = ()) -> type:
-        if label not in self.types:
-            self._building.add(label)
-            try:
-                target = self.target(label)
-                if self.federation and target.project is not None:
-                    self.types[label] = _stub(target)
-                else:
-                    self.types[label] = self._build(target, bases)
-            finally:
-                self._building.discard(label)
-        return self.types[label]
-
-    def _build(self, target: Target, bases: tuple[type, ...]) -> type:
-        namespace: dict[str, Any] = {
-            "id": strawberry.field(resolver=_resolve_id, graphql_type=strawberry.ID),
-        }
-        for name, graphql_type in target.fields:
-            python_name = snake_case(name)
-            annotation = _python_type(graphql_type, lambda n: SCALARS.get(n, str))
-            namespace[python_name] = strawberry.field(
-                resolver=_attribute(python_name), graphql_type=annotation, name=name
-            )
-        for name, related, many in target.relations:
-            # A relation back to a type being built (a cycle) is left out:
-            # strawberry needs the related class here, not its name.
-            if related not in self._building and self._known(related):
-                python_name = snake_case(name)
-                related_type = self.type_for(related)
-                if many:
-                    annotation = list[related_type]
-                elif name in target.required:
-                    annotation = related_type
-                else:
-                    annotation = Optional[related_type]  # noqa: UP045
-                namespace[python_name] = strawberry.field(
-                    resolver=_relation_resolver(python_name, related, many),
-                    graphql_type=annotation,
-                    name=name,
-                )
-        cls = type(target.name, bases, namespace)
-        cls.is_type_of = classmethod(_is_type_of(target))  # type: ignore[attr-defined]
-        if target.project is not None:
-            return strawberry.type(cls, name=target.name)
-        model = apps.get_model(target.app_label, target.model)
-        if self.federation:
-            cls.resolve_reference = classmethod(_resolve_reference(model))  # type: ignore[attr-defined]
-            return strawberry_django.federation.type(model, name=target.name, keys=["id"])(cls)
-        return strawberry_django.type(model, name=target.name)(cls)
-
-    def _known(self, label: tuple[str | None, str, str]) -> bool:
-        return label[0] is None or label in self.remote
-
-
-def _stub(target: Target) -> type:
-    """Return the key-only type of a remote target: Apollo fetches its fields from its project."""
-    namespace = {"id": strawberry.field(resolver=_resolve_id, graphql_type=strawberry.ID)}
-    cls = type(target.name, (), namespace)
-    cls.is_type_of = classmethod(_is_type_of(target))  # type: ignore[attr-defined]
-    return strawberry.federation.type(
-        cls, name=target.name, keys=[KeyDirective(fields=FieldSet("id"), resolvable=False)]
-    )
-
-
-def _resolve_reference(model: type[models.Model]) -> Callable[..., Any]:
-    # Through the request's loader: a whole _entities call is one query per model.
-    async def resolve_reference(
-        cls: type, info: strawberry.Info, id: strawberry.ID, **kwargs: Any
-    ) -> Any:
-        return await info.context.loader.load(local_key(model, id))
-
-    return resolve_reference
-
-
-def _is_type_of(target: Target) -> Callable[..., bool]:
-    def is_type_of(cls: type, obj: Any, info: Any) -> bool:
-        meta = getattr(obj, "_meta", None)
-        if meta is None:
-            return False
-        project = getattr(meta, "project", None) if hasattr(obj, "_remote_value") else None
-        return (project, meta.app_label, meta.model_name) == target.label
-
-    return is_type_of
 
 
 @dataclass(frozen=True)
@@ -536,7 +239,7 @@ def _interface(name: str, members: list[Target]) -> type | None:
         common = {n: t for n, t in common.items() if theirs.get(n) == t}
     namespace: dict[str, Any] = {"__annotations__": {"id": strawberry.ID}}
     for field_name, graphql_type in common.items():
-        namespace["__annotations__"][snake_case(field_name)] = _python_type(
+        namespace["__annotations__"][snake_case(field_name)] = python_type(
             graphql_type, lambda n: SCALARS.get(n, str)
         )
     return strawberry.interface(

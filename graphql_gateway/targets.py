@@ -1,0 +1,151 @@
+"""The members of a generated union: local models and remote types read from the stored SDL."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import strawberry
+from django.db import models
+from strawberry.scalars import JSON
+
+from federated_fk import conf
+from federated_fk.naming import type_name
+from federated_fk.sdl import RemoteEntity, entities
+
+#: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
+SCALARS: dict[str, Any] = {
+    "String": str,
+    "ID": strawberry.ID,
+    "Int": int,
+    "Float": float,
+    "Boolean": bool,
+    "Decimal": decimal.Decimal,
+    "Date": datetime.date,
+    "DateTime": datetime.datetime,
+    "Time": datetime.time,
+    "UUID": uuid.UUID,
+    "JSON": JSON,
+}
+
+#: The GraphQL scalar of a local model field, by Django field class (first match).
+MODEL_SCALARS: tuple[tuple[type[models.Field], str], ...] = (
+    (models.BooleanField, "Boolean"),
+    (models.DecimalField, "Decimal"),
+    (models.FloatField, "Float"),
+    (models.IntegerField, "Int"),
+    (models.DateTimeField, "DateTime"),
+    (models.DateField, "Date"),
+    (models.TimeField, "Time"),
+    (models.UUIDField, "UUID"),
+    (models.JSONField, "JSON"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model a union lists or a relation reaches: local, shared or remote.
+
+    :param project: ``None`` for a model of this service (or a shared one)
+    :param fields: GraphQL type of each scalar field, by GraphQL field name
+    :param relations: related target and whether it is a list, by GraphQL field name
+    """
+
+    project: str | None
+    app_label: str
+    model: str
+    name: str
+    fields: tuple[tuple[str, str], ...]
+    relations: tuple[tuple[str, tuple[str | None, str, str], bool], ...] = ()
+    #: The to-one relations that are never null (a non-null foreign key or ``Type!``).
+    required: frozenset[str] = frozenset()
+
+    @property
+    def label(self) -> tuple[str | None, str, str]:
+        return (self.project, self.app_label, self.model)
+
+
+def _graphql_name(python_name: str) -> str:
+    head, *rest = python_name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def local_target(model: type[models.Model]) -> Target:
+    """Return the target of a local model: its concrete fields and its to-one relations."""
+    meta = model._meta
+    scalars: list[tuple[str, str]] = []
+    relations: list[tuple[str, tuple[str | None, str, str], bool]] = []
+    required: set[str] = set()
+    for f in meta.concrete_fields:
+        if f.primary_key:
+            continue
+        if f.is_relation:
+            rel = f.related_model._meta
+            relations.append((_graphql_name(f.name), (None, rel.app_label, rel.model_name), False))
+            if not f.null:
+                required.add(_graphql_name(f.name))
+            continue
+        scalar = next((name for cls, name in MODEL_SCALARS if isinstance(f, cls)), "String")
+        scalars.append((_graphql_name(f.name), scalar if f.null else f"{scalar}!"))
+    project = conf.project_for_label(meta.app_label, meta.model_name)
+    return Target(
+        None,
+        meta.app_label,
+        meta.model_name,
+        type_name(project, meta.object_name),
+        tuple(scalars),
+        tuple(relations),
+        frozenset(required),
+    )
+
+
+def remote_target(entity: RemoteEntity, project: str) -> Target:
+    relations = []
+    for name, rel in entity.relations:
+        project_of = None if rel.project == conf.SHARED_PROJECT else rel.project
+        if project_of is not None and conf.is_local_project(project_of):
+            project_of = None
+        relations.append((name, (project_of, rel.app_label, rel.model), rel.many))
+    related = {name for name, _ in entity.relations}
+    types = dict(entity.field_types)
+    return Target(
+        project,
+        entity.app_label,
+        entity.model,
+        type_name(project, entity.type_name),
+        tuple((n, t) for n, t in entity.field_types if n not in related),
+        tuple(relations),
+        frozenset(n for n in related if types.get(n, "").endswith("!")),
+    )
+
+
+def remote_targets() -> dict[tuple[str | None, str, str], Target]:
+    """Return the remote entity types of every project whose SDL is stored, by label."""
+    folder = Path(conf.federation_settings()["SCHEMA_DIR"])
+    found = {}
+    for project in conf.federation_settings()["PROJECTS"]:
+        path = folder / f"{project}.graphql"
+        if not path.is_file():
+            continue
+        for entity in entities(path.read_text(), project):
+            target = remote_target(entity, project)
+            found[target.label] = target
+    return found
+
+
+def python_type(graphql_type: str, resolve_named: Callable[[str], Any]) -> Any:
+    if graphql_type.endswith("!"):
+        inner = python_type(graphql_type[:-1], resolve_named)
+        return inner.__args__[0] if _is_optional(inner) else inner
+    if graphql_type.startswith("["):
+        return Optional[list[python_type(graphql_type[1:-1], resolve_named)]]  # noqa: UP045
+    return Optional[resolve_named(graphql_type)]  # noqa: UP045
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in getattr(annotation, "__args__", ())
