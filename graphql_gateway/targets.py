@@ -17,6 +17,7 @@ from strawberry.scalars import JSON
 from federated_fk import conf
 from federated_fk.naming import type_name
 from federated_fk.sdl import RemoteEntity, entities
+from federated_fk.subgraph.model_fields import SCALAR_TYPES
 
 #: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
 SCALARS: dict[str, Any] = {
@@ -33,18 +34,16 @@ SCALARS: dict[str, Any] = {
     "JSON": JSON,
 }
 
-#: The GraphQL scalar of a local model field, by Django field class (first match).
-MODEL_SCALARS: tuple[tuple[type[models.Field], str], ...] = (
-    (models.BooleanField, "Boolean"),
-    (models.DecimalField, "Decimal"),
-    (models.FloatField, "Float"),
-    (models.IntegerField, "Int"),
-    (models.DateTimeField, "DateTime"),
-    (models.DateField, "Date"),
-    (models.TimeField, "Time"),
-    (models.UUIDField, "UUID"),
-    (models.JSONField, "JSON"),
-)
+#: The GraphQL scalar of each Python type (the inverse of SCALARS, ID aside).
+SCALAR_NAMES: dict[Any, str] = {t: n for n, t in SCALARS.items() if n != "ID"}
+
+
+def _scalar_name(model_field: models.Field) -> str:
+    """The GraphQL scalar of a local model field, as a subgraph would publish it."""
+    for field_class, python_type in SCALAR_TYPES:
+        if isinstance(model_field, field_class):
+            return SCALAR_NAMES.get(python_type, "String")
+    return "String"
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def local_target(model: type[models.Model]) -> Target:
             if not f.null:
                 required.add(_graphql_name(f.name))
             continue
-        scalar = next((name for cls, name in MODEL_SCALARS if isinstance(f, cls)), "String")
+        scalar = _scalar_name(f)
         scalars.append((_graphql_name(f.name), scalar if f.null else f"{scalar}!"))
     project = conf.project_for_label(meta.app_label, meta.model_name)
     return Target(
