@@ -37,17 +37,9 @@ from federated_fk.models import GenericContentType
 from federated_fk.remote.types import snake_case
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.loader import Key, key_of, local_key
+from graphql_gateway.paging import PageError, check_bounds
 from graphql_gateway.targets import SCALARS, Target, python_type, remote_targets
-from graphql_gateway.types import TypeRegistry, report_unavailable
-
-
-class PageError(ValueError):
-    """A page request out of bounds, or an unknown filter or ordering."""
-
-
-#: The largest offset: GraphQL's Int, and well inside every database's range
-#: for LIMIT/OFFSET (SQLite refuses more than 64 bits with a datatype mismatch).
-MAX_OFFSET = 2**31 - 1
+from graphql_gateway.types import TypeRegistry, UnionSlot, report_unavailable
 
 
 @dataclass(frozen=True)
@@ -72,6 +64,10 @@ class FederatedUnion:
     :param ordering: the reference fields a query may order by (``orderBy``,
         ``-`` for descending); the first is the default
     :param description: the root field's description
+    :param related_name: a field every member gets, listing the rows of
+        ``model`` pointing at it (a page at a time), remote members too;
+        members whose model declares a ``FederatedRelation`` to the key have
+        it under the relation's name either way
     """
 
     def __init__(
@@ -83,6 +79,7 @@ class FederatedUnion:
         field_name: str | None = None,
         ordering: Iterable[str] = ("pk",),
         description: str | None = None,
+        related_name: str | None = None,
     ) -> None:
         self.model_label = model
         self.field = field
@@ -91,10 +88,20 @@ class FederatedUnion:
         self.field_name = field_name or f"{name[:1].lower()}{name[1:]}s"
         self.ordering = tuple(ordering)
         self.description = description or f"The targets of {model}.{field}, one page at a time."
+        self.related_name = related_name
 
     @property
     def model(self) -> type[models.Model]:
         return apps.get_model(self.model_label)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The label of the model holding the key, and the key's name."""
+        return (self.model._meta.label_lower, self.field)
+
+    def slot(self) -> UnionSlot:
+        """The union as the generated types see it (members are added when it is built)."""
+        return UnionSlot(f"{self.name}Result", related_name=self.related_name)
 
     def members(self, registry: TypeRegistry) -> list[Target]:
         """Return the member targets: local models first, then each project's."""
@@ -116,8 +123,11 @@ class FederatedUnion:
         # A stub carries only its key: it cannot implement the interface.
         interface = None if registry.federation else _interface(f"{self.name}Item", members)
         bases = (interface,) if interface is not None else ()
+        slot = registry.unions.setdefault(self.key, self.slot())
+        slot.members.update(m.label for m in members)
         types = [registry.type_for(m.label, bases) for m in members]
-        union = Annotated[_union_of(types), strawberry.union(f"{self.name}Result")]
+        union = Annotated[_union_of(types), strawberry.union(slot.name)]
+        registry.namespace[slot.name] = union
         page_type = _page_type(self.name, union)
         spec = self
 
@@ -220,15 +230,6 @@ def _project_of(target: Target) -> str:
     return conf.project_for_label(target.app_label, target.model)
 
 
-def check_bounds(offset: int, limit: int) -> None:
-
-    largest = gateway_settings()["MAX_PAGE_SIZE"]
-    if not 0 <= offset <= MAX_OFFSET:
-        raise PageError(f"offset must be from 0 to {MAX_OFFSET}, got {offset}.")
-    if not 1 <= limit <= largest:
-        raise PageError(f"limit must be from 1 to {largest}, got {limit}.")
-
-
 def _interface(name: str, members: list[Target]) -> type | None:
     """Return the interface of the scalar fields every member has with one type."""
     if len(members) < 2:
@@ -275,11 +276,17 @@ def _page_type(name: str, union: Any) -> type:
 
 def build_query(
     unions: Iterable[FederatedUnion], federation: bool = False
-) -> tuple[type, list[type]]:
-    """Return the ``Query`` type with one field per union, and every generated type.
+) -> tuple[type, list[type], list[str]]:
+    """Return the ``Query`` type with one field per union, every generated type,
+    and the names of the list fields that take a ``limit`` (for the cost limit).
 
     :param federation: build the types of a federation subgraph (see ``TypeRegistry``)
     """
-    registry = TypeRegistry(remote_targets(), federation=federation)
+    unions = list(unions)
+    slots = {union.key: union.slot() for union in unions}
+    registry = TypeRegistry(remote_targets(), federation=federation, unions=slots)
+    for union in unions:  # before any type is built: each one may list rows pointing at it
+        slots[union.key].members.update(m.label for m in union.members(registry))
     namespace = {union.field_name: union.build(registry) for union in unions}
-    return strawberry.type(type("Query", (), namespace)), list(registry.types.values())
+    list_fields = [*namespace, *sorted(registry.list_fields)]
+    return strawberry.type(type("Query", (), namespace)), list(registry.types.values()), list_fields

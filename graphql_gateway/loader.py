@@ -1,19 +1,27 @@
-"""The per-request loader of targets: local rows and remote objects, batched.
+"""The per-request loaders of targets: local rows and remote objects, batched.
 
-One ``ObjectLoader`` per request. Every ``load`` made while a level of the
-query resolves is one batch: one query per local model, and one ``_entities``
+One ``ObjectLoader`` per request, holding one ``DataLoader`` per project
+(this service's models and the shared ones together, and each remote
+project). Every ``load`` made while a level of the query resolves is one
+batch of its project: one query per local model, and one ``_entities``
 request per remote project for all its types together, however many fields
-(or aliases, or nested relations) asked.
+(or aliases, or nested relations) asked. The rows of a ``FederatedRelation``
+(the references pointing at a target) load the same way: one query per
+relation and content type per level.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from strawberry.dataloader import DataLoader
 
 from federated_fk import conf
@@ -37,6 +45,22 @@ def key_of(project: str, app_label: str, model: str, pk: Any) -> Key:
     return (project, app_label, model, pk)
 
 
+@dataclass(frozen=True)
+class RelatedRows:
+    """Which rows pointing at one target to load: a page of them.
+
+    :param key: the ``FederatedForeignKey`` (its model holds the rows)
+    :param content_type: the target's ``GenericContentType`` id
+    :param pk: the target's primary key, as the key's object-id column holds it
+    """
+
+    key: Any
+    content_type: int
+    pk: str
+    offset: int
+    limit: int
+
+
 class ObjectLoader:
     """Loads targets by ``Key``; remembers the projects that could not answer.
 
@@ -49,38 +73,58 @@ class ObjectLoader:
         self.fetch_remote = fetch_remote
         #: The failure of each project that could not answer, by name, filled as batches run.
         self.unavailable: dict[str, FederationError] = {}
-        self._loader: DataLoader[Key, Any] = DataLoader(self._load, cache_key_fn=_cache_key)
+        self._loaders: dict[str | None, DataLoader[Key, Any]] = {}
+        self._related: DataLoader[RelatedRows, list[Any]] = DataLoader(_load_related_rows)
+
+    def _loader(self, project: str | None) -> DataLoader[Key, Any]:
+        if project not in self._loaders:
+            load = self._load_local if project is None else self._load_remote
+            self._loaders[project] = DataLoader(load, cache_key_fn=_cache_key)
+        return self._loaders[project]
 
     async def load(self, key: Key) -> Any:
         """Return the object of ``key``, or None if it is missing or its project failed."""
-        return await self._loader.load(key)
+        return await self._loader(key[0]).load(key)
 
     async def load_many(self, keys: list[Key]) -> list[Any]:
-        return await self._loader.load_many(keys)
+        """Return the objects of ``keys``, in order, each project's keys in one batch."""
+        by_project: dict[str | None, list[Key]] = defaultdict(list)
+        for key in keys:
+            by_project[key[0]].append(key)
+        # Every project's batch is scheduled before any is awaited: they run together.
+        pending = {p: self._loader(p).load_many(wanted) for p, wanted in by_project.items()}
+        found: dict[Key, Any] = {}
+        for project, future in pending.items():
+            for key, obj in zip(by_project[project], await future, strict=True):
+                found[_cache_key(key)] = obj
+        return [found[_cache_key(key)] for key in keys]
 
-    async def _load(self, keys: list[Key]) -> list[Any]:
-        local, remote = await sync_to_async(_local_rows_and_stand_ins)(keys)
-        found: dict[Key, Any] = dict(local)
-        if remote and not self.fetch_remote:
-            for stand_in, pks in remote.items():
+    async def load_related(self, wanted: RelatedRows) -> list[Any]:
+        """Return a page of the rows whose ``wanted.key`` points at one target."""
+        return await self._related.load(wanted)
+
+    async def _load_local(self, keys: list[Key]) -> list[Any]:
+        rows = await sync_to_async(_local_rows)(keys)
+        return [rows.get(_cache_key(key)) for key in keys]
+
+    async def _load_remote(self, keys: list[Key]) -> list[Any]:
+        stand_ins = await sync_to_async(_stand_ins)(keys)
+        found: dict[Key, Any] = {}
+        if not self.fetch_remote:
+            for stand_in, pks in stand_ins.items():
                 for pk in pks:
-                    found[
-                        _cache_key(
-                            key_of(
-                                stand_in._meta.project,
-                                stand_in._meta.app_label,
-                                stand_in._meta.model_name,
-                                pk,
-                            )
-                        )
-                    ] = stand_in(pk)
-        elif remote:
-            loaded = await afetch_remote_objects(remote)
+                    found[_cache_key(_key_of_stand_in(stand_in, pk))] = stand_in(pk)
+        else:
+            loaded = await afetch_remote_objects(stand_ins)
             self.unavailable.update(loaded.errors)
             for obj in loaded.objects:
-                meta = obj._meta
-                found[(meta.project, meta.app_label, meta.model_name, str(obj.pk))] = obj
+                found[_cache_key(_key_of_stand_in(type(obj), obj.pk))] = obj
         return [found.get(_cache_key(key)) for key in keys]
+
+
+def _key_of_stand_in(stand_in: Any, pk: Any) -> Key:
+    meta = stand_in._meta
+    return (meta.project, meta.app_label, meta.model_name, pk)
 
 
 def _cache_key(key: Key) -> Key:
@@ -88,16 +132,20 @@ def _cache_key(key: Key) -> Key:
     return (project, app_label, model, str(pk))
 
 
-def _local_rows_and_stand_ins(keys: list[Key]) -> tuple[dict[Key, Any], dict[type, list[Any]]]:
-    """Return the local rows by key (one query per model) and the remote pks by stand-in."""
-    local: dict[tuple[str, str], list[Any]] = defaultdict(list)
+def _stand_ins(keys: list[Key]) -> dict[type, list[Any]]:
+    """Return the remote pks of ``keys`` by stand-in class."""
     remote: dict[type, list[Any]] = defaultdict(list)
     for project, app_label, model, pk in keys:
-        if project is None:
-            local[(app_label, model)].append(pk)
-        else:
-            ct = GenericContentType.objects.get_by_natural_key(project, app_label, model)
-            remote[ct.model_class()].append(pk)
+        ct = GenericContentType.objects.get_by_natural_key(project, app_label, model)
+        remote[ct.model_class()].append(pk)
+    return dict(remote)
+
+
+def _local_rows(keys: list[Key]) -> dict[Key, Any]:
+    """Return the local rows of ``keys``, by key: one query per model."""
+    local: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for _, app_label, model, pk in keys:
+        local[(app_label, model)].append(pk)
     rows: dict[Key, Any] = {}
     for (app_label, model), pks in local.items():
         model_class = apps.get_model(app_label, model)
@@ -109,4 +157,58 @@ def _local_rows_and_stand_ins(keys: list[Key]) -> tuple[dict[Key, Any], dict[typ
                 continue  # an id no row can have: missing, and no reason to fail the others
         for row in model_class._base_manager.filter(pk__in=valid):
             rows[(None, app_label, model, str(row.pk))] = row
-    return rows, dict(remote)
+    return rows
+
+
+async def _load_related_rows(wanted: list[RelatedRows]) -> list[list[Any]]:
+    return await sync_to_async(_related_rows)(wanted)
+
+
+def _related_rows(wanted: list[RelatedRows]) -> list[list[Any]]:
+    """Return each target's page of related rows: one query per relation, content type and page."""
+    groups: dict[tuple[Any, int, int, int], set[str]] = defaultdict(set)
+    for w in wanted:
+        groups[(w.key, w.content_type, w.offset, w.limit)].add(w.pk)
+    found: dict[tuple[Any, int, int, int, str], list[Any]] = defaultdict(list)
+    for (key, content_type, offset, limit), pks in groups.items():
+        for row in _page_of_each(key, content_type, pks, offset, limit):
+            pk = str(getattr(row, key.fk_field))
+            found[(key, content_type, offset, limit, pk)].append(row)
+    return [found[(w.key, w.content_type, w.offset, w.limit, w.pk)] for w in wanted]
+
+
+def _page_of_each(
+    key: Any, content_type: int, pks: set[str], offset: int, limit: int
+) -> list[models.Model]:
+    """Rows ``offset`` to ``offset + limit`` pointing at each of ``pks``, in one query.
+
+    The page is cut per target with a window function, as Django does for a
+    sliced ``Prefetch`` queryset.
+    """
+    model = key.model
+    object_id = key.fk_field
+    ordering = [*(model._meta.ordering or []), "pk"]
+    window_order = [_order_expression(o) for o in ordering]
+    rows = (
+        model._default_manager.filter(
+            **{f"{key.ct_field}_id": content_type, f"{object_id}__in": pks}
+        )
+        .annotate(
+            _row_number=Window(
+                RowNumber(),
+                partition_by=F(object_id),
+                order_by=window_order,
+            )
+        )
+        .filter(_row_number__gt=offset, _row_number__lte=offset + limit)
+        .order_by(*ordering)
+    )
+    return list(rows)
+
+
+def _order_expression(ordering: Any) -> Any:
+    if not isinstance(ordering, str):
+        return ordering  # an expression of Meta.ordering, as it is
+    if ordering.startswith("-"):
+        return F(ordering[1:]).desc()
+    return F(ordering.lstrip("+")).asc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -18,9 +20,11 @@ from strawberry.extensions import (
 )
 
 from federated_fk.graphql_cost import CostLimiter, CostLimits
+from federated_fk.subgraph.caches import cache_extensions
 from graphql_gateway.conf import gateway_settings
-from graphql_gateway.generate import FederatedUnion, PageError, build_query
+from graphql_gateway.generate import FederatedUnion, build_query
 from graphql_gateway.loader import ObjectLoader
+from graphql_gateway.paging import PageError
 
 
 def unions() -> list[FederatedUnion]:
@@ -52,16 +56,19 @@ class RemoteErrors(SchemaExtension):
             result.errors = [*(result.errors or []), *extra]
 
 
-def cost_limits() -> CostLimits:
-    """The gateway's cost limits, from ``GRAPHQL_GATEWAY``."""
+def cost_limits(list_fields: Iterable[str] | None = None) -> CostLimits:
+    """The gateway's cost limits, from ``GRAPHQL_GATEWAY`` as it is now.
+
+    :param list_fields: the paged list fields, each counting its ``limit``
+        (default: the root fields of ``GRAPHQL_GATEWAY["UNIONS"]``)
+    """
     config = gateway_settings()
     largest = config["MAX_PAGE_SIZE"]
     max_cost = config["MAX_COST"]
+    names = [union.field_name for union in unions()] if list_fields is None else list_fields
     return CostLimits(
         max_cost=2 * largest + 100 if max_cost is None else max_cost,
-        list_fields={
-            union.field_name: ("limit", config["DEFAULT_PAGE_SIZE"], largest) for union in unions()
-        },
+        list_fields={name: ("limit", config["DEFAULT_PAGE_SIZE"], largest) for name in names},
     )
 
 
@@ -71,28 +78,33 @@ def _is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, PageError | GraphQLError)
 
 
-def _extensions() -> list[Any]:
-    """The schema's extensions: remote errors, and the limits set in settings."""
+def _extensions(list_fields: list[str]) -> list[Any]:
+    """The schema's extensions: remote errors, the limits set in settings, caches."""
     config = gateway_settings()
+    # The limits' validation rules are made once, so that a validation is
+    # cached for the same rules (each limiter instance makes rules of its own).
+    rules = [
+        *QueryDepthLimiter(max_depth=config["MAX_DEPTH"]).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=config["MAX_ALIASES"]).validation_rules,
+    ]
+    if not config["INTROSPECTION"]:
+        rules.extend(DisableIntrospection().validation_rules)
     # Factories, so that each request gets fresh extension instances.
-    extensions: list[Any] = [
-        partial(CostLimiter, limits=cost_limits),
+    return [
+        partial(CostLimiter, limits=partial(cost_limits, list_fields)),
         # strawberry logs the original error; the public sees a generic message.
         partial(MaskErrors, should_mask_error=_is_internal, error_message="Internal error."),
         RemoteErrors,
-        partial(QueryDepthLimiter, max_depth=config["MAX_DEPTH"]),
-        partial(MaxAliasesLimiter, max_alias_count=config["MAX_ALIASES"]),
+        partial(AddValidationRules, rules),
         partial(MaxTokensLimiter, max_token_count=config["MAX_TOKENS"]),
+        *cache_extensions(),
     ]
-    if not config["INTROSPECTION"]:
-        extensions.append(DisableIntrospection)
-    return extensions
 
 
 def gateway_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
     """Return the gateway schema: one root field per union (default: from settings)."""
-    query, types = build_query(unions() if union_fields is None else union_fields)
-    return strawberry.Schema(query=query, types=types, extensions=_extensions())
+    query, types, list_fields = build_query(unions() if union_fields is None else union_fields)
+    return strawberry.Schema(query=query, types=types, extensions=_extensions(list_fields))
 
 
 def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
@@ -102,8 +114,12 @@ def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawbe
     stubs, ``@key(fields: "id", resolvable: false)``, that Apollo Gateway or
     Router resolves with the target's own subgraph.
     """
-    query, types = build_query(unions() if union_fields is None else union_fields, federation=True)
-    return strawberry.federation.Schema(query=query, types=types, extensions=_extensions())
+    query, types, list_fields = build_query(
+        unions() if union_fields is None else union_fields, federation=True
+    )
+    return strawberry.federation.Schema(
+        query=query, types=types, extensions=_extensions(list_fields)
+    )
 
 
 schema = gateway_schema()

@@ -69,7 +69,7 @@ class Target:
         return (self.project, self.app_label, self.model)
 
 
-def _graphql_name(python_name: str) -> str:
+def graphql_name(python_name: str) -> str:
     head, *rest = python_name.split("_")
     return head + "".join(part.capitalize() for part in rest)
 
@@ -85,12 +85,12 @@ def local_target(model: type[models.Model]) -> Target:
             continue
         if f.is_relation:
             rel = f.related_model._meta
-            relations.append((_graphql_name(f.name), (None, rel.app_label, rel.model_name), False))
+            relations.append((graphql_name(f.name), (None, rel.app_label, rel.model_name), False))
             if not f.null:
-                required.add(_graphql_name(f.name))
+                required.add(graphql_name(f.name))
             continue
         scalar = _scalar_name(f)
-        scalars.append((_graphql_name(f.name), scalar if f.null else f"{scalar}!"))
+        scalars.append((graphql_name(f.name), scalar if f.null else f"{scalar}!"))
     project = conf.project_for_label(meta.app_label, meta.model_name)
     return Target(
         None,

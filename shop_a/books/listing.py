@@ -23,7 +23,7 @@ from federated_fk import conf
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
-from graphql_gateway.generate import check_bounds
+from graphql_gateway.paging import check_bounds
 
 #: The books the list shows: the targets of Reference.content_object, in any shop.
 BOOK_MODELS = [("books", "book"), ("audio", "audiobook")]

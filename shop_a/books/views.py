@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from graphql_gateway.conf import gateway_settings
-from graphql_gateway.generate import PageError
+from graphql_gateway.paging import PageError
 
 from books.listing import book_page
 from books.models import Book

@@ -119,6 +119,8 @@ GRAPHQL_GATEWAY = {
             "targets": ["books.book", "audio.audiobook"],
             "name": "Book",
             "description": "Local and remote books, by when they were referenced.",
+            # Every book, here or in shop_b, lists the references pointing at it.
+            "related_name": "references",
         }
     ],
     "GRAPHIQL_QUERY": BOOKS_QUERY,

@@ -138,3 +138,101 @@ def test_a_malformed_local_id_is_a_missing_target_not_an_error(screenings, shop_
     result = execute(screenings)
     assert result.errors is None
     assert result.data["screenings"]["items"][-1] is None
+
+
+BOTH_WAYS = """
+{
+  screenings(limit: 20) {
+    items {
+      __typename
+      ... on ShopAMovie {
+        showings { screen contentObject { __typename ... on ShopAMovie { title } } }
+      }
+      ... on ShopAClip { showings { screen } }
+      ... on ShopBMovie {
+        showings { screen contentObject { ... on ShopBMovie { title director { name } } } }
+      }
+      ... on ShopBClip { showings(limit: 1) { screen } }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture
+def both_ways(screenings):
+    """The same showings, with each member listing the showings pointing at it."""
+    union = FederatedUnion(
+        "movieapp.Showing",
+        "content_object",
+        ["movieapp.movie", "movieapp.clip"],
+        "Screening",
+        related_name="showings",
+    )
+    return gateway_schema([union])
+
+
+def test_the_rows_pointing_at_each_member_local_and_remote(both_ways, shop_b):
+    sdl = both_ways.as_str()
+    # Local members by their FederatedRelation, remote ones by related_name.
+    for member in ["ShopAMovie", "ShopAClip", "ShopBMovie", "ShopBClip"]:
+        block = sdl.split(f"type {member} ")[1].split("}")[0]
+        assert "showings(offset: Int! = 0, limit: Int = null): [ShopAShowing!]!" in block
+    showing = sdl.split("type ShopAShowing ")[1].split("}")[0]
+    assert "contentObject: ScreeningResult" in showing
+    assert "contentType" not in showing and "objectId" not in showing
+    remote_clip = GenericContentType.objects.get_by_natural_key("shop_b", "movieapp", "clip")
+    Showing.objects.create(content_type=remote_clip, object_id="11", screen=7)
+    shop_b.stats(reset=True)
+    with CaptureQueriesContext(connection) as queries:
+        result = execute_query(both_ways, BOTH_WAYS)
+    assert result.errors is None, result.errors
+    items = result.data["screenings"]["items"]
+    assert items[0]["showings"] == [
+        {"screen": 1, "contentObject": {"__typename": "ShopAMovie", "title": "Dune"}}
+    ]
+    assert items[1] == {"__typename": "ShopAClip", "showings": [{"screen": 1}]}
+    assert items[2]["showings"] == [
+        {"screen": 1, "contentObject": {"title": "B Movie 1", "director": {"name": "Ōe Kenzaburō"}}}
+    ]
+    # Remote clip 11 has two showings here; the page asked for one of each clip.
+    assert items[3] == {"__typename": "ShopBClip", "showings": [{"screen": 1}]}
+    assert items[4] == {"__typename": "ShopBClip", "showings": [{"screen": 1}]}
+    assert items[5] is None  # no remote movie 99
+    # Levels: the targets (one _entities request); the showings pointing at
+    # them; their targets again (already loaded: no request).
+    assert shop_b.stats()["graphql_requests"] == 1
+    sql = [q["sql"] for q in queries]
+    # The count and the page; the local movies, clips; the showings of each
+    # content type and page (movies, clips, remote movies, remote clips with
+    # limit 1); the directors.
+    assert len(sql) == 9, sql
+    assert sum("ROW_NUMBER" in q.upper() for q in sql) == 4
+
+
+def test_a_page_of_the_rows_pointing_at_one_target(both_ways, shop_b):
+    remote_clip = GenericContentType.objects.get_by_natural_key("shop_b", "movieapp", "clip")
+    for screen in [2, 3, 4]:
+        Showing.objects.create(content_type=remote_clip, object_id="11", screen=screen)
+    query = """query ($offset: Int!, $limit: Int) { screenings(type: "ShopBClip") { items {
+        ... on ShopBClip { id showings(offset: $offset, limit: $limit) { screen } } } } }"""
+    result = execute_query(both_ways, query, {"offset": 1, "limit": 2})
+    assert result.errors is None, result.errors
+    # Each showing is also an item of the list: clip 11 four times, clip 21 once.
+    page = {"id": "11", "showings": [{"screen": 2}, {"screen": 3}]}
+    assert result.data["screenings"]["items"] == [
+        page,
+        {"id": "21", "showings": []},
+        page,
+        page,
+        page,
+    ]
+    result = execute_query(both_ways, query, {"offset": 0, "limit": 0})
+    assert result.errors[0].message == "limit must be from 1 to 100, got 0."
+    assert result.errors[0].path[-1] == "showings"
+
+
+def execute_query(schema, query, variables=None):
+    return async_to_sync(schema.execute)(
+        query, variable_values=variables or {}, context_value=GatewayContext(None, None)
+    )

@@ -80,3 +80,23 @@ def test_a_page_error_is_shown_as_it_is():
         )
     )
     assert result.errors[0].message == "offset must be from 0 to 2147483647, got -1."
+
+
+def test_each_text_is_parsed_and_validated_once_and_limits_still_apply(settings):
+    from federated_fk.subgraph import caches
+    from graphql_gateway.schema import gateway_schema
+
+    with override_settings(GRAPHQL_GATEWAY={**settings.GRAPHQL_GATEWAY, "MAX_DEPTH": 3}):
+        schema = gateway_schema()
+    text = "{ books(limit: 1) { totalCount } }"
+    schema.execute_sync(text)
+    before = caches._cached_validate.cache_info()
+    for _ in range(3):
+        schema.execute_sync(text)
+    after = caches._cached_validate.cache_info()
+    # The same rules each time: the three are cache hits, not new entries.
+    assert (after.hits - before.hits, after.currsize - before.currsize) == (3, 0)
+    deep = "{ books { items { ... on ShopABook { references { contentObject { __typename } } } } } }"
+    for _ in range(2):  # refused the first time, and again from the cache
+        result = schema.execute_sync(deep)
+        assert result.errors[0].message == "'anonymous' exceeds maximum operation depth of 3"
