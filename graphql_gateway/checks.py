@@ -63,6 +63,17 @@ def _check_union(index: int, options: dict[str, Any]) -> list[CheckMessage]:
                 id="graphql_gateway.E004",
             )
         ]
+    related_name = options.get("related_name")
+    if related_name is not None and not (
+        isinstance(related_name, str) and related_name.isidentifier() and related_name.isascii()
+    ):
+        return [
+            Error(
+                f"{where}['related_name'] must be a Python identifier, got {related_name!r}.",
+                hint="The field each member gets, listing the rows pointing at it.",
+                id="graphql_gateway.E005",
+            )
+        ]
     return []
 
 

@@ -11,7 +11,7 @@ class GatewaySettings(TypedDict, total=False):
     #: The union fields of the schema: keyword arguments of
     #: ``graphql_gateway.generate.FederatedUnion`` (``model``, ``field``,
     #: ``targets``, ``name``, and optionally ``field_name``, ``ordering``,
-    #: ``description``), one dict per root field.
+    #: ``description``, ``related_name``), one dict per root field.
     UNIONS: list[dict[str, Any]]
     #: Page size when a query gives none, and the largest one allowed.
     DEFAULT_PAGE_SIZE: int

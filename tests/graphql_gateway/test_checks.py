@@ -14,6 +14,14 @@ REFERENCES = {"model": "testapp.Reference", "field": "content_object", "name": "
         ({"UNIONS": [{**REFERENCES, "model": "testapp.Book"}]}, "graphql_gateway.E002"),
         ({"UNIONS": [{**REFERENCES, "targets": []}]}, "graphql_gateway.E004"),
         ({"UNIONS": [{**REFERENCES, "targets": ["testapp.book"]}]}, None),
+        (
+            {"UNIONS": [{**REFERENCES, "targets": ["testapp.book"], "related_name": "re-fs"}]},
+            "graphql_gateway.E005",
+        ),
+        (
+            {"UNIONS": [{**REFERENCES, "targets": ["testapp.book"], "related_name": "refs"}]},
+            None,
+        ),
     ],
 )
 def test_gateway_settings_are_checked(config, expected):

@@ -48,6 +48,23 @@ def test_local_and_remote_books_as_one_union_with_each_shops_price(shops):
     assert "The Left Hand of Darkness (galley proof)" not in titles  # unpublished in shop_b
 
 
+def test_each_book_lists_the_references_pointing_at_it_remote_ones_too(shops):
+    query = """{ books(limit: 6) { items {
+        ... on ShopABook { title references(limit: 3) { created contentObject { __typename } } }
+        ... on ShopBBook { title references(limit: 3) { created contentObject { __typename } } }
+        ... on ShopBAudiobook { title references { contentObject {
+            ... on ShopBAudiobook { narrator } } } } } } }"""
+    status, body = shops.query(query)
+    assert status == 200 and "errors" not in body, body
+    items = body["data"]["books"]["items"]
+    # Each target is referenced once here: its reference points back at it.
+    assert [len(i["references"]) for i in items] == [1] * 6
+    assert items[0]["references"][0]["contentObject"] == {"__typename": "ShopABook"}
+    assert items[5]["title"] == "Dune"
+    assert items[5]["references"][0]["contentObject"] == {"__typename": "ShopBBook"}
+    assert items[3]["references"][0]["contentObject"] == {"narrator": "Simon Vance"}
+
+
 def test_pagination_is_bounded(shops):
     _, first = books(shops, 0, 100)
     _, last = books(shops, 200, 100)

@@ -236,3 +236,23 @@ def execute_query(schema, query, variables=None):
     return async_to_sync(schema.execute)(
         query, variable_values=variables or {}, context_value=GatewayContext(None, None)
     )
+
+
+def test_relations_may_form_a_cycle():
+    import strawberry
+
+    from graphql_gateway.targets import Target
+    from graphql_gateway.types import TypeRegistry
+
+    author = ("shop_x", "people", "author")
+    book = ("shop_x", "library", "book")
+    remote = {
+        author: Target(*author, "ShopXAuthor", (("name", "String!"),), (("books", book, True),)),
+        book: Target(*book, "ShopXBook", (("title", "String!"),), (("author", author, False),)),
+    }
+    registry = TypeRegistry(remote)
+    root = registry.type_for(book)
+    query = strawberry.type(type("Query", (), {"__annotations__": {"book": root}}))
+    sdl = strawberry.Schema(query=query, types=list(registry.types.values())).as_str()
+    assert "author: ShopXAuthor\n" in sdl
+    assert "books: [ShopXBook!]!" in sdl
