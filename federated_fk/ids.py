@@ -143,10 +143,11 @@ def parse_remote_id(label: str, pk_type: str, value: Any) -> Any:
 
 def parse_ids(model: type[models.Model], values: list[Any], using: str | None = None) -> list[Any]:
     """Return ``parse_id`` of each value, or the ``InvalidId`` it raised, in order."""
+    parse = id_parser(model, using)  # what it looks up, once for all the values
     parsed: list[Any] = []
     for value in values:
         try:
-            parsed.append(parse_id(model, value, using))
+            parsed.append(parse(value))
         except InvalidId as exc:
             parsed.append(exc)
     return parsed

@@ -32,6 +32,11 @@ CONTENT_TYPE_HINT = (
 PrefetchResult = tuple[list[Any], Callable[[Any], Any], Callable[[Any], Any], bool, str, bool]
 
 
+def _target_key(obj: Any) -> Any:
+    """The join key of a fetched target: (pk, class), as Django's ``GenericForeignKey``."""
+    return (obj.pk, obj.__class__)
+
+
 class FederatedForeignKey(GenericForeignKey):
     """A ``GenericForeignKey`` whose target may live in another service.
 
@@ -146,21 +151,86 @@ class FederatedForeignKey(GenericForeignKey):
         """Resolve the targets of ``instances``: one query per local content type.
 
         Remote targets are resolved per remote project; ``querysets`` apply
-        to local content types only.
+        to local content types only. What Django's ``GenericForeignKey``
+        returns, found in one pass: instances are grouped by content type,
+        and each id is checked once, with its join key made at the same time.
         """
-        local, remote = self._split_by_locality(instances)
-        # A malformed or out-of-range id would fail the query of every target
-        # of its type: it names no row, so it is left out and reads as None.
-        # One parser per content type and database for the whole call: the
-        # check runs twice per instance (here and in the key function).
-        parsers: dict[tuple[Any, str | None], Callable[[Any], Any] | None] = {}
-        local = [i for i in local if self._id_is_valid(i, parsers)]
-        objs, rel_attr, instance_attr, single, cache_name, is_descriptor = (
-            super().get_prefetch_querysets(local, querysets)
-        )
-        objs = [*objs, *self._get_remote_objects(remote)]
-        key = self._strict_key(instance_attr, parsers)
-        return objs, rel_attr, key, single, cache_name, is_descriptor
+        custom = self._custom_querysets(querysets)
+        by_type: dict[Any, list[models.Model]] = defaultdict(list)
+        for instance in instances:
+            by_type[getattr(instance, self._ct_attname)].append(instance)
+        #: The join key of each instance, by id(): (target pk, target class), or None.
+        keys: dict[int, Any] = {}
+        objs: list[Any] = []
+        remote: dict[GenericContentType, set[Any]] = {}
+        for ct_id, group in by_type.items():
+            if ct_id is None:
+                keys.update((id(i), None) for i in group)
+                continue
+            ct = self.get_content_type(id=ct_id, using=group[0]._state.db)
+            fkeys = self._join_keys(ct, group, keys)
+            if not fkeys:
+                continue
+            if ct.is_remote:
+                remote[ct] = fkeys
+            elif ct_id in custom:
+                objs.extend(custom[ct_id].filter(pk__in=fkeys))
+            else:
+                objs.extend(ct.get_all_objects_for_this_type(pk__in=fkeys))
+        objs.extend(self._get_remote_objects(remote))
+        strict_key = self._strict_key(self._join_key)
+
+        def join_key(instance: Any) -> Any:
+            try:
+                return keys[id(instance)]
+            except KeyError:  # not one of ``instances``: checked on its own
+                return strict_key(instance)
+
+        return objs, _target_key, join_key, True, self.name, False
+
+    def _custom_querysets(self, querysets: Iterable[QuerySet] | None) -> dict[Any, QuerySet]:
+        """The querysets given for local content types, by content-type id (as Django checks)."""
+        custom: dict[Any, QuerySet] = {}
+        for queryset in querysets or ():
+            ct_id = self.get_content_type(model=queryset.query.model, using=queryset.db).pk
+            if ct_id in custom:
+                raise ValueError("Only one queryset is allowed for each content type.")
+            custom[ct_id] = queryset
+        return custom
+
+    def _join_keys(
+        self, ct: GenericContentType, group: list[models.Model], keys: dict[int, Any]
+    ) -> set[Any]:
+        """Record the join key of each of ``group`` (of content type ``ct``); return their ids.
+
+        An id that cannot name a row of the target's model (malformed, out of
+        range) is left out and joins nothing: it reads as None.
+        """
+        model = ct.model_class()
+        parse = None if model is None else self._id_parser(ct.pk, group[0]._state.db, ct)
+        fkeys: set[Any] = set()
+        for instance in group:
+            fk_val = getattr(instance, self.fk_field)
+            key = None
+            if fk_val is not None and model is not None:
+                try:
+                    if parse is not None:
+                        parse(fk_val)
+                except InvalidId:
+                    pass
+                else:
+                    fkeys.add(fk_val)
+                    key = (model._meta.pk.get_prep_value(fk_val), model)
+            keys[id(instance)] = key
+        return fkeys
+
+    def _join_key(self, instance: Any) -> Any:
+        """The join key of one instance, as Django's ``GenericForeignKey`` makes it."""
+        ct_id = getattr(instance, self._ct_attname)
+        if ct_id is None:
+            return None
+        model = self.get_content_type(id=ct_id, using=instance._state.db).model_class()
+        return (model._meta.pk.get_prep_value(getattr(instance, self.fk_field)), model)
 
     def _id_is_valid(
         self,
@@ -188,9 +258,11 @@ class FederatedForeignKey(GenericForeignKey):
     def _ct_attname(self) -> str:
         return self.model._meta.get_field(self.ct_field).attname
 
-    def _id_parser(self, ct_id: Any, using: str | None) -> Callable[[Any], Any] | None:
+    def _id_parser(
+        self, ct_id: Any, using: str | None, ct: GenericContentType | None = None
+    ) -> Callable[[Any], Any] | None:
         """Return what parses an id of content type ``ct_id`` exactly; None if it has no model."""
-        ct = self.get_content_type(id=ct_id, using=using)
+        ct = ct or self.get_content_type(id=ct_id, using=using)
         model = ct.model_class()
         if model is None:
             return None
@@ -215,32 +287,6 @@ class FederatedForeignKey(GenericForeignKey):
             return key(instance) if self._id_is_valid(instance, parsers) else None
 
         return strict_key
-
-    def _split_by_locality(
-        self, instances: Iterable[models.Model]
-    ) -> tuple[list[models.Model], dict[GenericContentType, set[Any]]]:
-        """Split ``instances`` into local ones and remote ids by content type.
-
-        Content types are looked up once per type, not once per instance.
-        """
-        ct_attname = self.model._meta.get_field(self.ct_field).attname
-        by_type: dict[Any, list[models.Model]] = defaultdict(list)
-        for instance in instances:
-            by_type[getattr(instance, ct_attname)].append(instance)
-        local: list[models.Model] = []
-        remote: dict[GenericContentType, set[Any]] = defaultdict(set)
-        for ct_id, group in by_type.items():
-            ct = (
-                None if ct_id is None else self.get_content_type(id=ct_id, using=group[0]._state.db)
-            )
-            if ct is None or not ct.is_remote:
-                local.extend(group)
-                continue
-            for instance in group:
-                fk_val = getattr(instance, self.fk_field)
-                if fk_val is not None:
-                    remote[ct].add(fk_val)
-        return local, remote
 
     def _get_remote_objects(self, remote: dict[GenericContentType, set[Any]]) -> list[Any]:
         """Fetch the remote targets: one request per remote project."""

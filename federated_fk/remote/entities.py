@@ -141,18 +141,32 @@ async def fetch_project(
     fragments = " ".join(t.fragment(aliased[t]) for t in sorted(wanted, key=str))
     text = ENTITIES_QUERY.format(fragments=fragments)
     found: Found = {}
+    # Where each field is in the answer and how it converts, once per type.
+    reads = {name: _reads(t, aliased[t]) for name, t in by_type.items()}
     size = session.settings["BATCH_SIZE"]
     for start in range(0, len(representations), size):
         chunk = representations[start : start + size]
         data = await session.execute(text, {"representations": chunk})
         entities = _entities(session, data, len(chunk))
         for representation, entity in zip(chunk, entities, strict=True):
-            entity_type = by_type[representation["__typename"]]
+            type_name = representation["__typename"]
+            entity_type = by_type[type_name]
             pk = entity_type.pk.to_python(representation["id"])
             found[(entity_type.key, pk)] = _fields(
-                session, entity_type, representation, entity, aliased[entity_type]
+                session, entity_type, representation, entity, reads[type_name]
             )
     return found
+
+
+#: (response key, GraphQL name, Python name, converter) of each field of a type.
+Reads = tuple[tuple[str, str, str, Converter], ...]
+
+
+def _reads(entity_type: EntityType, aliased: frozenset[str]) -> Reads:
+    return tuple(
+        (entity_type.response_key(name, aliased), name, python_name, convert)
+        for name, python_name, convert in entity_type.converters
+    )
 
 
 def _entities(session: ProjectSession, data: Any, expected: int) -> list[Any]:
@@ -189,7 +203,7 @@ def _fields(
     entity_type: EntityType,
     representation: dict[str, str],
     entity: Any,
-    aliased: frozenset[str] = frozenset(),
+    reads: Reads,
 ) -> dict[str, Any] | None:
     """Check one entity against its representation; return its fields."""
     if entity is None:
@@ -209,19 +223,33 @@ def _fields(
             f"asked for {entity_type.type_name} {representation['id']!r}, got {entity.get('id')!r}",
         )
     data: dict[str, Any] = {}
+    try:
+        for key, _, python_name, convert in reads:
+            data[python_name] = convert(entity[key])
+    except (KeyError, TypeError, ValueError, ValidationError):
+        # Found out again, slowly, to say every field that is wrong.
+        _refuse(session, entity_type, representation, entity, reads)
+    return data
+
+
+def _refuse(
+    session: ProjectSession,
+    entity_type: EntityType,
+    representation: dict[str, str],
+    entity: dict[str, Any],
+    reads: Reads,
+) -> None:
+    """Raise the error naming every field of ``entity`` that is missing or of a wrong type."""
     missing: list[str] = []
     wrong: list[str] = []
-    for name, python_name, convert in entity_type.converters:
-        key = entity_type.response_key(name, aliased) if aliased else name
+    for key, name, _, convert in reads:
         if key not in entity:
             missing.append(name)
             continue
         try:
-            data[python_name] = convert(entity[key])
+            convert(entity[key])
         except (TypeError, ValueError, ValidationError):
             wrong.append(f"{name} is not a {dict(entity_type.field_types).get(name, 'scalar')}")
-    if missing or wrong:
-        name = f"{entity_type.type_name} {representation['id']!r}"
-        problem = f"{name} lacks {', '.join(missing)}" if missing else f"{name}: {', '.join(wrong)}"
-        raise RemoteProtocolError(session.project, session.endpoint, problem)
-    return data
+    name = f"{entity_type.type_name} {representation['id']!r}"
+    problem = f"{name} lacks {', '.join(missing)}" if missing else f"{name}: {', '.join(wrong)}"
+    raise RemoteProtocolError(session.project, session.endpoint, problem)

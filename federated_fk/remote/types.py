@@ -36,14 +36,20 @@ def snake_case(name: str) -> str:
 
 
 def _exact(*types: type) -> Converter:
+    refuse_bool = bool not in types  # bool is an int: refused unless asked for
+
     def convert(value: Any) -> Any:
-        if isinstance(value, bool) and bool not in types:
-            raise TypeError(f"{value!r} is a boolean")
-        if not isinstance(value, types):
+        if not isinstance(value, types) or (refuse_bool and isinstance(value, bool)):
+            if isinstance(value, bool):
+                raise TypeError(f"{value!r} is a boolean")
             raise TypeError(f"{value!r} is a {type(value).__name__}")
         return value
 
     return convert
+
+
+_str = _exact(str)
+_number = _exact(int, float)
 
 
 def _decimal(value: Any) -> decimal.Decimal:
@@ -57,24 +63,24 @@ def _decimal(value: Any) -> decimal.Decimal:
 
 
 def _float(value: Any) -> float:
-    return float(_exact(int, float)(value))
+    return float(_number(value))
 
 
 def _date(value: Any) -> datetime.date:
-    return datetime.date.fromisoformat(_exact(str)(value))
+    return datetime.date.fromisoformat(_str(value))
 
 
 def _time(value: Any) -> datetime.time:
-    return datetime.time.fromisoformat(_exact(str)(value))
+    return datetime.time.fromisoformat(_str(value))
 
 
 def _uuid(value: Any) -> uuid.UUID:
-    return uuid.UUID(_exact(str)(value))
+    return uuid.UUID(_str(value))
 
 
 def _datetime(value: Any) -> datetime.datetime:
     """Return the datetime a local ``DateTimeField`` would give, as the database does."""
-    parsed = datetime.datetime.fromisoformat(_exact(str)(value))
+    parsed = datetime.datetime.fromisoformat(_str(value))
     if settings.USE_TZ:
         if timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
@@ -90,7 +96,7 @@ def _json(value: Any) -> Any:
 
 #: The scalars strawberry and strawberry-django emit, by GraphQL name.
 SCALARS: dict[str, Converter] = {
-    "String": _exact(str),
+    "String": _str,
     "ID": lambda value: str(_exact(str, int)(value)),
     "Int": _exact(int),
     "Float": _float,
@@ -126,6 +132,10 @@ def _any_scalar(value: Any) -> Any:
     return value
 
 
+def _is_named(graphql_type: str) -> bool:
+    return not graphql_type.startswith("[") and not graphql_type.endswith("!")
+
+
 def named_type(graphql_type: str) -> str:
     """Return the named type of a type string: ``"[Tag!]!"`` → ``"Tag"``."""
     return graphql_type.replace("[", "").replace("]", "").replace("!", "")
@@ -145,7 +155,8 @@ def converter(graphql_type: str, leaf: Converter) -> Converter:
     ``!`` refuses null; ``[...]`` maps the inner converter over a list.
     """
     if graphql_type.endswith("!"):
-        inner = converter(graphql_type[:-1], leaf)
+        # A named type's leaf is called directly: one call per value, not two.
+        inner = leaf if _is_named(graphql_type[:-1]) else converter(graphql_type[:-1], leaf)
 
         def non_null(value: Any) -> Any:
             if value is None:
