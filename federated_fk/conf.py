@@ -53,6 +53,9 @@ class ProjectSettings(TypedDict, total=False):
     TIMEOUT: float
     #: The most representations in one ``_entities`` request.
     BATCH_SIZE: int
+    #: How many of one fetch's requests to the project may be in flight at
+    #: once (past BATCH_SIZE a fetch takes several); 1 sends them in turn.
+    CONCURRENT_BATCHES: int
     #: Seconds to keep fetched objects in Django's cache; None keeps nothing.
     CACHE_TIMEOUT: int | None
     #: The fields to fetch per GraphQL type name, when not all scalar fields.
@@ -73,6 +76,7 @@ PROJECT_DEFAULTS: ProjectSettings = {
     "TOKEN": "",
     "TIMEOUT": 10.0,
     "BATCH_SIZE": 500,
+    "CONCURRENT_BATCHES": 1,
     "CACHE_TIMEOUT": None,
     "FIELDS": {},
     "RETRIES": 2,

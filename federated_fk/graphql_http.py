@@ -77,13 +77,14 @@ def _too_deep(limit: int) -> HTTPException:
 
 def _depth_exceeds(value: object, limit: int) -> bool:
     """Whether arrays and objects in ``value`` nest deeper than ``limit`` (no recursion)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
+    if not isinstance(value, dict | list):
+        return False
+    # Only containers are pushed: most values of a request are scalars.
+    stack: list[tuple[dict | list, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if not isinstance(item, dict | list):
-            continue
         if depth > limit:
             return True
         children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False

@@ -7,6 +7,7 @@ only as GraphQL variables.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -144,9 +145,9 @@ async def fetch_project(
     # Where each field is in the answer and how it converts, once per type.
     reads = {name: _reads(t, aliased[t]) for name, t in by_type.items()}
     size = session.settings["BATCH_SIZE"]
-    for start in range(0, len(representations), size):
-        chunk = representations[start : start + size]
-        data = await session.execute(text, {"representations": chunk})
+    chunks = [representations[i : i + size] for i in range(0, len(representations), size)]
+    answers = await _in_flight(session, text, chunks, session.settings["CONCURRENT_BATCHES"])
+    for chunk, data in zip(chunks, answers, strict=True):
         entities = _entities(session, data, len(chunk))
         for representation, entity in zip(chunk, entities, strict=True):
             type_name = representation["__typename"]
@@ -156,6 +157,33 @@ async def fetch_project(
                 session, entity_type, representation, entity, reads[type_name]
             )
     return found
+
+
+async def _in_flight(
+    session: ProjectSession, text: str, chunks: list[list[dict[str, str]]], at_once: int
+) -> list[Any]:
+    """Send one request per chunk, at most ``at_once`` in flight; return the answers in order.
+
+    :raises RemoteUnavailable: the first failure, in chunk order; none of the answers is used
+    """
+    if at_once <= 1 or len(chunks) == 1:
+        return [await session.execute(text, {"representations": chunk}) for chunk in chunks]
+    slots = asyncio.Semaphore(at_once)
+
+    async def one(chunk: list[dict[str, str]]) -> Any:
+        async with slots:
+            return await session.execute(text, {"representations": chunk})
+
+    tasks = [asyncio.ensure_future(one(chunk)) for chunk in chunks]
+    try:
+        answers = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for task in tasks:
+            task.cancel()  # a no-op for the finished ones
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return answers
 
 
 #: (response key, GraphQL name, Python name, converter) of each field of a type.

@@ -18,6 +18,9 @@ class, a value that would make an error) sends the whole list the normal way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from django.db import models
@@ -59,7 +62,8 @@ class FastEntitiesExecutionContext(StrawberryGraphQLCoreExecutionContext):
             try:
                 return self._complete_entities(return_type, field_details_list, path, result)
             except _Unknown:
-                pass
+                # graphql-core completes them: rows completed from columns become rows again.
+                result = [row.source() if type(row) is Completed else row for row in result]
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -83,6 +87,8 @@ class FastEntitiesExecutionContext(StrawberryGraphQLCoreExecutionContext):
             elif isinstance(row, Exception):
                 completed.append(None)
                 failed.append((row, index))
+            elif type(row) is Completed:
+                completed.append(row)
             else:
                 complete = by_model.get(type(row))
                 if complete is None:
@@ -134,9 +140,15 @@ def _plans(schema: Any) -> dict[tuple[str, int], tuple[Any, Complete]]:
     return plans
 
 
-def _plan(object_type: GraphQLObjectType, selection: SelectionSetNode | None) -> Complete:
+def _plan(
+    object_type: GraphQLObjectType,
+    selection: SelectionSetNode | None,
+    columns: dict[str, int] | None = None,
+) -> Complete:
     """Return the completion of an entity of ``object_type`` for ``selection``.
 
+    :param columns: complete a tuple of column values, each at its index by
+        attname, instead of a model instance (see ``column_plan``)
     :raises _Unknown: the selection asks for something only graphql-core completes
     """
     entity = _origin(object_type)
@@ -150,7 +162,7 @@ def _plan(object_type: GraphQLObjectType, selection: SelectionSetNode | None) ->
                 raise _Unknown
             continue
         seen[key] = node.name.value
-        steps.append((key, _step(object_type, node, relations)))
+        steps.append((key, _step(object_type, node, relations, columns)))
 
     def complete(row: Any) -> dict[str, Any]:
         return {key: step(row) for key, step in steps}
@@ -180,7 +192,10 @@ def _fields_for(type_name: str, selection: SelectionSetNode | None) -> list[Fiel
 
 
 def _step(
-    object_type: GraphQLObjectType, node: FieldNode, relations: dict[str, Any]
+    object_type: GraphQLObjectType,
+    node: FieldNode,
+    relations: dict[str, Any],
+    columns: dict[str, int] | None = None,
 ) -> Callable[[Any], Any]:
     name = node.name.value
     if node.arguments or node.directives:
@@ -194,18 +209,30 @@ def _step(
     definition = field.extensions.get("strawberry-definition")
     if definition is None or definition.extensions or definition.permission_classes:
         raise _Unknown
+    model = getattr(_origin(object_type), "_federated_model", None)
     if name == "id" and node.selection_set is None:
-        return _leaf(field.type, lambda row: str(row.pk))
+        if columns is None:
+            return _leaf(field.type, lambda row: str(row.pk))
+        pk = itemgetter(columns[model._meta.pk.attname])
+        return _leaf(field.type, lambda row: str(pk(row)))
     relation = relations.get(definition.python_name)
     if relation is not None and definition.base_resolver is not None:
-        return _reference(field.type, node, relation)
+        if columns is None:
+            return _reference(field.type, node, relation)
+        if not relation.from_id:
+            raise _Unknown  # its rows are loaded with the batch, not read from a column
+        return _reference(field.type, node, relation, itemgetter(columns[relation.field.attname]))
     if (
         type(definition) is StrawberryDjangoField
         and definition.base_resolver is None
         and node.selection_set is None
     ):
         attribute = definition.django_name or definition.python_name
-        return _leaf(field.type, lambda row: getattr(row, attribute))
+        if columns is None:
+            return _leaf(field.type, lambda row: getattr(row, attribute))
+        if attribute not in columns:
+            raise _Unknown  # a property, or a field that is not a column of its own
+        return _leaf(field.type, itemgetter(columns[attribute]))
     raise _Unknown
 
 
@@ -231,8 +258,16 @@ def _leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]
     return complete
 
 
-def _reference(graphql_type: Any, node: FieldNode, relation: Any) -> Callable[[Any], Any]:
-    """Complete a relation selected as ``{ id }`` from what the batch loaded."""
+def _reference(
+    graphql_type: Any,
+    node: FieldNode,
+    relation: Any,
+    column: Callable[[Any], Any] | None = None,
+) -> Callable[[Any], Any]:
+    """Complete a relation selected as ``{ id }`` from what the batch loaded.
+
+    :param column: reads the key's column from a row of columns
+    """
     selection = node.selection_set
     if selection is None or len(selection.selections) != 1:
         raise _Unknown
@@ -248,14 +283,18 @@ def _reference(graphql_type: Any, node: FieldNode, relation: Any) -> Callable[[A
     non_null = isinstance(graphql_type, GraphQLNonNull)
     if relation.many:
         return _many_reference(relation, non_null)
-    return _single_reference(relation, non_null)
+    return _single_reference(relation, non_null, column)
 
 
-def _single_reference(relation: Any, non_null: bool) -> Callable[[Any], Any]:
+def _single_reference(
+    relation: Any, non_null: bool, column: Callable[[Any], Any] | None = None
+) -> Callable[[Any], Any]:
     field = relation.field
 
     def target_pk(row: models.Model) -> Any:
         # As the relation's resolver reads it (model_fields._single_resolver).
+        if column is not None:
+            return column(row)
         if relation.from_id:
             return getattr(row, field.attname)
         if relation.to_attr in row.__dict__:
@@ -284,3 +323,70 @@ def _many_reference(relation: Any, non_null: bool) -> Callable[[Any], Any]:
         return [{"id": str(target.pk)} for target in row.__dict__[relation.to_attr]]
 
     return complete
+
+
+class Completed(dict):  # type: ignore[type-arg]
+    """An entity completed from its row's columns, before graphql-core sees it.
+
+    ``source()`` makes the model instance the row would have been, for the
+    rare answer that graphql-core has to complete after all.
+    """
+
+    __slots__ = ("source",)
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How to answer one entity type of a batch from a ``values_list`` of its columns.
+
+    :param columns: the attnames of the model's concrete fields, the query's columns
+    :param complete: completes one row of ``columns`` (raises ``_Unknown`` on a
+        value only graphql-core can complete)
+    """
+
+    model: type[models.Model]
+    columns: tuple[str, ...]
+    complete: Complete
+
+    def completed(self, values: tuple[Any, ...], using: str) -> Completed | None:
+        """Return the completed entity of one row, or None if graphql-core must complete it."""
+        try:
+            done = Completed(self.complete(values))
+        except _Unknown:
+            return None
+        done.source = partial(self.model.from_db, using, self.columns, values)
+        return done
+
+
+def column_plan(info: GraphQLResolveInfo, model: type[models.Model]) -> ColumnPlan | None:
+    """Return how to answer ``model``'s entities of this ``_entities`` selection from
+    columns alone, or None when they need model instances (the normal way).
+
+    Only a plain selection takes this path: scalar model fields, ``id``,
+    ``__typename`` and ``{ id }`` of keys read from their own column; the
+    completion is the one ``FastEntitiesExecutionContext`` makes, on tuples.
+    """
+    if len(info.field_nodes) != 1 or info.field_nodes[0].directives:
+        return None
+    found = [
+        t
+        for t in info.schema.type_map.values()
+        if isinstance(t, GraphQLObjectType)
+        and getattr(_origin(t), "_federated_model", None) is model
+    ]
+    if len(found) != 1:
+        return None
+    selection = info.field_nodes[0].selection_set
+    cache = _plans(info.schema)
+    key = ("columns:" + found[0].name, id(selection))
+    cached = cache.get(key)
+    if cached is None or cached[0] is not selection:
+        columns = tuple(f.attname for f in model._meta.concrete_fields)
+        try:
+            complete = _plan(found[0], selection, {c: i for i, c in enumerate(columns)})
+        except _Unknown:
+            plan = None
+        else:
+            plan = ColumnPlan(model, columns, complete)
+        cached = cache[key] = (selection, plan)  # type: ignore[assignment]
+    return cached[1]  # type: ignore[return-value]

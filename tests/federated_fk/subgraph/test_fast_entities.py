@@ -101,3 +101,56 @@ def test_aliases_and_repeated_fields_give_the_same_bytes(client, spy, monkeypatc
     fast = answer(client, query, REPRESENTATIONS[:4])
     assert spy == [True]
     assert fast == normal_answer(client, monkeypatch, query, REPRESENTATIONS[:4])
+
+
+PLAIN_QUERY = (
+    "query ($representations: [_Any!]!) { _entities(representations: $representations) "
+    "{ __typename ... on Book { id price title } ... on Gadget { id name } } }"
+)
+PLAIN = [
+    *({"__typename": "Book", "id": i} for i in ("1", "100", "7", " 7", "x")),
+    {"__typename": "Gadget", "id": "not-a-uuid"},
+]
+
+
+@pytest.fixture
+def instances():
+    """Count the model instances made (Django sends post_init for each)."""
+    from django.db.models.signals import post_init
+
+    made = []
+
+    def count(sender, **kwargs):
+        made.append(sender)
+
+    post_init.connect(count)
+    yield made
+    post_init.disconnect(count)
+
+
+def test_a_plain_selection_is_answered_from_columns_with_no_model_instance(
+    client, spy, monkeypatch, instances
+):
+    from tests.remoteshop.models import Book
+
+    fast = answer(client, PLAIN_QUERY, PLAIN)
+    assert spy == [True]
+    assert Book not in instances  # values_list rows, completed as they came
+    assert fast == normal_answer(client, monkeypatch, PLAIN_QUERY, PLAIN)
+    assert Book in instances  # the normal way makes them
+    entities = json.loads(fast)["data"]["_entities"]
+    assert entities[0] == {"__typename": "Book", "id": "1", "price": "1.00", "title": "Book 1"}
+    assert entities[1] is None  # hidden
+
+
+def test_rows_completed_from_columns_go_the_normal_way_when_the_rest_must(client, spy, monkeypatch):
+    # Edition's book { id title } is only for graphql-core: the whole list goes
+    # the normal way, the books completed from columns made rows again.
+    query = PLAIN_QUERY.replace(
+        "... on Gadget { id name }", "... on Edition { id book { id title } }"
+    )
+    representations = [*PLAIN[:3], *({"__typename": "Edition", "id": str(i)} for i in (1, 2))]
+    fast = answer(client, query, representations)
+    assert spy == [False]
+    assert fast == normal_answer(client, monkeypatch, query, representations)
+    assert b'"errors"' not in fast
