@@ -322,7 +322,10 @@ def observe(project: str, text: str, variables: Mapping[str, Any]) -> Iterator[R
         _request.reset(token)
         record.duration = time.perf_counter() - started
         level = logging.DEBUG if record.outcome == "ok" else logging.WARNING
-        logger.log(level, "remote request %s", record, extra={"remote_request": record.as_dict()})
+        if logger.isEnabledFor(level):  # the record's dict only for a line that is written
+            logger.log(
+                level, "remote request %s", record, extra={"remote_request": record.as_dict()}
+            )
         _send(remote_request_finished, remote_request=record)
 
 

@@ -50,6 +50,7 @@ def _exact(*types: type) -> Converter:
 
 _str = _exact(str)
 _number = _exact(int, float)
+_id = _exact(str, int)
 
 
 def _decimal(value: Any) -> decimal.Decimal:
@@ -97,7 +98,7 @@ def _json(value: Any) -> Any:
 #: The scalars strawberry and strawberry-django emit, by GraphQL name.
 SCALARS: dict[str, Converter] = {
     "String": _str,
-    "ID": lambda value: str(_exact(str, int)(value)),
+    "ID": lambda value: str(_id(value)),
     "Int": _exact(int),
     "Float": _float,
     "Boolean": _exact(bool),
@@ -108,6 +109,9 @@ SCALARS: dict[str, Converter] = {
     "UUID": _uuid,
     "JSON": _json,
 }
+
+#: The converters that raise TypeError for null themselves (JSON takes it).
+_REFUSING_NULL = frozenset(c for name, c in SCALARS.items() if name != "JSON")
 
 #: The unbound model field a local model would declare for each scalar, for ``_meta``.
 MODEL_FIELDS: dict[str, type[models.Field]] = {
@@ -157,6 +161,8 @@ def converter(graphql_type: str, leaf: Converter) -> Converter:
     if graphql_type.endswith("!"):
         # A named type's leaf is called directly: one call per value, not two.
         inner = leaf if _is_named(graphql_type[:-1]) else converter(graphql_type[:-1], leaf)
+        if inner in _REFUSING_NULL:
+            return inner  # it refuses null itself
 
         def non_null(value: Any) -> Any:
             if value is None:

@@ -102,3 +102,26 @@ def test_collect_remote_errors_makes_a_prefetch_partial(synced, federation):
     assert list(errors) == ["shop_c"] and isinstance(errors["shop_c"], RemoteConnectionError)
     with pytest.raises(RemoteConnectionError):  # outside the block, a failure raises
         list(Reference.objects.prefetch_related("content_object"))
+
+
+def test_batches_of_one_project_in_flight_together(synced, federation, shop_b):
+    from federated_fk.prefetch import collect_remote_errors
+
+    RemoteBook = stand_in(synced, "shop_b", "Book")
+    federation["PROJECTS"]["shop_b"].update(BATCH_SIZE=40, CONCURRENT_BATCHES=3)
+    Reference.objects.bulk_create(
+        Reference(content_type=synced[("shop_b", "Book")], object_id=str(i)) for i in range(1, 201)
+    )
+    refs = list(Reference.objects.prefetch_related("content_object"))
+    # Five chunks, three at a time: each answer goes to its own references.
+    assert shop_b.stats()["graphql_requests"] == 5
+    assert [r.content_object and r.content_object.title for r in refs] == [
+        None if i % 100 == 0 else f"B Book {i}" for i in range(1, 201)
+    ]
+    assert all(isinstance(r.content_object, RemoteBook | None) for r in refs)
+    # A project that fails fails whole: none of its chunks is used.
+    federation["PROJECTS"]["shop_b"]["URL"] = f"http://127.0.0.1:{free_port()}/graphql/"
+    with collect_remote_errors() as errors:
+        refs = list(Reference.objects.prefetch_related("content_object"))
+    assert [r.content_object for r in refs] == [None] * 200
+    assert list(errors) == ["shop_b"] and isinstance(errors["shop_b"], RemoteConnectionError)
