@@ -110,6 +110,7 @@ class SubgraphServer:
         token: str = "",
         books: int = 500,
         editions: int = 0,
+        workers: int = 1,
     ):
         self.editions = editions
         self.project = project
@@ -122,7 +123,8 @@ class SubgraphServer:
             ROOT,
             self.env(),
             folder / f"{project}.log",
-            args=("--log-level", "warning"),
+            # More than one worker: each counts its own requests (stats() asks one).
+            args=("--log-level", "warning", *(("--workers", str(workers)) if workers > 1 else ())),
         )
         self.port = self.uvicorn.port
         self.url = f"http://127.0.0.1:{self.port}/graphql/"

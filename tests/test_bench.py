@@ -31,6 +31,7 @@ def test_smoke_run_of_every_scenario(tmp_path):
         "3 naive vs batched",
         "4 gateway",
         "5 growth",
+        "6 concurrent batches",
     }
     for row in report["results"]:
         if "expected_requests" in row:  # one request per project and batch, whatever the types

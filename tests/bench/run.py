@@ -115,17 +115,23 @@ class Bench:
 
     # -- set-up ---------------------------------------------------------------
 
-    def start_remotes(self, shop_b_books: int, shop_c_books: int) -> None:
+    def start_remotes(self, shop_b_books: int, shop_c_books: int, shop_d_books: int = 0) -> None:
+        """Start shop_b and shop_c (one uvicorn worker each), and shop_d (two) if it has books."""
         from django.conf import settings
         from django.core.management import call_command
         from django.test import override_settings
 
         from tests.servers import SubgraphServer
 
-        for project, books in (("shop_b", shop_b_books), ("shop_c", shop_c_books)):
+        remotes = [("shop_b", shop_b_books, 1), ("shop_c", shop_c_books, 1)]
+        if shop_d_books:
+            remotes.append(("shop_d", shop_d_books, 2))
+        for project, books, workers in remotes:
             folder = self.folder / project
             folder.mkdir()
-            self.servers[project] = SubgraphServer(project, folder, label=project, books=books)
+            self.servers[project] = SubgraphServer(
+                project, folder, label=project, books=books, workers=workers
+            )
             self.servers[project].start()
         projects = {
             p: {"URL": s.url, "TIMEOUT": 60, "BATCH_SIZE": self.batch_size}
@@ -142,11 +148,13 @@ class Bench:
             server.stop()
 
     def requests(self) -> dict[str, int]:
-        return {p: s.stats()["graphql_requests"] for p, s in self.servers.items()}
+        # shop_d has two workers, each counting its own: it is counted by the client.
+        return {p: s.stats()["graphql_requests"] for p, s in self.servers.items() if p != "shop_d"}
 
     def reset_requests(self) -> None:
-        for server in self.servers.values():
-            server.stats(reset=True)
+        for project, server in self.servers.items():
+            if project != "shop_d":
+                server.stats(reset=True)
 
     def ensure_books(self, count: int) -> None:
         from tests.testapp.models import Book
@@ -292,6 +300,44 @@ class Bench:
                 return fn()
 
         return run
+
+    def concurrent_batches(self, n: int, in_flight: list[int]) -> None:
+        """6. n references on shop_d (two uvicorn workers), a project's batches in flight together.
+
+        Each ``CONCURRENT_BATCHES`` value is a session of its own (kept open), so
+        the variants differ only in how many of the batches are sent at once.
+        """
+        from federated_fk import conf
+        from federated_fk.testing import CaptureRemoteRequests
+
+        label = f"shop_d-{n}"
+        self.make_references(label, self.targets(0, {"shop_d": n}))
+        resolve = self.resolve(label)
+        projects = conf.federation_settings()["PROJECTS"]
+
+        def at_once(k: int) -> Callable[[], int]:
+            def run() -> int:
+                projects["shop_d"]["CONCURRENT_BATCHES"] = k
+                return resolve()
+
+            return run
+
+        variants = {f"{k} in flight": at_once(k) for k in in_flight}
+        times = interleaved(variants, self.repeat)
+        first = next(iter(variants))
+        for name, fn in variants.items():
+            with CaptureRemoteRequests("shop_d") as captured:
+                fn()
+            self.record(
+                "6 concurrent batches",
+                n=n,
+                data=name,
+                seconds=statistics.median(times[name]),
+                seconds_spread=spread(times[name]),
+                ratio_to_one_at_a_time=ratio_spread(times, name, first),
+                requests=len(captured.requests),
+                expected_requests=math.ceil(n / self.batch_size),
+            )
 
     def naive_vs_batched(self, n: int) -> None:
         """3. The same remote references, one request per object vs batched."""
@@ -461,7 +507,10 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--smoke", action="store_true", help="Tiny sizes: only check that it runs.")
     parser.add_argument("--json", type=Path, help="Write the figures here as JSON.")
-    parser.add_argument("--only", default="1,2,3,4,5", help="The scenarios to run, by number.")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="The scenarios to run, by number.")
+    parser.add_argument(
+        "--concurrent", default="1,2,4", help="Batches in flight at once, for scenario 6."
+    )
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.growth, args.page_sizes = "40", "40,80", "5"
@@ -476,7 +525,8 @@ def main() -> int:
         bench = Bench(folder, args.repeat, args.batch_size)
         try:
             only = set(args.only.split(","))
-            bench.start_remotes(max(growth + sizes), max(sizes))
+            concurrent = [int(n) for n in args.concurrent.split(",")]
+            bench.start_remotes(max(growth + sizes), max(sizes), max(sizes) if "6" in only else 0)
             for n in sizes:
                 if "1" in only:
                     bench.local_overhead(n)
@@ -488,6 +538,8 @@ def main() -> int:
                 bench.federation_cost(n, scenario="5 growth")
             if "4" in only:
                 bench.gateway(page_sizes, args.requests)
+            if "6" in only:
+                bench.concurrent_batches(max(sizes), concurrent)
         finally:
             bench.stop()
     import django
