@@ -161,6 +161,11 @@ class GenericContentTypeManager(models.Manager["GenericContentType"]):
             return None
         return self._cache.get(using, {}).get(_model_key(model, for_concrete_model, None))
 
+    def cached_natural_key(self, project: str, app_label: str, model: str) -> Any:
+        """Return the cached content type ``(project, app_label, model)`` of this
+        manager's database, or None: no query, so safe to call from async code."""
+        return self._cache.get(self.db, {}).get((project, app_label, model))
+
     def cached_id(self, using: str | None, id: int) -> GenericContentType | None:
         """Return the cached content type with primary key ``id`` in ``using``, or None."""
         return None if using is None else self._cache.get(using, {}).get(id)

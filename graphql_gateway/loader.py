@@ -108,7 +108,10 @@ class ObjectLoader:
         return [rows.get(_cache_key(key)) for key in keys]
 
     async def _load_remote(self, keys: list[Key]) -> list[Any]:
-        stand_ins = await sync_to_async(_stand_ins)(keys)
+        # Content types are nearly always cached: a thread only for a query.
+        stand_ins = _stand_ins(keys, cached_only=True)
+        if stand_ins is None:
+            stand_ins = await sync_to_async(_stand_ins)(keys)
         found: dict[Key, Any] = {}
         if not self.fetch_remote:
             for stand_in, pks in stand_ins.items():
@@ -132,11 +135,20 @@ def _cache_key(key: Key) -> Key:
     return (project, app_label, model, str(pk))
 
 
-def _stand_ins(keys: list[Key]) -> dict[type, list[Any]]:
-    """Return the remote pks of ``keys`` by stand-in class."""
+def _stand_ins(keys: list[Key], cached_only: bool = False) -> dict[type, list[Any]] | None:
+    """Return the remote pks of ``keys`` by stand-in class.
+
+    :param cached_only: return None rather than query for a content type
+    """
     remote: dict[type, list[Any]] = defaultdict(list)
+    manager = GenericContentType.objects
     for project, app_label, model, pk in keys:
-        ct = GenericContentType.objects.get_by_natural_key(project, app_label, model)
+        if cached_only:
+            ct = manager.cached_natural_key(project, app_label, model)
+            if ct is None:
+                return None
+        else:
+            ct = manager.get_by_natural_key(project, app_label, model)
         remote[ct.model_class()].append(pk)
     return dict(remote)
 

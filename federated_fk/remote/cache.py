@@ -28,6 +28,11 @@ class RemoteCache:
         }
         self.cache = caches[conf.federation_settings()["CACHE"]]
 
+    @property
+    def used(self) -> bool:
+        """Whether any project of the fetch keeps its objects (else split and store do nothing)."""
+        return any(timeout is not None for timeout in self.timeouts.values())
+
     @staticmethod
     def key(content_type: Key, pk: Any) -> str:
         return "federated_fk:" + ":".join((*content_type, str(pk)))

@@ -103,13 +103,17 @@ def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
 
 async def afetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
     """Fetch remote objects from async code; as ``fetch``."""
-    cache = await sync_to_async(RemoteCache)(wanted)
-    found, misses = await sync_to_async(cache.split)(wanted)
+    cache = RemoteCache(wanted)  # reads settings only
+    if cache.used:  # a cache backend may do I/O: in a thread
+        found, misses = await sync_to_async(cache.split)(wanted)
+    else:
+        found, misses = {}, {t: list(pks) for t, pks in wanted.items()}
     with events.fetching(wanted, found, misses):  # records the cache hits
         if not misses:
             return Fetched(found)
         fetched = await arun(_fetch_by_project(misses))
-    await sync_to_async(cache.store)(fetched.found)
+    if cache.used:
+        await sync_to_async(cache.store)(fetched.found)
     fetched.found.update(found)
     return fetched
 

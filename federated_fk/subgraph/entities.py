@@ -150,8 +150,9 @@ def load_columns(
     found: dict[Any, Any] = {}
     if valid:
         pk = plan.columns.index(model._meta.pk.attname)
+        using = queryset.db  # a router call: once, not per row
         for values in queryset.filter(pk__in=valid).values_list(*plan.columns):
-            done = plan.completed(values, queryset.db)
+            done = plan.completed(values, using)
             if done is None:
                 return None
             found[values[pk]] = done
