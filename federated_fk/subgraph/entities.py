@@ -48,6 +48,7 @@ class SubgraphSchema(strawberry.federation.Schema):
         for index, representation in enumerate(representations):
             by_type[representation["__typename"]].append(index)
         results: list[Any] = [None] * len(representations)
+        batches: list[tuple[type, type[models.Model], list[int]]] = []
         for type_name, indices in by_type.items():
             entity = entities[type_name]
             model = getattr(entity, "_federated_model", None)
@@ -57,13 +58,15 @@ class SubgraphSchema(strawberry.federation.Schema):
                 rows = await asyncio.gather(
                     *(_awaited(r) for r in super().entities_resolver(info, subset))
                 )
+                for index, row in zip(indices, rows, strict=True):
+                    results[index] = row
             else:
-                ids = [representations[i].get("id") for i in indices]
-                # Rows completed from columns only where the fast context completes the list.
-                columns = issubclass(self.execution_context_class, FastEntitiesExecutionContext)
-                rows = await sync_to_async(_load)(entity, model, ids, info, columns)
-            for index, row in zip(indices, rows, strict=True):
-                results[index] = row
+                batches.append((entity, model, indices))
+        if batches:
+            # Rows completed from columns only where the fast context completes the list.
+            columns = issubclass(self.execution_context_class, FastEntitiesExecutionContext)
+            # Every type's query in one hop to the database thread.
+            await sync_to_async(_load_all)(batches, representations, results, info, columns)
         return results
 
     def _entity_classes(self, representations: list[Any]) -> dict[str, type]:
@@ -109,6 +112,14 @@ def batch_queryset(entity: type, model: type[models.Model], info: Info | None) -
     return with_relations(entity, visible(entity, model, info), info)
 
 
+def _unordered(queryset: models.QuerySet) -> models.QuerySet:
+    """``queryset`` with no ORDER BY: a batch's rows are matched to its ids by key.
+
+    A ``distinct(*fields)`` keeps its ordering, which picks the row kept.
+    """
+    return queryset if queryset.query.distinct_fields else queryset.order_by()
+
+
 def load_rows(
     entity: type, model: type[models.Model], ids: list[Any], info: Info | None
 ) -> list[Any]:
@@ -120,8 +131,22 @@ def load_rows(
     queryset = batch_queryset(entity, model, info)
     keys = parse_ids(model, ids, queryset.db)
     valid = [k for k in keys if not isinstance(k, Exception)]
-    rows = {row.pk: row for row in queryset.filter(pk__in=valid)} if valid else {}
+    rows = {row.pk: row for row in _unordered(queryset.filter(pk__in=valid))} if valid else {}
     return [k if isinstance(k, Exception) else rows.get(k) for k in keys]
+
+
+def _load_all(
+    batches: list[tuple[type, type[models.Model], list[int]]],
+    representations: list[Any],
+    results: list[Any],
+    info: Info,
+    columns: bool,
+) -> None:
+    """Put into ``results`` the entity of each representation of ``batches``: a query per type."""
+    for entity, model, indices in batches:
+        ids = [representations[i].get("id") for i in indices]
+        for index, row in zip(indices, _load(entity, model, ids, info, columns), strict=True):
+            results[index] = row
 
 
 def _load(
@@ -151,7 +176,7 @@ def load_columns(
     if valid:
         pk = plan.columns.index(model._meta.pk.attname)
         using = queryset.db  # a router call: once, not per row
-        for values in queryset.filter(pk__in=valid).values_list(*plan.columns):
+        for values in _unordered(queryset.filter(pk__in=valid)).values_list(*plan.columns):
             done = plan.completed(values, using)
             if done is None:
                 return None
