@@ -22,6 +22,7 @@ level load together (``graphql_gateway.loader``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -147,9 +148,17 @@ class FederatedUnion:
                 type,
                 order_by or spec.ordering[0],
             )
-            keys, total = await sync_to_async(spec.page_keys)(request, members)
+            keys, references = await sync_to_async(spec.page_keys)(request, members)
             loader = info.context.loader
-            items = await loader.load_many([k for k in keys if k is not None])
+            # The total is counted while the page's targets load: a remote
+            # project's request is in flight meanwhile.
+            loading = asyncio.ensure_future(loader.load_many([k for k in keys if k is not None]))
+            try:
+                total = await sync_to_async(references.count)()
+            except BaseException:
+                loading.cancel()
+                raise
+            items = await loading
             report_unavailable(info, {k[0] for k in keys if k is not None})
             found = iter(items)
             return page_type(
@@ -167,8 +176,8 @@ class FederatedUnion:
 
     def page_keys(
         self, request: PageRequest, members: list[Target]
-    ) -> tuple[list[Key | None], int]:
-        """Return the keys of a page of targets, and their total.
+    ) -> tuple[list[Key | None], models.QuerySet]:
+        """Return the keys of a page of targets, and the references they are a page of.
 
         :raises PageError: the page is out of bounds, or a filter or the
             ordering names nothing this field has
@@ -199,7 +208,6 @@ class FederatedUnion:
         references = model._default_manager.filter(
             **{f"{ffk.ct_field}__in": GenericContentType.objects.filter(condition)}
         ).order_by(request.order_by, "pk")
-        total = references.count()
         rows = references[request.offset : request.offset + request.limit]
         keys: list[Key | None] = []
         for ref in rows:
@@ -209,7 +217,7 @@ class FederatedUnion:
                 keys.append(local_key(ct.model_class(), pk))
             else:
                 keys.append(key_of(ct.project, ct.app_label, ct.model, pk))
-        return keys, total
+        return keys, references
 
     def _order_choices(self) -> list[str]:
         names = [o.lstrip("-") for o in self.ordering]
