@@ -284,11 +284,13 @@ class MisbehavingServer:
         self.default: tuple[int, bytes, float, dict[str, str]] = (200, b"{}", 0.0, {})
         self.queued: list[tuple[int, bytes, float, dict[str, str]]] = []
         self.requests = 0
+        #: The body of each request, as posted.
+        self.bodies: list[bytes] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 outer.requests += 1
                 status, body, delay, headers = (
                     outer.queued.pop(0) if outer.queued else outer.default

@@ -52,6 +52,22 @@ def test_failed_reads_are_retried(book_type, remote, misbehaving):
     assert misbehaving.requests == 3
 
 
+def test_the_query_is_posted_as_its_text(book_type, remote, misbehaving):
+    import json
+
+    from federated_fk.remote.entities import ENTITIES_QUERY
+
+    misbehaving.answer(OK)
+    assert load(book_type) == "Dune"
+    (body,) = [json.loads(b) for b in misbehaving.bodies]
+    fragment = book_type.model_class()._meta.entity_type().fragment(frozenset())
+    assert body == {
+        # As built, not parsed and printed again.
+        "query": ENTITIES_QUERY.format(fragments=fragment),
+        "variables": {"representations": [{"__typename": "Book", "id": "1"}]},
+    }
+
+
 def test_retries_are_bounded_in_count(book_type, remote, misbehaving):
     remote["RETRIES"] = 1
     misbehaving.answer({}, status=503)
