@@ -45,4 +45,7 @@ def test_smoke_run_of_every_scenario(tmp_path):
                 assert row[level]["failures"] == 0
                 if row["data"] == "federated":
                     assert row[level]["shop_b_requests_per_query"] == 1
+            if row["data"] == "federated":  # both round trips answered every book asked
+                assert set(row["round_trip_p50_ms"]) == {"entities", "limit"}
+                assert row["floor_p50_ratio"] > 1
     assert "| 1 local overhead | n=40 |" in result.stdout

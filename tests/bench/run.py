@@ -393,11 +393,56 @@ class Bench:
                     figures = self.gateway_level(setups, payload, concurrency, count)
                     for name, level in figures.items():
                         rows[name][f"c{concurrency}"] = level
+                trips = self.round_trips(size, max(requests, 20))
+                local = rows["all local"]["c1"]["p50_ms"]
+                rows["federated"]["round_trip_p50_ms"] = trips
+                # A federated page costs one remote round trip more than a local one:
+                # with the minimal endpoint's, this is the least the ratio can be.
+                rows["federated"]["floor_p50_ratio"] = (local + trips["limit"]) / local
                 for row in rows.values():
                     self.record("4 gateway", **row)
         finally:
             for shops in setups.values():
                 shops.stop()
+
+    def round_trips(self, size: int, count: int) -> dict[str, float]:
+        """p50 ms of one round trip for ``size`` books: ``_entities`` and the minimal endpoint.
+
+        Straight to the bench's shop_b subgraph over one kept-alive connection,
+        interleaved; ``_entities`` is asked the query the library's client builds.
+        """
+        import http.client
+
+        from federated_fk.models import GenericContentType
+        from federated_fk.remote.entities import ENTITIES_QUERY
+
+        book = GenericContentType.objects.get(project="shop_b", type_name="Book")
+        text = ENTITIES_QUERY.format(fragments=book.model_class()._meta.entity_type().fragment())
+        variables = {
+            "representations": [{"__typename": "Book", "id": str(i + 1)} for i in range(size)]
+        }
+        posts = {
+            "entities": ("/graphql/", json.dumps({"query": text, "variables": variables})),
+            "limit": ("/limit/", json.dumps({"variables": variables})),
+        }
+        server = self.servers["shop_b"]
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        times: dict[str, list[float]] = {name: [] for name in posts}
+        try:
+            for attempt in range(WARMUP + count):
+                for name, (path, body) in posts.items():
+                    started = time.perf_counter()
+                    connection.request("POST", path, body, {"Content-Type": "application/json"})
+                    response = connection.getresponse()
+                    answer = json.loads(response.read())
+                    elapsed = time.perf_counter() - started
+                    if response.status != 200 or len(answer["data"]["_entities"]) != size:
+                        raise RuntimeError(f"{name}: unexpected answer {str(answer)[:200]}")
+                    if attempt >= WARMUP:
+                        times[name].append(elapsed)
+        finally:
+            connection.close()
+        return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
     @staticmethod
     def gateway_level(
