@@ -152,13 +152,10 @@ class FederatedUnion:
             loader = info.context.loader
             # The total is counted while the page's targets load: a remote
             # project's request is in flight meanwhile.
-            loading = asyncio.ensure_future(loader.load_many([k for k in keys if k is not None]))
-            try:
-                total = await sync_to_async(references.count)()
-            except BaseException:
-                loading.cancel()
-                raise
-            items = await loading
+            items, total = await asyncio.gather(
+                loader.load_many([k for k in keys if k is not None]),
+                sync_to_async(references.count)(),
+            )
             report_unavailable(info, {k[0] for k in keys if k is not None})
             found = iter(items)
             return page_type(
