@@ -3,6 +3,8 @@
 import asyncio
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.test import override_settings
 
 
@@ -90,9 +92,15 @@ def test_each_text_is_parsed_and_validated_once_and_limits_still_apply(settings)
     with override_settings(GRAPHQL_GATEWAY={**settings.GRAPHQL_GATEWAY, "MAX_DEPTH": 3}):
         schema = gateway.gateway_schema()
 
+    async def run(text):
+        try:
+            return await schema.execute(text, context_value=gateway.GatewayContext(None, None))
+        finally:  # the database thread's connection, which the test database outlives otherwise
+            await sync_to_async(connections.close_all)()
+
     def execute(text):
         # The gateway's resolvers are async: executed as a view executes them.
-        return asyncio.run(schema.execute(text, context_value=gateway.GatewayContext(None, None)))
+        return asyncio.run(run(text))
 
     text = "{ books(limit: 1) { totalCount } }"
     assert execute(text).errors is None
