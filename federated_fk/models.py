@@ -62,13 +62,12 @@ class GenericContentTypeManager(models.Manager["GenericContentType"]):
                 "get_by_natural_key() takes (project, app_label, model) or "
                 f"(app_label, model), got {len(key)} values: {key!r}."
             )
-        try:
-            return self._cache[self.db][key]
-        except KeyError:
+        ct = self.cached_natural_key(*key)
+        if ct is None:
             project, app_label, model = key
             ct = self.get(project=project, app_label=app_label, model=model)
             self._add_to_cache(self.db, ct)
-            return ct
+        return ct
 
     def get_for_model(
         self,
@@ -161,7 +160,9 @@ class GenericContentTypeManager(models.Manager["GenericContentType"]):
             return None
         return self._cache.get(using, {}).get(_model_key(model, for_concrete_model, None))
 
-    def cached_natural_key(self, project: str, app_label: str, model: str) -> Any:
+    def cached_natural_key(
+        self, project: str, app_label: str, model: str
+    ) -> GenericContentType | None:
         """Return the cached content type ``(project, app_label, model)`` of this
         manager's database, or None: no query, so safe to call from async code."""
         return self._cache.get(self.db, {}).get((project, app_label, model))
