@@ -1,14 +1,99 @@
 """Exceptions of django-federated-fk.
 
 Every exception carries the data it is about and builds its own message from
-it; none of them ever holds a credential.
+it; none of them ever holds a credential. What a remote says (its GraphQL
+error messages, its SDL) is remote text: it goes through
+``redact_remote_text`` before it is kept in an exception, logged or printed.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+
+#: The longest remote text kept: in an exception, a log record or a command's output.
+MAX_REMOTE_TEXT = 2000
+#: The most GraphQL error messages of one answer kept in an exception.
+MAX_REMOTE_MESSAGES = 5
+#: What a secret is replaced with.
+REDACTED = "[redacted]"
+#: A credential in HTTP's own syntax, whatever token it carries: ``Bearer …``, ``Basic …``.
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+|%20|\+)[^\s\"'<>,;)\]}]+")
+#: Control characters: remote text never starts a new line in a log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def redact_remote_text(text: object, limit: int = MAX_REMOTE_TEXT) -> str:
+    """Return ``text`` safe to keep, log or print: no credential, bounded, on one line.
+
+    Remote text (what a remote answers, an SDL, a message built from either)
+    may echo what it was sent. This removes every credential the settings
+    hold (each ``FEDERATION["PROJECTS"][*]["TOKEN"]``, the user info of each
+    project's ``URL``, ``FEDERATION["SUBGRAPH_TOKEN"]``, ``SECRET_KEY``), as
+    written or URL- or JSON-escaped; any ``Bearer …`` or ``Basic …``
+    credential; control characters (written as ``\\n``, ``\\x1b``…); then cuts
+    the result to ``limit`` characters, saying how long it was.
+
+    :param text: the text, or an object whose ``str()`` it is
+    :param limit: the most characters returned (the note on the cut included)
+    """
+    text = str(text)
+    for secret in sorted(_secret_forms(), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    if len(text) > limit:
+        note = f"… [{len(text)} characters, cut]"
+        text = text[: max(0, limit - len(note))] + note
+    return text
+
+
+def _secret_forms() -> set[str]:
+    """Every configured credential, as written and as escaped in URLs and JSON."""
+    forms: set[str] = set()
+    for secret in _configured_secrets():
+        if secret:
+            forms.update({secret, quote(secret, safe=""), json.dumps(secret)[1:-1]})
+    return forms
+
+
+def _configured_secrets() -> Iterator[str]:
+    # The raw settings, not ``conf``'s merged ones: this module comes first,
+    # and a secret must be redacted even from a message about bad settings.
+    if not settings.configured:
+        return
+    federation = getattr(settings, "FEDERATION", None)
+    federation = federation if isinstance(federation, dict) else {}
+    yield str(federation.get("SUBGRAPH_TOKEN") or "")
+    yield str(getattr(settings, "SECRET_KEY", "") or "")
+    projects = federation.get("PROJECTS")
+    for project in (projects or {}).values() if isinstance(projects, dict) else ():
+        if not isinstance(project, dict):
+            continue
+        yield str(project.get("TOKEN") or "")
+        try:
+            parts = urlsplit(str(project.get("URL") or ""))
+        except ValueError:
+            continue
+        yield parts.password or ""
+        yield unquote(parts.password or "")
+        if parts.username and parts.password:
+            yield f"{parts.username}:{parts.password}"
+
+
+def _kept_messages(messages: list[str]) -> list[str]:
+    """The first remote messages, redacted and cut; a note says how many more there were."""
+    each = MAX_REMOTE_TEXT // (MAX_REMOTE_MESSAGES + 1)
+    kept = [redact_remote_text(m, each) for m in messages[:MAX_REMOTE_MESSAGES]]
+    if len(messages) > MAX_REMOTE_MESSAGES:
+        kept.append(f"and {len(messages) - MAX_REMOTE_MESSAGES} more")
+    return kept
 
 
 class FederationError(Exception):
@@ -52,8 +137,8 @@ class RemoteUnavailable(FederationError):
     def __init__(self, project: str, endpoint: str, reason: str) -> None:
         self.project = project
         self.endpoint = endpoint
-        self.reason = reason
-        super().__init__(f"Project {project!r} at {endpoint} is unavailable: {reason}")
+        self.reason = redact_remote_text(reason)
+        super().__init__(f"Project {project!r} at {endpoint} is unavailable: {self.reason}")
 
 
 class RemoteConnectionError(RemoteUnavailable):
@@ -87,12 +172,13 @@ class RemoteProtocolError(RemoteUnavailable):
 class RemoteQueryError(RemoteUnavailable):
     """The remote service answered with GraphQL errors.
 
-    :param messages: the ``message`` of each GraphQL error
+    :param messages: the ``message`` of each GraphQL error; the first
+        ``MAX_REMOTE_MESSAGES`` are kept, redacted (``redact_remote_text``)
     """
 
     def __init__(self, project: str, endpoint: str, messages: list[str]) -> None:
-        self.messages = messages
-        super().__init__(project, endpoint, "GraphQL errors: " + "; ".join(messages))
+        self.messages = _kept_messages(messages)
+        super().__init__(project, endpoint, "GraphQL errors: " + "; ".join(self.messages))
 
 
 class RemoteSchemaError(FederationError, ImproperlyConfigured):
@@ -137,16 +223,17 @@ class RemoteTypeNotInSchema(RemoteSchemaError, AttributeError):
 class RemoteQueryRejected(RemoteSchemaError):
     """The remote rejected the query this service made: its schema has no such field or type.
 
-    :param messages: the remote's validation messages
+    :param messages: the remote's validation messages; the first
+        ``MAX_REMOTE_MESSAGES`` are kept, redacted (``redact_remote_text``)
     """
 
     def __init__(self, project: str, endpoint: str, messages: list[str]) -> None:
         self.project = project
         self.endpoint = endpoint
-        self.messages = messages
+        self.messages = _kept_messages(messages)
         super().__init__(
             f"Project {project!r} at {endpoint} rejected the query built from this "
-            f"service's settings: {'; '.join(messages)}. Check FEDERATION['PROJECTS']"
+            f"service's settings: {'; '.join(self.messages)}. Check FEDERATION['PROJECTS']"
             f"[{project!r}]['FIELDS'], or run 'manage.py sync_remote_contenttypes {project}' "
             "if the remote schema changed."
         )

@@ -15,6 +15,7 @@ from federated_fk.exceptions import (
     RemoteProtocolError,
     RemoteQueryError,
     RemoteTimeout,
+    redact_remote_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,10 +40,13 @@ def public_remote_error(project: str, error: FederationError, path: list[str]) -
 
     A remote's own text (a database error, a stack frame) can say more than
     its owner wants said: the public error carries the project, a code and
-    a reason code; the full text goes to the log.
+    a reason code; the text goes to the log, redacted (``redact_remote_text``),
+    once per failure however many fields of the request it leaves empty.
     """
     reason = next((code for cls, code in REMOTE_REASONS if isinstance(error, cls)), "UNAVAILABLE")
-    logger.warning("Project %r is unavailable: %s", project, error)
+    if not getattr(error, "_federated_logged", False):
+        error._federated_logged = True  # type: ignore[attr-defined]
+        logger.warning("Project %r is unavailable: %s", project, redact_remote_text(error))
     return GraphQLError(
         f"Project {project!r} is unavailable.",
         path=path,

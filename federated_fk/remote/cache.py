@@ -1,9 +1,19 @@
-"""The optional cache of fetched remote objects, in Django's cache framework."""
+"""The optional cache of fetched remote objects, in Django's cache framework.
+
+What a remote answers depends on who asks: its visibility rules see the
+token. So every key holds the identity of the credential that fetched the
+object (a digest of the project's URL and token, never the token), and two
+services that share a cache backend and a project name but not a credential
+never read each other's objects.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.cache import caches
@@ -15,17 +25,53 @@ from federated_fk.remote.entities import EntityType, Found, Key
 #: "does not exist" is kept as long as an object would be. Failures never are.
 GONE = "federated_fk:gone"
 
+#: The version of the key layout; a new layout never reads an old one's entries.
+KEY_VERSION = "2"
+
+_fresh: ContextVar[bool] = ContextVar("federated_fk_fresh", default=False)
+
+
+@contextmanager
+def fresh() -> Iterator[None]:
+    """Ask the remotes, not the cache, for every fetch made inside (in this context).
+
+    What they answer is still stored, so a stale entry is replaced. A caller
+    about to act on an answer (``find_dangling_references --delete`` deletes
+    what a remote says is gone) reads it fresh.
+    """
+    token = _fresh.set(True)
+    try:
+        yield
+    finally:
+        _fresh.reset(token)
+
+
+def is_fresh() -> bool:
+    """Whether fetches in this context bypass the cache (inside ``fresh()``)."""
+    return _fresh.get()
+
+
+def credential_identity(settings: conf.ProjectSettings) -> str:
+    """Return who asks a project, as a digest of its ``URL`` and ``TOKEN``.
+
+    Two settings that send the same token to the same endpoint get the same
+    answers; any other pair may not. Only the digest is ever stored.
+    """
+    material = f"{settings['URL']}\n{settings['TOKEN']}".encode()
+    return hashlib.sha256(material).hexdigest()[:32]
+
 
 class RemoteCache:
     """The optional TTL cache of fetched objects, in Django's cache framework.
 
-    Per project, ``CACHE_TIMEOUT`` seconds (None: nothing is kept).
+    Per project, ``CACHE_TIMEOUT`` seconds (None: nothing is kept); keyed by
+    the credential that fetched them (``credential_identity``).
     """
 
     def __init__(self, wanted: Mapping[EntityType, Iterable[Any]]) -> None:
-        self.timeouts = {
-            p: conf.project_settings(p)["CACHE_TIMEOUT"] for p in {t.project for t in wanted}
-        }
+        projects = {t.project: conf.project_settings(t.project) for t in wanted}
+        self.timeouts = {p: settings["CACHE_TIMEOUT"] for p, settings in projects.items()}
+        self.identities = {p: credential_identity(settings) for p, settings in projects.items()}
         self.cache = caches[conf.federation_settings()["CACHE"]]
 
     @property
@@ -33,19 +79,21 @@ class RemoteCache:
         """Whether any project of the fetch keeps its objects (else split and store do nothing)."""
         return any(timeout is not None for timeout in self.timeouts.values())
 
-    @staticmethod
-    def key(content_type: Key, pk: Any) -> str:
-        return "federated_fk:" + ":".join((*content_type, str(pk)))
+    def key(self, content_type: Key, pk: Any) -> str:
+        """Return the cache key of one object, as fetched with its project's credential."""
+        identity = self.identities[content_type[0]]
+        return f"federated_fk:{KEY_VERSION}:{identity}:" + ":".join((*content_type, str(pk)))
 
     def split(
         self, wanted: Mapping[EntityType, Iterable[Any]]
     ) -> tuple[Found, dict[EntityType, list[Any]]]:
-        """Return what the cache holds, and what must still be fetched."""
+        """Return what the cache holds, and what must still be fetched (all, in ``fresh()``)."""
         hits: Found = {}
         misses: dict[EntityType, list[Any]] = {}
+        bypass = is_fresh()
         for entity_type, pks in wanted.items():
             pks = list(pks)
-            if self.timeouts[entity_type.project] is None:
+            if bypass or self.timeouts[entity_type.project] is None:
                 misses[entity_type] = pks
                 continue
             keys = {pk: self.key(entity_type.key, pk) for pk in pks}
@@ -63,6 +111,7 @@ class RemoteCache:
         return hits, misses
 
     def store(self, found: Found) -> None:
+        """Keep what a fetch found, "gone" included, under its credential's keys."""
         by_project: dict[str, dict[str, Any]] = defaultdict(dict)
         for (key, pk), data in found.items():
             if self.timeouts.get(key[0]) is not None:
