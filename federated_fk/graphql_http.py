@@ -4,16 +4,32 @@ strawberry's view answers HTTP 500 for a JSON body that is not an object
 (``12``, ``null``), for a body that is not UTF-8 and for JSON nested past
 the recursion limit, and plain text for the errors it does catch. This view
 refuses all of them before execution, with a GraphQL-shaped body.
+
+strawberry also logs every error of a result with its traceback, so one
+request with many bad items writes a log line per item; ``OneErrorRecord``
+makes that one record per request.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import traceback
 from typing import Any
 
 from cross_web import HTTPException
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from graphql import GraphQLError
 from strawberry.django.views import AsyncGraphQLView
+
+from federated_fk.exceptions import redact_remote_text
+
+#: strawberry's own logger of execution errors, kept so that LOGGING that names it still works.
+errors_logger = logging.getLogger("strawberry.execution")
+#: How many of a request's errors its log record quotes.
+LOGGED_ERRORS = 5
+#: The most lines of the one traceback a record carries.
+LOGGED_TRACEBACK_LINES = 40
 
 #: The ``extensions.code`` of a request refused before execution.
 BAD_REQUEST = "BAD_REQUEST"
@@ -88,3 +104,40 @@ def _depth_exceeds(value: object, limit: int) -> bool:
         children = item.values() if isinstance(item, dict) else item
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
+
+
+class OneErrorRecord:
+    """A mixin of strawberry schemas: the errors of one request make one log record.
+
+    strawberry's ``Schema.process_errors`` logs each error with its
+    traceback: an ``_entities`` request with 200 bad representations wrote
+    200 tracebacks. This writes one record: how many errors, the first
+    ``LOGGED_ERRORS`` messages and the traceback of the first error that has
+    one, every line through ``redact_remote_text`` (an error message may
+    quote what a caller or a remote sent).
+    """
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        log_errors(errors)
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Log the errors of one request as one record (``OneErrorRecord``)."""
+    if not errors or not errors_logger.isEnabledFor(logging.ERROR):
+        return
+    lines = [f"{len(errors)} error(s) in one GraphQL request; the first ones:"]
+    for error in errors[:LOGGED_ERRORS]:
+        path = ".".join(str(p) for p in error.path or ()) or "-"
+        text = error.message
+        original = error.original_error
+        if original is not None:  # a masked error's message is not what happened
+            said = str(original)
+            kind = type(original).__name__
+            text = f"{kind}: {said}" if said == text else f"{text} ({kind}: {said})"
+        lines.append(f"  at {path}: {redact_remote_text(text, 500)}")
+    failed = next((e.original_error for e in errors if e.original_error is not None), None)
+    if failed is not None:
+        frames = traceback.format_exception(failed)
+        text = "".join(frames).splitlines()[-LOGGED_TRACEBACK_LINES:]
+        lines += [redact_remote_text(line, 500) for line in text]
+    errors_logger.error("\n".join(lines))

@@ -20,6 +20,7 @@ from strawberry.extensions import (
 )
 
 from federated_fk.graphql_cost import CostLimiter, CostLimits
+from federated_fk.graphql_http import OneErrorRecord
 from federated_fk.subgraph.caches import cache_extensions
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.generate import FederatedUnion, build_query
@@ -101,10 +102,18 @@ def _extensions(list_fields: list[str]) -> list[Any]:
     ]
 
 
+class GatewaySchema(OneErrorRecord, strawberry.Schema):
+    """The gateway's schema: the errors of one request are logged as one record."""
+
+
+class GatewaySubgraphSchema(OneErrorRecord, strawberry.federation.Schema):
+    """The gateway's subgraph schema: the errors of one request are logged as one record."""
+
+
 def gateway_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
     """Return the gateway schema: one root field per union (default: from settings)."""
     query, types, list_fields = build_query(unions() if union_fields is None else union_fields)
-    return strawberry.Schema(query=query, types=types, extensions=_extensions(list_fields))
+    return GatewaySchema(query=query, types=types, extensions=_extensions(list_fields))
 
 
 def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
@@ -117,9 +126,7 @@ def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawbe
     query, types, list_fields = build_query(
         unions() if union_fields is None else union_fields, federation=True
     )
-    return strawberry.federation.Schema(
-        query=query, types=types, extensions=_extensions(list_fields)
-    )
+    return GatewaySubgraphSchema(query=query, types=types, extensions=_extensions(list_fields))
 
 
 schema = gateway_schema()

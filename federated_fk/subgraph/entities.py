@@ -19,6 +19,7 @@ from django.db import models
 from strawberry.federation.schema import FederationAny
 from strawberry.types import Info
 
+from federated_fk.graphql_http import OneErrorRecord
 from federated_fk.ids import parse_ids
 from federated_fk.subgraph.caches import cache_extensions
 from federated_fk.subgraph.fast_entities import (
@@ -29,8 +30,11 @@ from federated_fk.subgraph.fast_entities import (
 from federated_fk.subgraph.model_fields import with_relations
 
 
-class SubgraphSchema(strawberry.federation.Schema):
-    """A federation schema whose ``_entities`` is batched and refuses bad input clearly."""
+class SubgraphSchema(OneErrorRecord, strawberry.federation.Schema):
+    """A federation schema whose ``_entities`` is batched and refuses bad input clearly.
+
+    The errors of one request are logged as one record (``OneErrorRecord``).
+    """
 
     max_representations = 1000
 
