@@ -198,6 +198,15 @@ def project_for_label(app_label: str, model_name: str) -> str:
     return federation_settings()["PROJECT_NAME"]
 
 
+def is_shared_model(app_label: str, model_name: str) -> bool:
+    """Return True if this service lists ``app_label.model_name`` as shared.
+
+    Only this service's ``SHARED_APPS`` and ``SHARED_MODELS`` make a model
+    shared: what another service says of a model is never enough.
+    """
+    return project_for_label(app_label, model_name) == SHARED_PROJECT
+
+
 def remote_object_class() -> type | None:
     """Return the configured base class of remote stand-in classes, or None if unset."""
     path = federation_settings()["REMOTE_OBJECT_CLASS"]

@@ -101,6 +101,8 @@ class RemoteEntity:
     field_types: tuple[tuple[str, str], ...] = ()
     #: The relation fields, by field name.
     relations: tuple[tuple[str, Relation], ...] = ()
+    #: Whether the remote calls this type's model ``"shared"``.
+    shared: bool = False
 
 
 def parse_sdl(sdl: str) -> Any:
@@ -175,7 +177,7 @@ def _problems(
     for entity in found:
         for attribute in ("type_name", "app_label", "model"):
             value = getattr(entity, attribute)
-            shown = repr(value[:40] + "..." if len(value) > 40 else value)
+            shown = _shown(value)
             # A type without @djangoModel takes the project's name as app label.
             if not NAME.fullmatch(value) and not (attribute == "app_label" and value == project):
                 problems.append(f"{attribute} {shown} of type {entity.type_name!r} is not a name")
@@ -187,12 +189,13 @@ def _problems(
         for field, relation in entity.relations:
             for value in (relation.app_label, relation.model):
                 if not NAME.fullmatch(value) and value != project:
-                    shown = repr(value[:40] + "..." if len(value) > 40 else value)
+                    shown = _shown(value)
                     problems.append(
                         f"relation {entity.type_name}.{field} names {shown}, which is not a name"
                     )
         if len(entity.fields) > MAX_FIELDS:
             problems.append(f"type {entity.type_name!r} has more than {MAX_FIELDS} fields")
+    problems.extend(_untrusted_shared(found))
     models = Counter((e.app_label, e.model) for e in found)
     problems.extend(
         f"model {app_label}.{model} is named by {count} types"
@@ -200,6 +203,33 @@ def _problems(
         if count > 1
     )
     return problems
+
+
+def _shown(value: str) -> str:
+    """Return ``value`` quoted for a message, cut to 40 characters."""
+    return repr(value[:40] + "..." if len(value) > 40 else value)
+
+
+def _untrusted_shared(found: list[RemoteEntity]) -> list[str]:
+    """Return a problem for each model the SDL calls "shared" that this service does not share.
+
+    A "shared" model is read from this service's own tables: only this
+    service's settings may say which ones those are.
+    """
+    claims = [(e.type_name, e.app_label, e.model) for e in found if e.shared]
+    claims.extend(
+        (f"{e.type_name}.{field}", rel.app_label, rel.model)
+        for e in found
+        for field, rel in e.relations
+        if rel.project == conf.SHARED_PROJECT
+    )
+    return [
+        f"{_shown(where)} calls {_shown(f'{app_label}.{model}')} {conf.SHARED_PROJECT!r}, but "
+        f"this service lists neither {_shown(app_label)} in FEDERATION['SHARED_APPS'] nor "
+        f"{_shown(f'{app_label}.{model}')} in FEDERATION['SHARED_MODELS']"
+        for where, app_label, model in claims
+        if not conf.is_shared_model(app_label, model)
+    ]
 
 
 def _read(document: DocumentNode, project: str) -> list[RemoteEntity]:
@@ -231,6 +261,7 @@ def _read(document: DocumentNode, project: str) -> list[RemoteEntity]:
                 listable=info.listable,
                 field_types=tuple(fields.items()),
                 relations=tuple(relations.items()),
+                shared=getattr(info, "project", None) == conf.SHARED_PROJECT,
             )
         )
     return sorted(found, key=lambda e: e.type_name)

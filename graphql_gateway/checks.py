@@ -1,17 +1,28 @@
 """System checks of the GRAPHQL_GATEWAY settings.
 
-Ids: ``E0xx`` the settings, ``W1xx`` a deployment (``check --deploy``).
+Ids: ``E0xx`` and ``W0xx`` the settings and what they publish, ``W1xx`` a
+deployment (``check --deploy``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.apps import apps
 from django.core.checks import CheckMessage, Error, Warning
 
+from federated_fk.exceptions import FederationError
 from federated_fk.fields import FederatedForeignKey
 from graphql_gateway.conf import gateway_settings
+from graphql_gateway.generate import FederatedUnion, build_types
+from graphql_gateway.targets import configured_label
+
+#: Field names that look like secrets (``password``, ``api_key``, ``auth_token``...).
+SECRET_NAME = re.compile(
+    r"pass(word|wd|phrase)|secret|token|api_?key|private_?key|credential|salt|session_?key",
+    re.IGNORECASE,
+)
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -75,6 +86,51 @@ def _check_union(index: int, options: dict[str, Any]) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def check_published(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Check what the gateway publishes: every relation's target is there, and no secret.
+
+    Skipped while the union settings themselves are wrong (``check_settings``).
+    """
+    if check_settings():
+        return []
+    try:
+        unions = [FederatedUnion(**options) for options in gateway_settings()["UNIONS"]]
+        registry, _ = build_types(unions)
+    except (LookupError, FederationError) as exc:
+        return [
+            Error(
+                f"The gateway schema cannot be built: {exc}",
+                hint="Run sync_remote_contenttypes, or correct GRAPHQL_GATEWAY['UNIONS'].",
+                id="graphql_gateway.E007",
+            )
+        ]
+    messages: list[CheckMessage] = [
+        Error(
+            f"{type_name}.{field} relates to {label[1]}.{label[2]}, which is not installed "
+            "here: the gateway leaves the field out.",
+            hint=f"Install the app {label[1]!r} (and list it in FEDERATION['SHARED_APPS'] if "
+            "the model is shared), or stop publishing the relation.",
+            id="graphql_gateway.E006",
+        )
+        for type_name, field, label in registry.missing
+    ]
+    for label in registry.types:
+        target = registry.target(label)
+        names = [name for name, _ in target.fields] + [name for name, *_ in target.relations]
+        messages.extend(
+            Warning(
+                f"The gateway publishes {target.name}.{name}, whose name looks like a secret.",
+                hint=f"If it is one, add {name!r} to GRAPHQL_GATEWAY['EXCLUDE']"
+                f"[{configured_label(target)!r}].",
+                obj=configured_label(target),
+                id="graphql_gateway.W001",
+            )
+            for name in names
+            if SECRET_NAME.search(name)
+        )
+    return messages
 
 
 def check_introspection(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -32,6 +32,13 @@ class GatewaySettings(TypedDict, total=False):
     #: (each union field selection counts its page size); None for
     #: ``2 * MAX_PAGE_SIZE + 100``. Checked before validation, for each request.
     MAX_COST: int | None
+    #: The fields published of a model no union lists, reached only through a
+    #: relation (it publishes its ``id`` and these), by ``"app_label.model"``
+    #: (``"project:app_label.model"`` for a remote type): ``{"authors.author": ["name"]}``.
+    FIELDS: dict[str, list[str]]
+    #: Fields never published, by the same labels: ``{"books.book": ["cost_price"]}``.
+    #: ``password`` is never published, whether listed or not.
+    EXCLUDE: dict[str, list[str]]
 
 
 DEFAULTS: GatewaySettings = {
@@ -46,6 +53,8 @@ DEFAULTS: GatewaySettings = {
     "MAX_TOKENS": 2000,
     "INTROSPECTION": True,
     "MAX_COST": None,
+    "FIELDS": {},
+    "EXCLUDE": {},
 }
 
 

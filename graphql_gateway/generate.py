@@ -104,6 +104,12 @@ class FederatedUnion:
         """The union as the generated types see it (members are added when it is built)."""
         return UnionSlot(f"{self.name}Result", related_name=self.related_name)
 
+    def declared(self) -> list[tuple[str | None, str, str]]:
+        """Return the labels of the local models whose fields this union publishes:
+        its targets and the model holding the key."""
+        app_label, model = self.key[0].split(".")
+        return [(None, app_label, model), *((None, a, m) for a, m in self.targets)]
+
     def members(self, registry: TypeRegistry) -> list[Target]:
         """Return the member targets: local models first, then each project's."""
         found = []
@@ -287,11 +293,19 @@ def build_query(
 
     :param federation: build the types of a federation subgraph (see ``TypeRegistry``)
     """
+    registry, namespace = build_types(unions, federation=federation)
+    list_fields = [*namespace, *sorted(registry.list_fields)]
+    return strawberry.type(type("Query", (), namespace)), list(registry.types.values()), list_fields
+
+
+def build_types(
+    unions: Iterable[FederatedUnion], federation: bool = False
+) -> tuple[TypeRegistry, dict[str, Any]]:
+    """Return the registry holding every type the unions publish, and their root fields."""
     unions = list(unions)
     slots = {union.key: union.slot() for union in unions}
     registry = TypeRegistry(remote_targets(), federation=federation, unions=slots)
+    registry.declared.update(label for union in unions for label in union.declared())
     for union in unions:  # before any type is built: each one may list rows pointing at it
         slots[union.key].members.update(m.label for m in union.members(registry))
-    namespace = {union.field_name: union.build(registry) for union in unions}
-    list_fields = [*namespace, *sorted(registry.list_fields)]
-    return strawberry.type(type("Query", (), namespace)), list(registry.types.values()), list_fields
+    return registry, {union.field_name: union.build(registry) for union in unions}

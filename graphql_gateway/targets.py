@@ -6,7 +6,7 @@ import datetime
 import decimal
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,6 +18,7 @@ from federated_fk import conf
 from federated_fk.naming import type_name
 from federated_fk.sdl import RemoteEntity, entities
 from federated_fk.subgraph.model_fields import SCALAR_TYPES
+from graphql_gateway.conf import gateway_settings
 
 #: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
 SCALARS: dict[str, Any] = {
@@ -103,10 +104,51 @@ def local_target(model: type[models.Model]) -> Target:
     )
 
 
+#: GraphQL field names never published, whatever a model or a remote schema has.
+NEVER_PUBLISHED = frozenset({"password"})
+
+
+def configured_label(target: Target) -> str:
+    """Return the label ``GRAPHQL_GATEWAY["FIELDS"]`` and ``["EXCLUDE"]`` name ``target`` by.
+
+    ``"app_label.model"`` for a model of this service (or a shared one),
+    ``"project:app_label.model"`` for a remote type.
+    """
+    label = f"{target.app_label}.{target.model}"
+    return label if target.project is None else f"{target.project}:{label}"
+
+
+def published(target: Target, declared: bool) -> Target:
+    """Return ``target`` with only the fields the gateway may publish.
+
+    A declared target (a union's member, or the model holding its key)
+    publishes its fields; any other, reached only through a relation,
+    publishes its ``id`` and the fields ``GRAPHQL_GATEWAY["FIELDS"]`` names
+    for it. Neither publishes ``password`` or what ``["EXCLUDE"]`` names.
+    """
+    config = gateway_settings()
+    label = configured_label(target)
+    excluded = NEVER_PUBLISHED | {graphql_name(n) for n in config["EXCLUDE"].get(label, ())}
+    named = None if declared else {graphql_name(n) for n in config["FIELDS"].get(label, ())}
+
+    def keep(name: str) -> bool:
+        return name not in excluded and (named is None or name in named)
+
+    return replace(
+        target,
+        fields=tuple(f for f in target.fields if keep(f[0])),
+        relations=tuple(r for r in target.relations if keep(r[0])),
+        required=frozenset(r for r in target.required if keep(r)),
+    )
+
+
 def remote_target(entity: RemoteEntity, project: str) -> Target:
     relations = []
     for name, rel in entity.relations:
-        project_of = None if rel.project == conf.SHARED_PROJECT else rel.project
+        shared = rel.project == conf.SHARED_PROJECT and conf.is_shared_model(
+            rel.app_label, rel.model
+        )
+        project_of = None if shared else project
         if project_of is not None and conf.is_local_project(project_of):
             project_of = None
         relations.append((name, (project_of, rel.app_label, rel.model), rel.many))

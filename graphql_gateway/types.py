@@ -23,7 +23,15 @@ from graphql_gateway.conf import gateway_settings
 from graphql_gateway.errors import public_remote_error
 from graphql_gateway.loader import Key, RelatedRows, key_of, local_key
 from graphql_gateway.paging import check_bounds
-from graphql_gateway.targets import SCALARS, Target, graphql_name, local_target, python_type
+from graphql_gateway.targets import (
+    SCALARS,
+    Target,
+    configured_label,
+    graphql_name,
+    local_target,
+    published,
+    python_type,
+)
 
 
 def _attribute(python_name: str) -> Callable[..., Any]:
@@ -153,18 +161,29 @@ class TypeRegistry:
     namespace: dict[str, Any] = field(default_factory=lambda: {"Optional": Optional})
     #: The GraphQL names of the generated list fields that take ``offset`` and ``limit``.
     list_fields: set[str] = field(default_factory=set)
+    #: The labels of the models whose fields are published: the unions'
+    #: members and the models holding their keys. Any other model publishes
+    #: its ``id`` and the fields ``GRAPHQL_GATEWAY["FIELDS"]`` names.
+    declared: set[tuple[str | None, str, str]] = field(default_factory=set)
+    #: The relations left out because their target is not installed here:
+    #: (type name, field name, the target's label).
+    missing: list[tuple[str, str, tuple[str | None, str, str]]] = field(default_factory=list)
     _building: set[tuple[str | None, str, str]] = field(default_factory=set)
 
     def target(self, label: tuple[str | None, str, str]) -> Target:
+        """Return the target of ``label`` with the fields it publishes (see ``published``)."""
         if label[0] is None:
-            return local_target(apps.get_model(label[1], label[2]))
-        try:
-            return self.remote[label]
-        except KeyError:
-            raise LookupError(
-                f"No stored schema describes {label[0]} {label[1]}.{label[2]}: run "
-                "sync_remote_contenttypes."
-            ) from None
+            found = local_target(apps.get_model(label[1], label[2]))
+        else:
+            try:
+                found = self.remote[label]
+            except KeyError:
+                raise LookupError(
+                    f"No stored schema describes {label[0]} {label[1]}.{label[2]}: run "
+                    "sync_remote_contenttypes."
+                ) from None
+        # A remote type publishes what its own service publishes (less EXCLUDE).
+        return published(found, declared=label[0] is not None or label in self.declared)
 
     def type_for(self, label: tuple[str | None, str, str], bases: tuple[type, ...] = ()) -> type:
         if label not in self.types:
@@ -205,12 +224,17 @@ class TypeRegistry:
                 resolver=_attribute(python_name), graphql_type=annotation, name=name
             )
         for name, related, many in target.relations:
-            if name not in hidden and self._known(related):
+            if name in hidden:
+                continue
+            if self._known(related):
                 namespace[snake_case(name)] = self._relation_field(target, name, related, many)
+            elif related[0] is None:
+                self.missing.append((target.name, name, related))
         for ffk in keys:
             namespace[ffk.name] = self._union_field(model, ffk)
         for name, (ffk, for_concrete_model) in self._reverse_keys(target, model).items():
-            namespace[name] = self._reverse_field(name, ffk, for_concrete_model)
+            if self._publishes(target, name):
+                namespace[name] = self._reverse_field(name, ffk, for_concrete_model)
         cls = type(target.name, bases, namespace)
         cls.is_type_of = classmethod(_is_type_of(target))  # type: ignore[attr-defined]
         if model is None:
@@ -318,8 +342,21 @@ class TypeRegistry:
                 found.setdefault(slot.related_name, (ffk, True))
         return found
 
+    def _publishes(self, target: Target, name: str) -> bool:
+        """Whether the list of rows ``name`` is published on ``target``."""
+        if target.project is not None or target.label in self.declared:
+            return True
+        return name in gateway_settings()["FIELDS"].get(configured_label(target), ())
+
     def _known(self, label: tuple[str | None, str, str]) -> bool:
-        return label[0] is None or label in self.remote
+        """Whether ``label`` names a model installed here or a type of a stored schema."""
+        if label[0] is not None:
+            return label in self.remote
+        try:
+            apps.get_model(label[1], label[2])
+        except LookupError:
+            return False
+        return True
 
 
 def _stub(target: Target) -> type:

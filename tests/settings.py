@@ -94,4 +94,6 @@ GRAPHQL_GATEWAY = {
             "name": "Screening",
         },
     ],
+    # Shared authors are reached only through relations: their name is published.
+    "FIELDS": {"sharedapp.author": ["name"]},
 }

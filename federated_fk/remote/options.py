@@ -42,6 +42,19 @@ class RemoteRelationField(models.Field):
         return self._opts.related_model(self.target)
 
 
+def _trusted(target: dict[str, Any], project: str) -> dict[str, Any]:
+    """Return a stored relation target, "shared" only where this service shares the model.
+
+    A row synchronized before that rule held may say "shared" of any local
+    table; such a target is taken as a model of the remote project itself,
+    so that nothing is ever read from this service's own tables on its word.
+    """
+    shared = target.get("project") == conf.SHARED_PROJECT
+    if shared and not conf.is_shared_model(target["app_label"], target["model"]):
+        return {**target, "project": project}
+    return target
+
+
 class RemoteOptions:
     """The ``_meta`` of a stand-in class: what is known of a remote model.
 
@@ -73,7 +86,9 @@ class RemoteOptions:
         #: GraphQL names of the fields fetched, their GraphQL types and relations.
         self.fields: tuple[str, ...] = tuple(ct.fields)
         self.field_types: dict[str, str] = dict(ct.field_types)
-        self.relations: dict[str, dict[str, Any]] = dict(ct.relations)
+        self.relations: dict[str, dict[str, Any]] = {
+            name: _trusted(target, ct.project) for name, target in ct.relations.items()
+        }
         self.listable: bool = ct.listable
         #: The manager of GenericContentType (this module does not import the
         #: models: they import it).

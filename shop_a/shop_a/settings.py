@@ -123,6 +123,9 @@ GRAPHQL_GATEWAY = {
             "related_name": "references",
         }
     ],
+    # Authors are reached only through a book's relation: they publish their
+    # id and what is named here (a model no union lists publishes nothing more).
+    "FIELDS": {"authors.author": ["name"]},
     "GRAPHIQL_QUERY": BOOKS_QUERY,
     # /subgraph/: the same fields for Apollo Gateway (README, "Scaling out").
     "SERVE_SUBGRAPH": True,
