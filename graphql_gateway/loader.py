@@ -18,7 +18,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.apps import apps
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
@@ -26,6 +25,7 @@ from strawberry.dataloader import DataLoader
 
 from federated_fk import conf
 from federated_fk.exceptions import FederationError
+from federated_fk.ids import InvalidId, parse_ids
 from federated_fk.models import GenericContentType
 from federated_fk.remote import afetch_remote_objects
 
@@ -83,11 +83,21 @@ class ObjectLoader:
         return self._loaders[project]
 
     async def load(self, key: Key) -> Any:
-        """Return the object of ``key``, or None if it is missing or its project failed."""
-        return await self._loader(key[0]).load(key)
+        """Return the object of ``key``, or None if it is missing or its project failed.
+
+        :raises InvalidId: the id of a local ``key`` is no possible key of its
+            model (malformed, or out of the column's range): only this load
+            fails, the batch it was part of is loaded
+        """
+        return _raise_invalid(await self._loader(key[0]).load(key))
 
     async def load_many(self, keys: list[Key]) -> list[Any]:
-        """Return the objects of ``keys``, in order, each project's keys in one batch."""
+        """Return the objects of ``keys``, in order, each project's keys in one batch.
+
+        In place of a local key whose id is no possible key of its model, the
+        ``InvalidId`` saying so (as ``load`` raises it): a list item that
+        fails alone.
+        """
         by_project: dict[str | None, list[Key]] = defaultdict(list)
         for key in keys:
             by_project[key[0]].append(key)
@@ -96,7 +106,7 @@ class ObjectLoader:
         found: dict[Key, Any] = {}
         for project, future in pending.items():
             for key, obj in zip(by_project[project], await future, strict=True):
-                found[_cache_key(key)] = obj
+                found[_cache_key(key)] = obj.error if isinstance(obj, _Invalid) else obj
         return [found[_cache_key(key)] for key in keys]
 
     async def load_related(self, wanted: RelatedRows) -> list[Any]:
@@ -123,6 +133,23 @@ class ObjectLoader:
             for obj in loaded.objects:
                 found[_cache_key(_key_of_stand_in(type(obj), obj.pk))] = obj
         return [found.get(_cache_key(key)) for key in keys]
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    """What a local batch loads for an id no row can have.
+
+    Not the exception itself: a ``DataLoader`` raises an exception result from
+    ``load_many`` too, which would fail every key of the list.
+    """
+
+    error: InvalidId
+
+
+def _raise_invalid(found: Any) -> Any:
+    if isinstance(found, _Invalid):
+        raise found.error
+    return found
 
 
 def _key_of_stand_in(stand_in: Any, pk: Any) -> Key:
@@ -154,21 +181,25 @@ def _stand_ins(keys: list[Key], cached_only: bool = False) -> dict[type, list[An
 
 
 def _local_rows(keys: list[Key]) -> dict[Key, Any]:
-    """Return the local rows of ``keys``, by key: one query per model."""
+    """Return the local rows of ``keys``, by key: one query per model.
+
+    An id that is not exactly a key of its model (``federated_fk.ids``: an
+    out-of-range integer would make the database refuse the whole query) is
+    left out of the query and found as an ``_Invalid``.
+    """
     local: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for _, app_label, model, pk in keys:
         local[(app_label, model)].append(pk)
     rows: dict[Key, Any] = {}
     for (app_label, model), pks in local.items():
         model_class = apps.get_model(app_label, model)
-        valid = set()
-        for pk in pks:
-            try:
-                valid.add(model_class._meta.pk.to_python(pk))
-            except ValidationError:
-                continue  # an id no row can have: missing, and no reason to fail the others
-        for row in model_class._base_manager.filter(pk__in=valid):
-            rows[(None, app_label, model, str(row.pk))] = row
+        manager = model_class._base_manager
+        parsed = parse_ids(model_class, pks, manager.db)
+        valid = {p for p in parsed if not isinstance(p, InvalidId)}
+        found = {row.pk: row for row in manager.filter(pk__in=valid)} if valid else {}
+        for pk, key in zip(pks, parsed, strict=True):
+            row = _Invalid(key) if isinstance(key, InvalidId) else found.get(key)
+            rows[_cache_key((None, app_label, model, pk))] = row
     return rows
 
 

@@ -21,6 +21,7 @@ from strawberry.extensions import (
 
 from federated_fk.graphql_cost import CostLimiter, CostLimits
 from federated_fk.graphql_http import OneErrorRecord
+from federated_fk.ids import InvalidId
 from federated_fk.subgraph.caches import cache_extensions
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.generate import FederatedUnion, build_query
@@ -76,7 +77,8 @@ def cost_limits(list_fields: Iterable[str] | None = None) -> CostLimits:
 def _is_internal(error: GraphQLError) -> bool:
     """Whether ``error`` comes from an unexpected exception, whose text is for the log only."""
     original = error.original_error
-    return original is not None and not isinstance(original, PageError | GraphQLError)
+    # InvalidId: an id no row can have, given or stored; its message names the id and model.
+    return original is not None and not isinstance(original, PageError | GraphQLError | InvalidId)
 
 
 def _extensions(list_fields: list[str]) -> list[Any]:
