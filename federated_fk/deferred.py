@@ -2,13 +2,14 @@
 
 The public import path for pointing deferred foreign keys::
 
-    from federated_fk.deferred import DeferredForeignKey, point, point_named
+    from federated_fk.deferred import DeferredForeignKey, point, point_named, repoint
 
 See ``federated_fk.fields.deferred`` for the details.
 """
 
 from federated_fk.fields.deferred import (
     DeferredForeignKey,
+    InvalidTargetError,
     NotPointedError,
     PointedTooLateError,
     clean_object_caches,
@@ -20,6 +21,7 @@ from federated_fk.fields.remote_key import RemoteForeignKey
 
 __all__ = [
     "DeferredForeignKey",
+    "InvalidTargetError",
     "NotPointedError",
     "PointedTooLateError",
     "RemoteForeignKey",

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.remoteshop",
     "tests.deferredapp",
+    "tests.legacyapp",
     "tests.gm2mapp",
     "tests.movieapp",
 ]

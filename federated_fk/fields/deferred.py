@@ -10,18 +10,26 @@ django-dfk's documented behaviour, on the current Django.
 Pointing changes the model class, so it must happen while models are being
 imported: in the installing project's ``models`` module, or a module imported
 from it. ``AppConfig.ready()`` is too late.
+
+``repoint()`` also takes any ``ForeignKey`` of any model, as django-dfk's
+did, including models written without this library: the key is rebuilt from
+its own arguments (``deconstruct()``) with the new target, so migrations
+record it as an ``AlterField`` of that model's app.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from copy import copy
 from typing import Any
+from weakref import WeakSet
 
 from django.apps import AppConfig, apps
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models.base import ModelBase
+from django.db.models.signals import class_prepared
 
 from federated_fk import conf
 from federated_fk.fields.remote_key import RemoteForeignKey, Target, target_of
@@ -59,6 +67,18 @@ class NotPointedError(ImproperlyConfigured):
         )
 
 
+class InvalidTargetError(ValueError, AssertionError):
+    """A key was pointed at an abstract model, or at something that is not a model.
+
+    django-dfk raised ``AssertionError`` for these; this is also a
+    ``ValueError``, and is raised even under ``python -O``.
+    """
+
+    def __init__(self, target: Any, reason: str) -> None:
+        self.target, self.reason = target, reason
+        super().__init__(f"Deferred keys point at concrete models; {reason}.")
+
+
 class PointedTooLateError(ImproperlyConfigured):
     """``point()`` was called after the app registry had loaded the models."""
 
@@ -71,12 +91,16 @@ class PointedTooLateError(ImproperlyConfigured):
         )
 
 
-class DeferredForeignKey:
+# A property, so that ``Model(key=...)`` reaches ``__set__`` (and raises
+# NotPointedError) instead of failing as an unknown keyword argument.
+class DeferredForeignKey(property):
     """A foreign key whose target is chosen later, by ``point()`` or ``point_named()``.
 
-    Until it is pointed it adds nothing to the model and reading it raises
-    ``NotPointedError``; an unpointed key is also a system check error
-    (``federated_fk.E401``), so ``makemigrations`` and ``migrate`` stop on it.
+    Until it is pointed it is inert, as in django-dfk: it adds no field and no
+    column, the model loads, migrates and works, and only using the key
+    (reading it, assigning it, passing it to the constructor) raises
+    ``NotPointedError``. An unpointed key is reported by the system check
+    warning ``federated_fk.W404``.
 
     :param name: a group name for ``point_named()``; several keys may share it
     :param args: passed on to the final ``ForeignKey`` (e.g. ``on_delete``)
@@ -84,14 +108,42 @@ class DeferredForeignKey:
     """
 
     def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__()
         self.name = name
         self.args = args
         self.kwargs = kwargs
+        #: The class of the final key when the target is local.
+        self.field_class: type[models.ForeignKey] = models.ForeignKey
         self.model: type[models.Model] | None = None
         self.attname: str | None = None
+        self.made_late = False
         # The final key takes this place among the model's fields.
         self.creation_counter = models.Field.creation_counter
         models.Field.creation_counter += 1
+
+    @classmethod
+    def of_field(cls, field: models.Field) -> DeferredForeignKey:
+        """Return the declaration that ``field``, an existing key, amounts to.
+
+        Its arguments are the field's own (``deconstruct()``) without the
+        target, so that ``repoint()`` rebuilds the field for a new target.
+        """
+        if getattr(field, "swappable", False):
+            # Deconstructing a swappable key asks the registry, which is not
+            # ready while models are imported; the target is dropped anyway.
+            field = copy(field)
+            field.swappable = False
+        _name, _path, args, kwargs = field.deconstruct()
+        kwargs.pop("to", None)
+        if isinstance(field, RemoteForeignKey):
+            kwargs.pop("pk_type", None)  # the new target's, not the old one's
+        declaration = cls(*args, **kwargs)
+        if isinstance(field, models.ForeignKey):
+            declaration.field_class = type(field)
+        declaration.model, declaration.attname = field.model, field.name
+        declaration.made_late = field.model in _MADE_LATE
+        declaration.creation_counter = field.creation_counter
+        return declaration
 
     def contribute_to_class(self, cls: type[models.Model], name: str) -> None:
         self.model = cls
@@ -100,6 +152,9 @@ class DeferredForeignKey:
         # may be pointed at once; a model loaded with the project may not.
         self.made_late = cls._meta.apps.models_ready
         setattr(cls, name, self)
+
+    def __delete__(self, instance: Any) -> None:
+        raise NotPointedError(type(instance), self.attname or "?")
 
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
@@ -129,12 +184,15 @@ def point(
     ``"project:app_label.Model"``) gives a ``RemoteForeignKey``. ``fk_kwargs``
     go to the new field and win over the declaration's.
 
+    :raises InvalidTargetError: the target is abstract or not a model (a
+        ``ValueError`` and an ``AssertionError``, as django-dfk raised)
     :raises ValueError: ``rel_name`` is not an unpointed deferred key (use
-        ``repoint()`` for a pointed one), or the target is not a model
+        ``repoint()`` for a pointed one)
     :raises TypeError: the key is defined on a non-abstract base class of
         ``from_model`` (point it on that class), or a local target lacks ``on_delete``
     :raises PointedTooLateError: the models were already loaded
     """
+    _check_target(to_model)
     deferred = getattr(from_model, rel_name, None)
     if not isinstance(deferred, DeferredForeignKey):
         raise ValueError(
@@ -155,15 +213,26 @@ def repoint(
     clean_caches: bool = True,
     **fk_kwargs: Any,
 ) -> models.Field:
-    """Point the already pointed deferred key ``rel_name`` at ``to_model`` instead.
+    """Point the foreign key ``rel_name`` of ``from_model`` at ``to_model`` instead; return it.
 
-    The declaration's arguments apply again, then ``fk_kwargs``. Only keys
-    that ``point()`` made are repointed; other apps' foreign keys are theirs.
+    ``rel_name`` is a key that ``point()`` made, or any ``ForeignKey`` (or
+    ``OneToOneField``) or ``RemoteForeignKey`` of ``from_model``, even of a
+    model written without this library. The key is replaced by a new one
+    built from the declaration's arguments (for a key ``point()`` made) or
+    from the key's own, then ``fk_kwargs``, which win. A remote target gives
+    a ``RemoteForeignKey``, as ``point()`` does. ``makemigrations`` then
+    writes an ``AlterField`` into the migrations of ``from_model``'s app.
+
+    :raises InvalidTargetError: the target is abstract or not a model (a
+        ``ValueError`` and an ``AssertionError``, as django-dfk raised)
+    :raises ValueError: ``rel_name`` is not a foreign key of ``from_model``,
+        or is a deferred key not pointed yet (use ``point()``)
+    :raises TypeError: the key is defined on a non-abstract base class of
+        ``from_model`` (repoint it on that class), or a local target lacks ``on_delete``
+    :raises PointedTooLateError: the models were already loaded
     """
-    field = from_model.__dict__.get(rel_name)
-    deferred = getattr(getattr(field, "field", field), "federated_deferred", None)
-    if not isinstance(deferred, DeferredForeignKey):
-        raise ValueError(f"'{from_model.__name__}.{rel_name}' is not a pointed DeferredForeignKey.")
+    _check_target(to_model)
+    deferred = _declaration(from_model, rel_name)
     _check_in_time(from_model, rel_name, deferred.made_late)
     new_field = _make_field(deferred, to_model, fk_kwargs)
     _install(from_model, rel_name, new_field, deferred, clean_caches)
@@ -229,26 +298,83 @@ def deferred_keys(
 def check_deferred_foreign_keys(
     app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """Report every deferred foreign key that was never pointed."""
+    """Warn of every deferred foreign key that was never pointed.
+
+    A warning, not an error: an unpointed key is inert (as in django-dfk), so
+    ``migrate`` and the test runner go on.
+    """
     if app_configs is None:
         models_ = apps.get_models()
     else:
         models_ = [m for config in app_configs for m in config.get_models()]
     return [
-        checks.Error(
-            f"'{model._meta.label}.{attname}' is a DeferredForeignKey that was never pointed.",
+        checks.Warning(
+            f"'{model._meta.label}.{attname}' is a DeferredForeignKey that was never "
+            "pointed: it has no column, and using it raises NotPointedError.",
             hint=(
-                "Call federated_fk.deferred.point() or point_named() from the installing "
-                "project's models module, before migrations are made."
+                "If this project uses it, call federated_fk.deferred.point() or "
+                "point_named() from the installing project's models module."
             ),
             obj=model,
-            id="federated_fk.E401",
+            id="federated_fk.W404",
         )
         for model, attname, _key in deferred_keys(models_)
     ]
 
 
 # Helpers.
+
+#: Models made after their registry had loaded its models (in a test, under
+#: ``isolate_apps``, or at run time): their keys may be repointed at once.
+_MADE_LATE: WeakSet[type[models.Model]] = WeakSet()
+
+
+def _record_late_model(sender: type[models.Model], **kwargs: Any) -> None:
+    if sender._meta.apps.models_ready:
+        _MADE_LATE.add(sender)
+
+
+class_prepared.connect(_record_late_model, dispatch_uid="federated_fk.deferred.made_late")
+
+
+def _declaration(model: type[models.Model], rel_name: str) -> DeferredForeignKey:
+    """Return what ``repoint()`` rebuilds the key ``rel_name`` of ``model`` from."""
+    here = model.__dict__.get(rel_name)
+    if isinstance(here, DeferredForeignKey):
+        raise ValueError(
+            f"'{model.__name__}.{rel_name}' is a DeferredForeignKey that was never pointed; "
+            "point() it first."
+        )
+    deferred = getattr(getattr(here, "field", None), "federated_deferred", None)
+    if isinstance(deferred, DeferredForeignKey):
+        return deferred
+    try:
+        field = model._meta.get_field(rel_name)
+    except FieldDoesNotExist:
+        field = None
+    if not isinstance(field, models.ForeignKey | RemoteForeignKey) or field.auto_created:
+        raise ValueError(
+            f"'{model.__name__}.{rel_name}' is not a foreign key of {model.__name__}; "
+            "repoint() changes a ForeignKey, a OneToOneField or a RemoteForeignKey."
+        )
+    if field not in model._meta.local_fields:
+        raise TypeError(
+            f"'{model.__name__}.{rel_name}' is defined on a non-abstract base class of "
+            f"{model.__name__}; repoint it on that class."
+        )
+    return DeferredForeignKey.of_field(field)
+
+
+def _check_target(to_model: Any) -> None:
+    """Raise InvalidTargetError unless ``to_model`` may name a model."""
+    if isinstance(to_model, str | GenericContentType):
+        return  # resolved later, as ForeignKey resolves "app_label.Model"
+    if isinstance(to_model, type) and issubclass(to_model, RemoteObject):
+        return
+    if not isinstance(to_model, ModelBase):
+        raise InvalidTargetError(to_model, f"{to_model!r} is not a model")
+    if to_model._meta.abstract:
+        raise InvalidTargetError(to_model, f"{to_model.__name__} is an abstract model")
 
 
 def _inherited(model: type[models.Model], attname: str) -> bool:
@@ -277,6 +403,8 @@ def _make_field(deferred: DeferredForeignKey, to_model: Any, fk_kwargs: dict[str
     if remote is not None:
         target, pk_type = remote
         kwargs = {k: v for k, v in deferred.kwargs.items() if k not in FOREIGN_KEY_ONLY}
+        if issubclass(deferred.field_class, models.OneToOneField):
+            kwargs["unique"] = True  # implied by the one-to-one key it replaces
         kwargs.update(fk_kwargs)
         if pk_type is not None:
             kwargs.setdefault("pk_type", pk_type)
@@ -292,7 +420,7 @@ def _make_field(deferred: DeferredForeignKey, to_model: Any, fk_kwargs: dict[str
                 f"Pointing {deferred!r} at a local model needs on_delete: give it "
                 "to DeferredForeignKey() or to point()."
             )
-        field = models.ForeignKey(to, *deferred.args, **kwargs)
+        field = deferred.field_class(to, *deferred.args, **kwargs)
     # Marks the key as made by point(), for repoint().
     field.federated_deferred = deferred
     field.creation_counter = deferred.creation_counter
@@ -319,10 +447,7 @@ def _local_target(to_model: Any) -> Any:
     if isinstance(to_model, str):
         # "project:app_label.Model" of a local project, or "app_label.Model".
         return to_model.rpartition(":")[2]
-    if not isinstance(to_model, ModelBase):
-        raise ValueError(f"Deferred keys point at models, got {to_model!r}.")
-    if to_model._meta.abstract:
-        raise ValueError(f"Deferred keys cannot point at the abstract model {to_model.__name__}.")
+    _check_target(to_model)
     return to_model
 
 
@@ -346,7 +471,7 @@ def _install(
 
 
 def _uninstall(model: type[models.Model], field: models.Field) -> Any:
-    """Take a key made by ``point()`` off ``model``; return its old target, if local."""
+    """Take the key ``field`` off ``model``; return its old target, if local."""
     model._meta.local_fields.remove(field)
     if field.attname in model.__dict__:
         delattr(model, field.attname)
@@ -356,6 +481,9 @@ def _uninstall(model: type[models.Model], field: models.Field) -> Any:
     accessor = field.remote_field.get_accessor_name()
     if isinstance(target, ModelBase) and accessor and accessor in target.__dict__:
         delattr(target, accessor)
+    # A target still named by a string is resolved when its model loads;
+    # the retired key must then add no reverse accessor to it.
+    field.remote_field.related_name = "+"
     return target
 
 

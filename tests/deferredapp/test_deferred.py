@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from federated_fk.deferred import (
     DeferredForeignKey,
+    InvalidTargetError,
     NotPointedError,
     PointedTooLateError,
     RemoteForeignKey,
@@ -91,10 +92,15 @@ def test_targets_must_be_concrete_models():
     class Pointing(models.Model):
         c = DeferredForeignKey(on_delete=models.CASCADE)
 
-    with pytest.raises(ValueError, match="abstract"):
+    # django-dfk raised AssertionError; this is that and a ValueError.
+    with pytest.raises(InvalidTargetError, match="Abstract is an abstract model") as abstract:
         point(Pointing, "c", Abstract)
-    with pytest.raises(ValueError, match="point at models"):
+    assert isinstance(abstract.value, ValueError) and isinstance(abstract.value, AssertionError)
+    assert abstract.value.target is Abstract
+    with pytest.raises(InvalidTargetError, match="is not a model") as not_a_model:
         point(Pointing, "c", object)
+    assert isinstance(not_a_model.value, AssertionError) and not_a_model.value.target is object
+    assert isinstance(Pointing.__dict__["c"], DeferredForeignKey)  # left unpointed
 
 
 @isolate_apps("tests.deferredapp")
@@ -282,7 +288,7 @@ def test_the_check_reports_unpointed_keys_once_per_defining_model():
             return [Unpointed, Child]
 
     errors = check_deferred_foreign_keys([FakeConfig])
-    assert [(e.id, e.obj) for e in errors] == [("federated_fk.E401", Unpointed)]
+    assert [(e.id, e.obj) for e in errors] == [("federated_fk.W404", Unpointed)]
     assert "makemigrations" not in errors[0].msg and "point()" in errors[0].hint
 
 
