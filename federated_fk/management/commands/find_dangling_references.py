@@ -1,4 +1,15 @@
-"""Report references whose target no longer exists; delete them only when asked."""
+"""Report references whose target no longer exists; delete them only when asked.
+
+Exit statuses (documented in the command's help):
+
+- 0: nothing dangling is left: none was found, or ``--delete`` deleted it all;
+- 1: a project could not be checked in full; none of its references was deleted;
+- 3: ``--fail-on-dangling`` was given and dangling references were found and left
+  in place (report mode, CI);
+- 4: references to a remote type that is no longer in the remote's schema
+  were found and left in place: they cannot be checked (run
+  ``sync_remote_contenttypes``, or delete them with ``--include-removed-types``).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +23,26 @@ from django.core.management import BaseCommand, CommandError, CommandParser
 from django.db import models, router, transaction
 from django.db.models import Value
 
-from federated_fk.exceptions import FederationError
+from federated_fk import conf
+from federated_fk.exceptions import (
+    FederationError,
+    RemoteProjectNotConfigured,
+    redact_remote_text,
+)
 from federated_fk.fields import FederatedForeignKey, RemoteForeignKey
 from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.remote import load_remote_objects
+from federated_fk.remote.cache import fresh
+
+#: The exit status when a project could not be checked in full.
+EXIT_UNCHECKED = 1
+#: The exit status, with ``--fail-on-dangling``, when dangling references are left.
+EXIT_DANGLING = 3
+#: The exit status when references to a type no longer in the schema are left.
+EXIT_REMOVED_TYPES = 4
+
+Pair = tuple[Any, Any]
 
 
 @dataclass
@@ -27,9 +53,12 @@ class Scan:
     field: FederatedForeignKey | RemoteForeignKey
     using: str
     #: (reference pk, object id) of the dangling references, by content type.
-    dangling: dict[GenericContentType, list[tuple[Any, Any]]] = field(
+    dangling: dict[GenericContentType, list[Pair]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    #: (reference pk, object id) of the references to a remote type the
+    #: remote's schema no longer has (``in_schema`` False): never checked.
+    removed: dict[GenericContentType, list[Pair]] = field(default_factory=lambda: defaultdict(list))
     checked: Counter = field(default_factory=Counter)
     #: The remote projects its references point at.
     projects: set[str] = field(default_factory=set)
@@ -67,11 +96,17 @@ class Scan:
 class Command(BaseCommand):
     help = (
         "Checks every FederatedForeignKey and RemoteForeignKey, in batches: local "
-        "targets in the database, remote ones with one request per project and batch. "
-        "Lists the references whose target is gone (a row a remote hides looks gone "
-        "too), by id. Deletes them only with --delete, after the whole check and in "
-        "one transaction; never those of a project that could not be checked in full, "
-        "and then it exits with an error."
+        "targets in the database, remote ones with one request per project and batch "
+        "(through the remote cache, if any). Lists the references whose target is "
+        "gone (a row a remote hides looks gone too), by id, and on their own the "
+        "references to a remote type that is no longer in the remote's schema "
+        "(never checked, never deleted without --include-removed-types). Deletes "
+        "only with --delete: after the whole check, after asking the remote again "
+        "about each candidate (past the cache), in one transaction; never those of a "
+        "project that could not be checked in full. Exit status: 0 nothing dangling "
+        "is left; 1 a project could not be checked (none of its references deleted); "
+        "3 with --fail-on-dangling, dangling references were found and left in place; "
+        "4 references to types no longer in the schema were left in place."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -82,32 +117,68 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=500, help="References per batch.")
         parser.add_argument("--database", default=None, help="The database (default: routed).")
+        parser.add_argument(
+            "--fail-on-dangling",
+            action="store_true",
+            help=f"Exit with status {EXIT_DANGLING} when dangling references are found and "
+            "left in place (for CI: report mode with this flag fails on any).",
+        )
+        parser.add_argument(
+            "--include-removed-types",
+            action="store_true",
+            help="Count the references to a remote type no longer in the remote's schema "
+            "as dangling, so that --delete deletes them (else they are listed on their "
+            f"own, kept, and the command exits with status {EXIT_REMOVED_TYPES}).",
+        )
 
     def handle(
         self, *args: Any, delete: bool, batch_size: int, database: str | None, **options: Any
     ) -> None:
         self.verbosity = options["verbosity"]
+        self.include_removed = options["include_removed_types"]
         #: Projects that failed at least once in this run, with the reason.
         self.unreachable: dict[str, str] = {}
         scans = [
             self._scan(Scan(model, field, database or router.db_for_write(model)), batch_size)
             for model, field in self._fields()
         ]
+        if delete:
+            self._recheck(scans, batch_size)
         for scan in scans:
-            # A project that failed in a later batch (or for another field)
-            # was not checked in full: nothing found in its earlier batches counts.
+            # A project that failed in a later batch (or for another field, or
+            # in the re-check) was not checked in full: nothing found counts.
             for ct in [ct for ct in scan.dangling if ct.project in self.unreachable]:
                 del scan.dangling[ct]
                 del scan.checked[ct]
             self._report(scan)
         self._list(scans, delete)
+        self._list_removed(scans, delete)
         if delete:
             self._delete(scans)
+        self._exit(scans, delete, options["fail_on_dangling"])
+
+    def _exit(self, scans: list[Scan], delete: bool, fail_on_dangling: bool) -> None:
+        """Raise the CommandError of the documented exit status, if it is not 0."""
         if self.unreachable:
             projects = ", ".join(repr(p) for p in sorted(self.unreachable))
             raise CommandError(
                 f"Could not check project(s) {projects}: none of their references "
-                "was deleted. Run the command again once they answer."
+                "was deleted. Run the command again once they answer.",
+                returncode=EXIT_UNCHECKED,
+            )
+        removed = sum(len(pairs) for scan in scans for pairs in scan.removed.values())
+        if removed and not (delete and self.include_removed):
+            raise CommandError(
+                f"{removed} reference(s) to types no longer in the remote schema were "
+                "left in place: run sync_remote_contenttypes if the type is back, or "
+                "delete them with --delete --include-removed-types.",
+                returncode=EXIT_REMOVED_TYPES,
+            )
+        dangling = sum(len(pairs) for scan in scans for pairs in scan.dangling.values())
+        if fail_on_dangling and dangling and not delete:
+            raise CommandError(
+                f"{dangling} dangling reference(s) found (--fail-on-dangling).",
+                returncode=EXIT_DANGLING,
             )
 
     def _fields(self) -> list[tuple[type[models.Model], Any]]:
@@ -127,10 +198,13 @@ class Command(BaseCommand):
             if not batch:
                 return scan
             last = batch[-1][0]
-            by_type: dict[GenericContentType, list[tuple[Any, Any]]] = defaultdict(list)
+            by_type: dict[GenericContentType, list[Pair]] = defaultdict(list)
             for pk, ct_id, object_id in batch:
                 ct = GenericContentType.objects.db_manager(scan.using).get_for_id(ct_id)
-                by_type[ct].append((pk, object_id))
+                if ct.is_remote and not ct.in_schema:
+                    scan.removed[ct].append((pk, object_id))  # cannot be asked about
+                else:
+                    by_type[ct].append((pk, object_id))
             scan.projects.update(ct.project for ct in by_type if ct.is_remote)
             keys = {ct: _keys(ct, pairs, scan.using) for ct, pairs in by_type.items()}
             found = self._existing(keys, scan.using)
@@ -156,7 +230,8 @@ class Command(BaseCommand):
             if model is None or ct.project in self.unreachable or not valid:
                 continue  # a stale local content type: every target is gone
             if ct.is_remote:
-                remote[model] = valid
+                if self._configured(ct.project):
+                    remote[model] = valid
             else:
                 pks = model._base_manager.using(using).filter(pk__in=valid)
                 found.update((ct, pk) for pk in pks.values_list("pk", flat=True))
@@ -165,14 +240,61 @@ class Command(BaseCommand):
         for obj in load_remote_objects(remote, errors=errors) if remote else []:
             found.add((cts[type(obj)], obj.pk))
         for project, error in errors.items():
-            self.unreachable.setdefault(project, error.reason)
+            self.unreachable.setdefault(project, _reason(error))
         return found
+
+    def _configured(self, project: str) -> bool:
+        """Whether ``project`` has an endpoint; if not, it is noted as not checked."""
+        try:
+            conf.project_settings(project)
+        except RemoteProjectNotConfigured:
+            self.unreachable.setdefault(project, "no endpoint in FEDERATION['PROJECTS']")
+            return False
+        return True
+
+    def _recheck(self, scans: list[Scan], batch_size: int) -> None:
+        """Ask the remotes again about each remote candidate, past the cache.
+
+        A cached "gone" may be stale (the object is back, or another credential
+        saw it differently): nothing is deleted on the cache's word. A candidate
+        the remote now has is kept; a project whose re-check fails is not
+        checked in full, so none of its references is deleted.
+        """
+        asked = kept = 0
+        for scan in scans:
+            for ct, pairs in scan.dangling.items():
+                if not ct.is_remote or ct.project in self.unreachable or not pairs:
+                    continue
+                still: list[Pair] = []
+                for start in range(0, len(pairs), batch_size):
+                    chunk = pairs[start : start + batch_size]
+                    keys = _keys(ct, chunk, scan.using)
+                    with fresh():
+                        found = self._existing({ct: keys}, scan.using)
+                    asked += sum(key is not None for key in keys)
+                    for pair, key in zip(chunk, keys, strict=True):
+                        if key is None or (ct, key) not in found:
+                            still.append(pair)
+                kept += len(pairs) - len(still)
+                scan.dangling[ct] = still
+        if asked and self.verbosity >= 1:
+            self.stdout.write(
+                f"Re-checked {asked} remote candidate(s) past the cache: "
+                f"{kept} exist after all and are kept."
+            )
 
     def _report(self, scan: Scan) -> None:
         for project in sorted(scan.projects & set(self.unreachable)):
             self.stderr.write(
                 f"{scan.label}: could not check project {project!r} "
-                f"({self.unreachable[project]}); none of its references is deleted."
+                f"({redact_remote_text(self.unreachable[project])}); "
+                "none of its references is deleted."
+            )
+        for ct, pairs in sorted(scan.removed.items(), key=lambda item: item[0].natural_key()):
+            project, app_label, model_name = ct.natural_key()
+            self.stdout.write(
+                f"{scan.label} -> {project} {app_label}.{model_name}: {len(pairs)} "
+                "reference(s) to a type no longer in the schema (not checked)."
             )
         for ct, count in sorted(scan.checked.items(), key=lambda item: item[0].natural_key()):
             gone = len(scan.dangling.get(ct, []))
@@ -182,7 +304,7 @@ class Command(BaseCommand):
                     f"{scan.label} -> {project} {app_label}.{model_name}: "
                     f"{count} checked, {gone} dangling."
                 )
-        if self.verbosity >= 1 and not any(scan.dangling.values()):
+        if self.verbosity >= 1 and not any(scan.dangling.values()) and not scan.removed:
             if not scan.projects & set(self.unreachable):
                 total = sum(scan.checked.values())
                 self.stdout.write(f"{scan.label}: {total} checked, none dangling.")
@@ -210,6 +332,32 @@ class Command(BaseCommand):
         if not delete:
             self.stdout.write("Nothing was deleted; run again with --delete to delete them.")
 
+    def _list_removed(self, scans: list[Scan], delete: bool) -> None:
+        """List the references to types no longer in the schema: a category of their own."""
+        pairs = [
+            (scan, ct, pk, object_id)
+            for scan in scans
+            for ct, found in scan.removed.items()
+            for pk, object_id in found
+        ]
+        if not pairs:
+            return
+        if not self.include_removed:
+            fate = "kept; --include-removed-types counts them as dangling"
+        elif delete:
+            fate = "to delete (--include-removed-types)"
+        else:
+            fate = "would be deleted with --delete (--include-removed-types)"
+        self.stdout.write(
+            f"Type no longer in the schema: {len(pairs)} reference(s), not checked, {fate}:"
+        )
+        for scan, ct, pk, object_id in pairs:
+            project, app_label, model_name = ct.natural_key()
+            self.stdout.write(
+                f"  {scan.model._meta.label} pk={pk} -> {project} {app_label}.{model_name} "
+                f"object_id={object_id!r}"
+            )
+
     def _delete(self, scans: list[Scan]) -> None:
         """Delete every dangling reference in one transaction (per database)."""
         with ExitStack() as stack:
@@ -219,10 +367,13 @@ class Command(BaseCommand):
                 for ct, pairs in scan.dangling.items():
                     if pairs:
                         self._delete_unchanged(scan, ct, pairs)
+                if not self.include_removed:
+                    continue
+                for ct, pairs in scan.removed.items():
+                    if pairs and ct.project not in self.unreachable:
+                        self._delete_unchanged(scan, ct, pairs)
 
-    def _delete_unchanged(
-        self, scan: Scan, ct: GenericContentType, pairs: list[tuple[Any, Any]]
-    ) -> None:
+    def _delete_unchanged(self, scan: Scan, ct: GenericContentType, pairs: list[Pair]) -> None:
         """Delete the references that still point where they pointed when checked."""
         checked = dict(pairs)
         rows = scan.model._base_manager.using(scan.using).filter(pk__in=list(checked))
@@ -238,7 +389,12 @@ class Command(BaseCommand):
         )
 
 
-def _keys(ct: GenericContentType, pairs: list[tuple[Any, Any]], using: str) -> list[Any]:
+def _reason(error: FederationError) -> str:
+    """What went wrong with a project, in words safe to print."""
+    return redact_remote_text(getattr(error, "reason", None) or error)
+
+
+def _keys(ct: GenericContentType, pairs: list[Pair], using: str) -> list[Any]:
     """Return each object id as a key of the target model; None if it cannot be one.
 
     An id that cannot name a row (malformed, out of range) matches nothing: it dangles.
