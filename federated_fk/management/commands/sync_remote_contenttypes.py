@@ -11,7 +11,7 @@ from django.core.management import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from federated_fk import conf
-from federated_fk.exceptions import FederationError
+from federated_fk.exceptions import FederationError, redact_remote_text
 from federated_fk.models import GenericContentType
 from federated_fk.remote.client import fetch_sdl
 from federated_fk.sdl import InvalidSchema, RemoteEntity, entities
@@ -66,7 +66,8 @@ class Command(BaseCommand):
                 max_lengths=_max_lengths(),
             )
         except FederationError as exc:
-            raise CommandError(str(exc)) from None
+            # The message may quote the remote (its errors, its SDL).
+            raise CommandError(redact_remote_text(exc)) from None
         self.stdout.write(f"{project}: read the schema, {len(remote)} entity types")
         return sdl, remote
 
