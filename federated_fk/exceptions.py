@@ -24,7 +24,10 @@ MAX_REMOTE_MESSAGES = 5
 #: What a secret is replaced with.
 REDACTED = "[redacted]"
 #: A credential in HTTP's own syntax, whatever token it carries: ``Bearer …``, ``Basic …``.
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+|%20|\+)[^\s\"'<>,;)\]}]+")
+_AUTH_SCHEME = re.compile(
+    r"(?i)\b(bearer|basic)(\s+|%20|\+)"  # the scheme, then its credential:
+    r"(?!\[redacted\]|(?:bearer|basic)\b)[^\s\"'<>,;)\]}]+"
+)
 #: Control characters: remote text never starts a new line in a log.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 

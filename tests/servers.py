@@ -277,8 +277,12 @@ class MisbehavingServer:
     """An HTTP server whose answers a test sets: status, body, headers, delay.
 
     ``answer()`` sets the answer to every request; ``queue()`` puts answers
-    in front of it, one per request.
+    in front of it, one per request. ``ECHO`` in a body is replaced by the
+    request's ``Authorization`` header, as a remote that echoes its input does.
     """
+
+    #: Replaced, in an answer's body, by the request's Authorization header (JSON-escaped).
+    ECHO = "%AUTHORIZATION%"
 
     def __init__(self) -> None:
         self.default: tuple[int, bytes, float, dict[str, str]] = (200, b"{}", 0.0, {})
@@ -296,6 +300,8 @@ class MisbehavingServer:
                     outer.queued.pop(0) if outer.queued else outer.default
                 )
                 time.sleep(delay)
+                given = json.dumps(self.headers.get("Authorization", ""))[1:-1]
+                body = body.replace(outer.ECHO.encode(), given.encode())
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
