@@ -256,7 +256,9 @@ def target_display(name: str, description: str | None = None) -> Callable[[Any],
 
     Use it in ``list_display`` or ``readonly_fields``. A target shows as its
     label and project; a target whose project cannot answer shows as its id
-    and "unavailable"; a missing one as its id and "not found". In a
+    and "unavailable"; one whose type the project no longer exposes as its id
+    and "type no longer in the schema"; a missing one as its id and "not
+    found". In a
     ``FederatedAdminMixin`` change list, the targets of the page are loaded
     with one request per project; elsewhere each object loads its own.
     """
@@ -284,6 +286,12 @@ def render_target(obj: models.Model, name: str) -> SafeString | None:
     target = field.get_cached_value(obj)
     if target is not None:
         return format_html('{} <span class="federated-project">({})</span>', target, ct.project)
+    if ct.is_remote and not ct.model_class()._meta.in_schema:
+        return format_html(
+            '{} <span class="federated-removed">(type no longer in the schema of {})</span>',
+            object_id,
+            ct.project,
+        )
     if errors and ct.project in errors:
         return format_html(
             '{} <span class="federated-unavailable">({} unavailable)</span>', object_id, ct.project

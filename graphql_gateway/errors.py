@@ -20,7 +20,7 @@ from federated_fk.exceptions import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REMOTE_REASONS", "public_remote_error"]
+__all__ = ["REMOTE_REASONS", "public_remote_error", "public_removed_type_error"]
 
 
 #: The public reason of a remote failure, by exception class (most specific first).
@@ -51,4 +51,23 @@ def public_remote_error(project: str, error: FederationError, path: list[str]) -
         f"Project {project!r} is unavailable.",
         path=path,
         extensions={"code": "REMOTE_UNAVAILABLE", "project": project, "reason": reason},
+    )
+
+
+def public_removed_type_error(
+    project: str, app_label: str, model: str, path: list[str]
+) -> GraphQLError:
+    """Return the error of targets whose type their project's schema no longer has.
+
+    Such targets are null, and counted: they are not deleted, and a
+    ``sync_remote_contenttypes`` that finds the type again brings them back.
+    """
+    return GraphQLError(
+        f"Project {project!r} no longer exposes {app_label}.{model}: its targets are null.",
+        path=path,
+        extensions={
+            "code": "REMOTE_TYPE_NOT_IN_SCHEMA",
+            "project": project,
+            "model": f"{app_label}.{model}",
+        },
     )

@@ -40,7 +40,7 @@ from graphql_gateway.conf import gateway_settings
 from graphql_gateway.loader import Key, key_of, local_key
 from graphql_gateway.paging import PageError, check_bounds
 from graphql_gateway.targets import SCALARS, Target, python_type, remote_targets
-from graphql_gateway.types import TypeRegistry, UnionSlot, report_unavailable
+from graphql_gateway.types import TypeRegistry, UnionSlot, report_removed, report_unavailable
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,9 @@ class FederatedUnion:
 
     def slot(self) -> UnionSlot:
         """The union as the generated types see it (members are added when it is built)."""
-        return UnionSlot(f"{self.name}Result", related_name=self.related_name)
+        return UnionSlot(
+            f"{self.name}Result", targets=set(self.targets), related_name=self.related_name
+        )
 
     def declared(self) -> list[tuple[str | None, str, str]]:
         """Return the labels of the local models whose fields this union publishes:
@@ -154,7 +156,8 @@ class FederatedUnion:
                 type,
                 order_by or spec.ordering[0],
             )
-            keys, references = await sync_to_async(spec.page_keys)(request, members)
+            keys, references, removed = await sync_to_async(spec.page_keys)(request, members)
+            report_removed(info, removed)
             loader = info.context.loader
             # The total is counted while the page's targets load: a remote
             # project's request is in flight meanwhile.
@@ -179,8 +182,12 @@ class FederatedUnion:
 
     def page_keys(
         self, request: PageRequest, members: list[Target]
-    ) -> tuple[list[Key | None], models.QuerySet]:
-        """Return the keys of a page of targets, and the references they are a page of.
+    ) -> tuple[list[Key | None], models.QuerySet, set[tuple[str, str, str]]]:
+        """Return the keys of a page of targets, the references they are a page of,
+        and the remote types of the page that the synchronized schemas no longer have.
+
+        A reference to such a type is counted and has its place in the page,
+        with no key: its item is null, and the field reports the type.
 
         :raises PageError: the page is out of bounds, or a filter or the
             ordering names nothing this field has
@@ -208,19 +215,31 @@ class FederatedUnion:
         condition = Q(pk__in=[])
         for m in chosen:
             condition |= Q(project=_project_of(m), app_label=m.app_label, model=m.model)
+        if request.type is None:  # and the remote types of the targets no schema has now
+            local = [conf.current_project(), conf.SHARED_PROJECT]
+            for app_label, model_name in self.targets:
+                gone = Q(app_label=app_label, model=model_name) & ~Q(project__in=local)
+                if request.project is not None:
+                    gone &= Q(project=request.project)
+                condition |= gone
+        labels = {m.label for m in members}
         references = model._default_manager.filter(
             **{f"{ffk.ct_field}__in": GenericContentType.objects.filter(condition)}
         ).order_by(request.order_by, "pk")
         rows = references[request.offset : request.offset + request.limit]
         keys: list[Key | None] = []
+        removed: set[tuple[str, str, str]] = set()
         for ref in rows:
             ct = GenericContentType.objects.get_for_id(getattr(ref, ffk.ct_field + "_id"))
             pk = getattr(ref, ffk.fk_field)
             if ct.is_local:
                 keys.append(local_key(ct.model_class(), pk))
-            else:
+            elif (ct.project, ct.app_label, ct.model) in labels:
                 keys.append(key_of(ct.project, ct.app_label, ct.model, pk))
-        return keys, references
+            else:
+                keys.append(None)
+                removed.add((ct.project, ct.app_label, ct.model))
+        return keys, references, removed
 
     def _order_choices(self) -> list[str]:
         names = [o.lstrip("-") for o in self.ordering]

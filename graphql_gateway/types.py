@@ -20,7 +20,7 @@ from federated_fk.fields import FederatedForeignKey, FederatedRelation
 from federated_fk.models import GenericContentType
 from federated_fk.remote.types import snake_case
 from graphql_gateway.conf import gateway_settings
-from graphql_gateway.errors import public_remote_error
+from graphql_gateway.errors import public_remote_error, public_removed_type_error
 from graphql_gateway.loader import Key, RelatedRows, key_of, local_key
 from graphql_gateway.paging import check_bounds
 from graphql_gateway.targets import (
@@ -83,6 +83,8 @@ def _union_resolver(ffk: FederatedForeignKey, slot: UnionSlot) -> Any:
             )(ct_id)
         key = key_of(ct.project, ct.app_label, ct.model, pk)
         if key[:3] not in slot.members:
+            if ct.is_remote and (ct.app_label, ct.model) in slot.targets:
+                report_removed(info, [key[:3]])  # a target type its schema no longer has
             return None  # a target of a type the union does not list
         found = await info.context.loader.load(key)
         report_unavailable(info, [key[0]])
@@ -124,6 +126,17 @@ def report_unavailable(info: strawberry.Info, projects: Iterable[str | None]) ->
             info.context.remote_errors.append(error)
 
 
+def report_removed(info: strawberry.Info, labels: Iterable[tuple[str | None, str, str]]) -> None:
+    """Add one public error per remote type of ``labels`` that its schema no longer has."""
+    path = [p for p in info.path.as_list() if isinstance(p, str)]
+    for project, app_label, model in sorted(set(labels), key=str):
+        key = (f"{project}:{app_label}.{model}", tuple(path))
+        if key not in info.context.reported:
+            info.context.reported.add(key)
+            error = public_removed_type_error(str(project), app_label, model, path)
+            info.context.remote_errors.append(error)
+
+
 @dataclass
 class UnionSlot:
     """A generated union, as the types that hold its key or its relation see it.
@@ -134,6 +147,8 @@ class UnionSlot:
 
     name: str
     members: set[tuple[str | None, str, str]] = field(default_factory=set)
+    #: The ``(app_label, model)`` of the union's targets, in any project.
+    targets: set[tuple[str, str]] = field(default_factory=set)
     #: The list field every member gets of the rows pointing at it (besides
     #: the ``FederatedRelation`` fields its model declares), or None.
     related_name: str | None = None

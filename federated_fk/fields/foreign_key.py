@@ -289,9 +289,17 @@ class FederatedForeignKey(GenericForeignKey):
         return strict_key
 
     def _get_remote_objects(self, remote: dict[GenericContentType, set[Any]]) -> list[Any]:
-        """Fetch the remote targets: one request per remote project."""
-        if not remote:
+        """Fetch the remote targets: one request per remote project.
+
+        A type the synchronized schema no longer describes is not fetched:
+        its targets read as None, as deleted ones do (``ct.in_schema`` tells
+        them apart; reading a field of such a stand-in raises
+        ``RemoteTypeNotInSchema``).
+        """
+        wanted = {ct.model_class(): fkeys for ct, fkeys in remote.items()}
+        wanted = {cls: fkeys for cls, fkeys in wanted.items() if cls._meta.in_schema}
+        if not wanted:
             return []
-        loaded = fetch_remote_objects({ct.model_class(): fkeys for ct, fkeys in remote.items()})
+        loaded = fetch_remote_objects(wanted)
         record_remote_errors(loaded.errors)
         return loaded.objects

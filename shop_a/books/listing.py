@@ -31,8 +31,9 @@ BOOK_MODELS = [("books", "book"), ("audio", "audiobook")]
 
 @dataclass
 class Entry:
-    """One offer. ``kind`` is local, book, audiobook or unavailable; ``model`` is
-    book or audiobook, known even when the shop cannot answer."""
+    """One offer. ``kind`` is local, book, audiobook, unavailable (its shop cannot
+    answer) or removed (its shop no longer exposes its type); ``model`` is book
+    or audiobook, known even then."""
 
     kind: str
     id: str
@@ -72,7 +73,7 @@ class Page:
         """The offers that could be read, by book, in the order first seen."""
         groups: dict[tuple[str, str], Group] = {}
         for entry in self.entries:
-            if entry is None or entry.kind == "unavailable":
+            if entry is None or entry.kind in ("unavailable", "removed"):
                 continue
             key = (entry.title, entry.author)
             groups.setdefault(key, Group(entry.title, entry.author, [])).offers.append(entry)
@@ -84,6 +85,11 @@ class Page:
     def unreachable(self) -> list[Entry]:
         """The offers of shops that could not answer: known only by type and id."""
         return [e for e in self.entries if e is not None and e.kind == "unavailable"]
+
+    @property
+    def removed(self) -> list[Entry]:
+        """The offers whose type their shop no longer exposes (as of the last sync)."""
+        return [e for e in self.entries if e is not None and e.kind == "removed"]
 
 
 def shop_page(project: str, model: str, pk: str) -> str:
@@ -120,6 +126,8 @@ def _book_content_types() -> Any:
 def _entry(ref: Any, target: Any, unavailable: dict[str, FederationError]) -> Entry | None:
     ct = GenericContentType.objects.get_for_id(ref.content_type_id)
     if target is None:
+        if ct.is_remote and not ct.model_class()._meta.in_schema:
+            return Entry(kind="removed", id=str(ref.object_id), project=ct.project, model=ct.model)
         if ct.project in unavailable:
             return Entry(
                 kind="unavailable", id=str(ref.object_id), project=ct.project, model=ct.model
