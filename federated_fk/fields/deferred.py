@@ -301,7 +301,8 @@ def check_deferred_foreign_keys(
     """Warn of every deferred foreign key that was never pointed.
 
     A warning, not an error: an unpointed key is inert (as in django-dfk), so
-    ``migrate`` and the test runner go on.
+    ``migrate`` and the test runner go on. It was the error ``federated_fk.E401``;
+    that id is retired, not reused.
     """
     if app_configs is None:
         models_ = apps.get_models()

@@ -7,6 +7,7 @@ The models are in tests/deferredapp: ``comments.py`` is the reusable app,
 from io import StringIO
 
 import pytest
+from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.core.management import call_command
 from django.db import connection, models
@@ -272,6 +273,31 @@ def test_an_unpointed_key_raises_on_use_and_is_a_check_error():
     with pytest.raises(NotPointedError):
         Unpointed().c = None
     assert [(m, name) for m, name, _key in deferred_keys([Unpointed])] == [(Unpointed, "c")]
+
+
+@isolate_apps("tests.deferredapp")
+def test_an_unpointed_key_is_inert_and_only_a_warning():
+    class Unpointed(models.Model):
+        title = models.CharField(max_length=10)
+        c = DeferredForeignKey(on_delete=models.CASCADE)
+
+    class FakeConfig:
+        @staticmethod
+        def get_models():
+            return [Unpointed]
+
+    # No field, no column; the rest of the model works.
+    assert [f.name for f in Unpointed._meta.get_fields()] == ["id", "title"]
+    assert Unpointed(title="x").title == "x"
+    # Using the key, even through the constructor, says what is wrong.
+    with pytest.raises(NotPointedError, match="never pointed"):
+        Unpointed(title="x", c=None)
+    with pytest.raises(NotPointedError):
+        del Unpointed().c
+    [warning] = check_deferred_foreign_keys([FakeConfig])
+    assert isinstance(warning, checks.Warning) and not warning.is_serious()
+    assert warning.id == "federated_fk.W404" and warning.obj is Unpointed
+    assert "'deferredapp.Unpointed.c'" in warning.msg and "NotPointedError" in warning.msg
 
 
 @isolate_apps("tests.deferredapp")
