@@ -17,6 +17,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from federated_fk import conf
+from federated_fk.exceptions import FederationError
+from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
 
 #: A target as a form sees it: "<content type id>:<object id>".
@@ -126,7 +129,8 @@ class FederatedTargetsField(forms.Field):
 
     Cleans to a list of local instances and remote stand-ins; a local target
     must exist, a remote one is taken at its word (checking it would cost a
-    request per form).
+    request per form) once its project is configured, its type is in the
+    synchronized schema and its id is exactly one of that type.
     """
 
     widget = FederatedTargetsWidget
@@ -134,6 +138,7 @@ class FederatedTargetsField(forms.Field):
         "invalid_list": _("Enter a list of targets."),
         "no_content_type": _("There is no content type %(ct)s."),
         "no_object": _("%(model)s %(id)s does not exist."),
+        "not_readable": _("%(ct)s cannot be linked: %(why)s"),
     }
 
     def to_python(self, value: Any) -> list[tuple[int, str]]:
@@ -141,7 +146,8 @@ class FederatedTargetsField(forms.Field):
             return []
         if not isinstance(value, list | tuple):
             raise ValidationError(self.error_messages["invalid_list"], code="invalid_list")
-        return list(dict.fromkeys(parse_key(v) for v in value))
+        # An empty entry (a blank input posted by a form) is no target.
+        return list(dict.fromkeys(parse_key(v) for v in value if v not in self.empty_values))
 
     def clean(self, value: Any) -> list[Any]:
         keys = self.to_python(value)
@@ -161,14 +167,29 @@ class FederatedTargetsField(forms.Field):
                 self.error_messages["no_content_type"], code="no_content_type", params={"ct": ct}
             )
         if ct.is_remote:
-            return model(object_id)
+            return self._remote_target(ct, model, object_id)
         try:
-            return model._base_manager.get(pk=object_id)
-        except (model.DoesNotExist, ValueError, ValidationError):
+            return model._base_manager.get(pk=parse_id(model, object_id))
+        except (model.DoesNotExist, InvalidId):
             raise ValidationError(
                 self.error_messages["no_object"],
                 code="no_object",
                 params={"model": model._meta.verbose_name, "id": object_id},
+            ) from None
+
+    def _remote_target(self, ct: GenericContentType, model: Any, object_id: str) -> Any:
+        """A stand-in, if a read could fetch it: the project configured, the type in
+        the synchronized schema, the id exactly one of its type (no request)."""
+        label = f"{ct.project} {ct.app_label}.{ct.model}"
+        try:
+            conf.project_settings(ct.project)
+            model._meta.check_in_schema()
+            return model(parse_remote_id(label, model._meta.pk_type, object_id))
+        except (FederationError, ValueError) as exc:
+            raise ValidationError(
+                self.error_messages["not_readable"],
+                code="not_readable",
+                params={"ct": label, "why": exc},
             ) from None
 
     def has_changed(self, initial: Any, data: Any) -> bool:

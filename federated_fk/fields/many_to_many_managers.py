@@ -19,6 +19,7 @@ from federated_fk.fields.many_to_many_targets import (
     Key,
     TargetQuerySet,
     can_ignore_conflicts,
+    chunks,
     keys_q,
     prefetch_targets,
     target_key,
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 class FederatedManyToManyDescriptor:
     """``User.favourites``: the relation's manager on instances, this on the class.
 
-    Assigning a list calls ``set()``.
+    As with Django's many-to-many (and unlike django-gm2m), assigning to it
+    is refused: call ``set()``.
     """
 
     def __init__(self, field: FederatedManyToManyField) -> None:
@@ -44,7 +46,15 @@ class FederatedManyToManyDescriptor:
         return self.related_manager_cls(instance)
 
     def __set__(self, instance: Any, value: Iterable[Any]) -> None:
-        self.__get__(instance).set(value)
+        raise TypeError(
+            "Direct assignment to the forward side of a many-to-many set is prohibited. "
+            f"Use {self.field.name}.set() instead."
+        )
+
+    @property
+    def through(self) -> type[models.Model]:
+        """The through model, as ``ManyToManyDescriptor.through``."""
+        return self.field.through
 
     @cached_property
     def related_manager_cls(self) -> type:
@@ -71,7 +81,7 @@ def create_forward_manager(field: FederatedManyToManyField) -> type:
             super().__init__()
             self.instance = instance
             self.field = field
-            self.model = field.through
+            self.model = self.through = field.through
             self.prefetch_cache_name = field.name
             source = field.source_field
             self.source_value = getattr(instance, source.target_field.attname)
@@ -119,28 +129,32 @@ def create_forward_manager(field: FederatedManyToManyField) -> type:
             return prefetch_targets(field, instances, querysets)
 
         def add(self, *objs: Any, through_defaults: dict[str, Any] | None = None) -> None:
-            """Link ``objs`` (model instances or remote stand-ins); existing links are kept."""
+            """Link ``objs`` (model instances or remote stand-ins); existing links are kept.
+
+            Every target is validated first (``KeyWriter``): one that a read
+            would refuse fails the call and nothing is written.
+            """
             self._remove_prefetched_objects()
             using = self._db_for_write()
             keys = target_keys(field, objs, using)
             with transaction.atomic(using=using, savepoint=False):
-                existing = set(self._existing(keys, using))
+                existing = self._existing(keys, using)
                 self._insert([k for k in keys if k not in existing], using, through_defaults)
 
-        def _existing(self, keys: list[Key], using: str) -> Iterable[Key]:
-            if not keys:
-                return []
-            rows = self._rows(using).filter(keys_q(field, keys))
-            return (
-                (ct_id, str(object_id))
-                for ct_id, object_id in rows.values_list(
-                    field.ct_field.attname, field.object_id_field.attname
-                )
-            )
+        def _existing(self, keys: list[Key], using: str) -> set[Key]:
+            """Return which of ``keys`` are linked already: a query per chunk of keys."""
+            found: set[Key] = set()
+            names = (field.ct_field.attname, field.object_id_field.attname)
+            for chunk in chunks(keys, using):
+                rows = self._rows(using).filter(keys_q(field, chunk)).values_list(*names)
+                found.update((ct_id, str(object_id)) for ct_id, object_id in rows)
+            return found
 
         def _insert(
             self, keys: list[Key], using: str, through_defaults: dict[str, Any] | None
         ) -> None:
+            if not keys:
+                return
             defaults = dict(resolve_callables(through_defaults or {}))
             self.model._base_manager.using(using).bulk_create(
                 [
@@ -156,12 +170,17 @@ def create_forward_manager(field: FederatedManyToManyField) -> type:
             )
 
         def remove(self, *objs: Any) -> None:
-            """Unlink ``objs``."""
+            """Unlink ``objs``.
+
+            Targets a read would refuse may be removed: that is how bad links
+            are cleaned up.
+            """
             self._remove_prefetched_objects()
             using = self._db_for_write()
             keys = list(dict.fromkeys(target_key(field, obj, using) for obj in objs))
-            if keys:
-                self._rows(using).filter(keys_q(field, keys)).delete()
+            with transaction.atomic(using=using, savepoint=False):
+                for chunk in chunks(keys, using):
+                    self._rows(using).filter(keys_q(field, chunk)).delete()
 
         def clear(self) -> None:
             """Unlink every target."""
@@ -175,27 +194,33 @@ def create_forward_manager(field: FederatedManyToManyField) -> type:
             clear: bool = False,
             through_defaults: dict[str, Any] | None = None,
         ) -> None:
-            """Make ``objs`` the targets: remove the others, add the new ones."""
+            """Make ``objs`` the targets: remove the others, add the new ones.
+
+            Linear in the number of links: the current links are read once,
+            and rows are deleted by primary key and inserted in batches.
+            Every target is validated before anything is written.
+            """
             objs = tuple(objs)
             using = self._db_for_write()
+            keys = target_keys(field, objs, using)
             with transaction.atomic(using=using, savepoint=False):
-                if clear:
-                    self.clear()
-                    self.add(*objs, through_defaults=through_defaults)
-                    return
                 self._remove_prefetched_objects()
-                keys = target_keys(field, objs, using)
-                old = set(self._existing_all(using))
-                gone = [k for k in old if k not in set(keys)]
-                if gone:
-                    self._rows(using).filter(keys_q(field, gone)).delete()
+                if clear:
+                    self._rows(using).delete()
+                    self._insert(keys, using, through_defaults)
+                    return
+                wanted = set(keys)
+                names = ("pk", field.ct_field.attname, field.object_id_field.attname)
+                old: set[Key] = set()
+                gone: list[Any] = []
+                for pk, ct_id, object_id in self._rows(using).values_list(*names):
+                    key = (ct_id, str(object_id))
+                    old.add(key)
+                    if key not in wanted:
+                        gone.append(pk)
+                for chunk in chunks(gone, using):
+                    self.model._base_manager.using(using).filter(pk__in=chunk).delete()
                 self._insert([k for k in keys if k not in old], using, through_defaults)
-
-        def _existing_all(self, using: str) -> Iterable[Key]:
-            rows = self._rows(using).values_list(
-                field.ct_field.attname, field.object_id_field.attname
-            )
-            return ((ct_id, str(object_id)) for ct_id, object_id in rows)
 
         async def aadd(self, *objs: Any, through_defaults: dict[str, Any] | None = None) -> None:
             return await sync_to_async(self.add)(*objs, through_defaults=through_defaults)

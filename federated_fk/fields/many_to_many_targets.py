@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 import operator
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import EmptyResultSet
@@ -20,6 +21,8 @@ from django.db.models.query import BaseIterable, ModelIterable
 from django.db.models.query_utils import RegisterLookupMixin
 from django.db.models.sql.where import AND, OR, WhereNode
 
+from federated_fk import conf
+from federated_fk.ids import id_parser, parse_remote_id, pk_field
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import record_remote_errors
 from federated_fk.remote import RemoteObject, fetch_remote_objects
@@ -37,7 +40,19 @@ Key = tuple[int, str]
 
 
 def target_key(field: FederatedManyToManyField, obj: Any, using: str | None) -> Key:
-    """Return the (content type id, object id) of ``obj``, a model instance or stand-in."""
+    """Return the (content type id, object id) of ``obj``, a model instance or stand-in.
+
+    For lookups and removals: the id is taken as the object holds it. Writes
+    use ``target_keys``, which also validates.
+    """
+    _check_target(field, obj)
+    ct = GenericContentType.objects.db_manager(using).get_for_model(
+        obj, for_concrete_model=field.for_concrete_model
+    )
+    return ct.pk, str(obj.pk)
+
+
+def _check_target(field: FederatedManyToManyField, obj: Any) -> None:
     if not isinstance(obj, models.Model | RemoteObject):
         raise TypeError(
             f"'{field.model._meta.object_name}.{field.name}' takes model instances or "
@@ -48,20 +63,85 @@ def target_key(field: FederatedManyToManyField, obj: Any, using: str | None) -> 
             f"Cannot add {obj!r} to '{field.model._meta.object_name}.{field.name}': "
             "it has no primary key (save it first)."
         )
-    ct = GenericContentType.objects.db_manager(using).get_for_model(
-        obj, for_concrete_model=field.for_concrete_model
-    )
-    return ct.pk, str(obj.pk)
+
+
+class KeyWriter:
+    """Make the keys of targets about to be written, validated as reads validate them.
+
+    A remote target's project must be configured and its type described by
+    the synchronized schema (what a read needs to fetch it); every id must be
+    exactly a key of its model (``federated_fk.ids``): ``1.5``, ``True`` or
+    ``" 1 "`` is refused, never stored as ``"1"``. What is looked up per
+    content type is looked up once, so making n keys is linear in n.
+    """
+
+    def __init__(self, field: FederatedManyToManyField, using: str) -> None:
+        self.field = field
+        self.using = using
+        self.manager = GenericContentType.objects.db_manager(using)
+        self._parsers: dict[int, Callable[[Any], Any]] = {}
+
+    def key(self, obj: Any) -> Key:
+        """Return the key of ``obj``.
+
+        :raises TypeError: ``obj`` is not a model instance or stand-in
+        :raises ValueError: ``obj`` has no primary key
+        :raises InvalidId: its id is not exactly a key of its model
+        :raises RemoteProjectNotConfigured: its project has no endpoint
+        :raises RemoteTypeNotInSchema: the synchronized schema does not describe its type
+        """
+        _check_target(self.field, obj)
+        ct = self.manager.get_for_model(obj, for_concrete_model=self.field.for_concrete_model)
+        parse = self._parsers.get(ct.pk)
+        if parse is None:
+            parse = self._parsers[ct.pk] = self._parser(ct, obj)
+        given = obj.__dict__.get("_given_pk", obj.pk) if isinstance(obj, RemoteObject) else obj.pk
+        return ct.pk, str(parse(given))
+
+    def _parser(self, ct: GenericContentType, obj: Any) -> Callable[[Any], Any]:
+        if isinstance(obj, RemoteObject):
+            conf.project_settings(ct.project)  # raises RemoteProjectNotConfigured
+            stand_in = ct.model_class()
+            stand_in._meta.check_in_schema()  # the content type as it is now
+            label = f"{ct.project} {ct.app_label}.{ct.model}"
+            return partial(parse_remote_id, label, stand_in._meta.pk_type)
+        model = type(obj)._meta.concrete_model if self.field.for_concrete_model else type(obj)
+        if isinstance(pk_field(model), EXACT_PK_FIELDS):
+            return id_parser(model, self.using)
+        return _as_is  # a key of another type: its own field has converted it
+
+
+#: Local primary keys parsed exactly on write; others are written as ``str(pk)``.
+EXACT_PK_FIELDS = (models.IntegerField, models.UUIDField, models.CharField, models.TextField)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def target_keys(field: FederatedManyToManyField, objs: Iterable[Any], using: str) -> list[Key]:
-    """Return the keys of ``objs``, giving local models a reverse relation on the way."""
-    keys = []
+    """Return the keys of ``objs`` to write, without duplicates, validated (``KeyWriter``).
+
+    Local models get a reverse relation on the way. Nothing is written here:
+    an invalid target fails the whole call before any row changes.
+    """
+    writer = KeyWriter(field, using)
+    keys: dict[Key, None] = {}
+    models_seen: set[type] = set()
     for obj in objs:
-        keys.append(target_key(field, obj, using))
-        if isinstance(obj, models.Model):
+        keys[writer.key(obj)] = None
+        if isinstance(obj, models.Model) and type(obj) not in models_seen:
+            models_seen.add(type(obj))
             field.add_relation(type(obj), auto=True)
-    return list(dict.fromkeys(keys))
+    return list(keys)
+
+
+def chunks(items: Sequence[Any], using: str) -> Iterator[Sequence[Any]]:
+    """Split ``items`` into slices that fit in one query's parameters on ``using``."""
+    # Half the limit: a key costs one parameter, each content type one more.
+    size = max(1, (connections[using].features.max_query_params or 2000) // 2)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def keys_q(field: FederatedManyToManyField, keys: Iterable[Key]) -> Q:
@@ -138,8 +218,9 @@ class TargetQuerySet(models.QuerySet):
     """A queryset of through rows that yields their targets.
 
     ``filter(Model=Book)`` and ``filter(Model__in=[Book, RemoteBook])`` keep
-    the targets of those models (local models or remote stand-in classes);
-    other lookups apply to the through model's fields.
+    the targets of those models (local models or remote stand-in classes,
+    or local models by label: ``Model="shelf.Book"``); other lookups apply
+    to the through model's fields.
     """
 
     m2m_field: FederatedManyToManyField
@@ -157,8 +238,12 @@ class TargetQuerySet(models.QuerySet):
         if models_:
             field = self.m2m_field
             manager = GenericContentType.objects.db_manager(self.db)
+            apps = field.model._meta.apps
             ct_ids = [
-                manager.get_for_model(m, for_concrete_model=field.for_concrete_model).pk
+                manager.get_for_model(
+                    apps.get_model(m) if isinstance(m, str) else m,
+                    for_concrete_model=field.for_concrete_model,
+                ).pk
                 for m in models_
             ]
             kwargs[f"{field.ct_field.attname}__in"] = ct_ids

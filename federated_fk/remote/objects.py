@@ -112,6 +112,9 @@ class RemoteObject:
 
     def __init__(self, pk: Any, data: dict[str, Any] | None = None) -> None:
         self.pk = self._meta.pk.to_python(pk)
+        #: The id as given, which ``pk`` may have converted loosely (1.5 to 1):
+        #: writes parse it exactly (``federated_fk.ids``).
+        self._given_pk = pk
         self._data = data
         self._state = ModelState()
         self._state.adding = False

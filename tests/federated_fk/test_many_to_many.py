@@ -22,6 +22,9 @@ from tests.gm2mapp.models import (
 
 pytestmark = pytest.mark.django_db
 
+#: A configured endpoint that no test reaches: writes and filters send nothing.
+UNUSED_URL = "http://127.0.0.1:9/graphql/"
+
 
 @pytest.fixture
 def videos():
@@ -40,7 +43,9 @@ def test_quick_start(videos):
     me = User.objects.create(name="Me")
     me.preferred_videos.add(videos["vendetta"])
     assert titles(me.preferred_videos.all()) == ["V for Vendetta"]
-    me.preferred_videos = [videos["vendetta"], videos["citizenfour"]]
+    with pytest.raises(TypeError, match=r"Use preferred_videos\.set\(\) instead"):
+        me.preferred_videos = [videos["vendetta"], videos["citizenfour"]]  # as Django
+    me.preferred_videos.set([videos["vendetta"], videos["citizenfour"]])
     assert titles(me.preferred_videos.all()) == ["V for Vendetta", "Citizenfour"]
     assert titles(me.preferred_videos.filter(Model=Movie)) == ["V for Vendetta"]
     assert titles(me.preferred_videos.filter(Model__in=[Documentary])) == ["Citizenfour"]
@@ -129,7 +134,7 @@ def test_reverse_add_remove_clear_set(videos):
     assert [u.name for u in bride.user_set.all()] == ["Jill"]
 
 
-def test_filtering_across_the_relation_both_ways(videos):
+def test_filtering_across_the_relation_both_ways(videos, settings):
     vendetta, citizenfour, bride = videos.values()
     jack, jill, _joe = (User.objects.create(name=n) for n in ("Jack", "Jill", "Joe"))
     jack.preferred_videos.add(vendetta, citizenfour)
@@ -147,9 +152,12 @@ def test_filtering_across_the_relation_both_ways(videos):
     assert list(Movie.objects.exclude(user=jack)) == []
     # Ids of other kinds in the same column (a UUID, a remote string id) are
     # compared as text: the join never casts them to the target's key type.
+    settings.FEDERATION = {**settings.FEDERATION, "PROJECTS": {"shop_b": {"URL": UNUSED_URL}}}
     remote = GenericContentType.objects.create(
-        project="shop_b", app_label="x", model="thing", pk_type="str"
+        project="shop_b", app_label="x", model="thing", pk_type="str", type_name="Thing"
     )
+    remote.in_schema = True  # as sync_remote_contenttypes leaves it
+    remote.save()
     jack.preferred_videos.add(remote.model_class()("5f0c-not-an-int"))
     assert list(Movie.objects.filter(user__name="Jack")) == [vendetta]
     assert _casts(Movie.objects.filter(user__name="Jack"))

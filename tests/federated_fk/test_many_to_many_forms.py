@@ -25,9 +25,13 @@ def me():
 
 
 @pytest.fixture
-def remote_ct():
+def remote_ct(settings):
+    settings.FEDERATION = {
+        **settings.FEDERATION,
+        "PROJECTS": {"shop_b": {"URL": "http://127.0.0.1:9/graphql/"}},  # never reached
+    }
     return GenericContentType.objects.create(
-        project="shop_b", app_label="remoteshop", model="book", type_name="Book"
+        project="shop_b", app_label="remoteshop", model="book", type_name="Book", in_schema=True
     )
 
 
