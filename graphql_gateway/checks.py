@@ -14,9 +14,10 @@ from django.core.checks import CheckMessage, Error, Warning
 
 from federated_fk.exceptions import FederationError
 from federated_fk.fields import FederatedForeignKey
+from federated_fk.sdl import InvalidSchema, entities
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.generate import FederatedUnion, build_types
-from graphql_gateway.targets import configured_label
+from graphql_gateway.targets import configured_label, stored_schemas
 
 #: Field names that look like secrets (``password``, ``api_key``, ``auth_token``...).
 SECRET_NAME = re.compile(
@@ -106,7 +107,8 @@ def check_published(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
                 id="graphql_gateway.E007",
             )
         ]
-    messages: list[CheckMessage] = [
+    messages: list[CheckMessage] = _refused_schemas()
+    messages += [
         Error(
             f"{type_name}.{field} relates to {label[1]}.{label[2]}, which is not installed "
             "here: the gateway leaves the field out.",
@@ -130,6 +132,23 @@ def check_published(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
             for name in names
             if SECRET_NAME.search(name)
         )
+    return messages
+
+
+def _refused_schemas() -> list[CheckMessage]:
+    """An error for each stored SDL the rules refuse now: the gateway leaves its types out."""
+    messages: list[CheckMessage] = []
+    for project, sdl in stored_schemas().items():
+        try:
+            entities(sdl, project)
+        except InvalidSchema as exc:
+            messages.append(
+                Error(
+                    f"{exc} The gateway leaves out every type of {project!r}.",
+                    hint=f"Run sync_remote_contenttypes {project} once the remote is fixed.",
+                    id="graphql_gateway.E007",
+                )
+            )
     return messages
 
 

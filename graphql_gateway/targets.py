@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -16,9 +17,11 @@ from strawberry.scalars import JSON
 
 from federated_fk import conf
 from federated_fk.naming import type_name
-from federated_fk.sdl import RemoteEntity, entities
+from federated_fk.sdl import InvalidSchema, RemoteEntity, entities
 from federated_fk.subgraph.model_fields import SCALAR_TYPES
 from graphql_gateway.conf import gateway_settings
+
+logger = logging.getLogger(__name__)
 
 #: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
 SCALARS: dict[str, Any] = {
@@ -165,15 +168,29 @@ def remote_target(entity: RemoteEntity, project: str) -> Target:
     )
 
 
-def remote_targets() -> dict[tuple[str | None, str, str], Target]:
-    """Return the remote entity types of every project whose SDL is stored, by label."""
+def stored_schemas() -> dict[str, str]:
+    """Return the SDL ``sync_remote_contenttypes`` stored, by remote project."""
     folder = Path(conf.federation_settings()["SCHEMA_DIR"])
+    paths = {
+        project: folder / f"{project}.graphql" for project in conf.federation_settings()["PROJECTS"]
+    }
+    return {project: path.read_text() for project, path in paths.items() if path.is_file()}
+
+
+def remote_targets() -> dict[tuple[str | None, str, str], Target]:
+    """Return the remote entity types of every project whose SDL is stored, by label.
+
+    A stored SDL that is refused now (written before a rule it breaks) gives
+    no type at all; ``check`` reports it (``graphql_gateway.E007``).
+    """
     found = {}
-    for project in conf.federation_settings()["PROJECTS"]:
-        path = folder / f"{project}.graphql"
-        if not path.is_file():
+    for project, sdl in stored_schemas().items():
+        try:
+            described = entities(sdl, project)
+        except InvalidSchema as exc:
+            logger.error("The gateway leaves out project %r: %s", project, exc)
             continue
-        for entity in entities(path.read_text(), project):
+        for entity in described:
             target = remote_target(entity, project)
             found[target.label] = target
     return found
