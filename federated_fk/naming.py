@@ -26,3 +26,10 @@ def type_name(project: str, object_name: str) -> str:
     if object_name.startswith(prefix) and object_name[len(prefix) :][:1].isupper():
         return object_name
     return prefix + object_name
+
+
+def field_name(project: str, stem: str) -> str:
+    """Return the name of a root field only ``project``'s subgraph has:
+    ``field_name("shop_b", "FederatedIds")`` → ``"shopBFederatedIds"``."""
+    prefix = project_prefix(project)
+    return prefix[:1].lower() + prefix[1:] + stem

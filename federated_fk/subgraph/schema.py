@@ -68,7 +68,8 @@ class DjangoModel:
 MAX_LIST_LIMIT = 1000
 
 
-@strawberry.type(description="A page of the ids of one entity type.")
+# Shareable: every library subgraph defines it, the same, so any number of them compose.
+@strawberry.federation.type(description="A page of the ids of one entity type.", shareable=True)
 class FederatedIdPage:
     ids: list[strawberry.ID]
     total: int
@@ -226,34 +227,61 @@ class Subgraph:
         ``max_representations`` representations in all its ``_entities`` selections."""
         return CostLimits(
             max_cost=conf.federation_settings()["SUBGRAPH_MAX_COST"],
-            list_fields={"federatedIds": ("limit", 100, MAX_LIST_LIMIT)},
+            list_fields={
+                name: ("limit", 100, MAX_LIST_LIMIT) for name in ("federatedIds", self.ids_field)
+            },
             max_entities=self.max_representations,
         )
+
+    @property
+    def ids_field(self) -> str:
+        """The name of this project's own ``federatedIds``: ``shopBFederatedIds`` for shop_b.
+
+        ``federatedIds`` is what services ask each other directly; every library
+        subgraph defines it, so it is ``@shareable`` (so that they compose) and
+        ``@inaccessible``: through Apollo Gateway or Router, which may send a
+        shareable field to any subgraph that has it, a type would be asked of a
+        service that does not list it. This field is the same, under a name
+        only this project's subgraph has: Apollo sends it here.
+        """
+        return naming.field_name(conf.current_project(), "FederatedIds")
 
     def _list_query(self) -> type | None:
         if not self.listable:
             return None
         listable = self.listable
 
-        @strawberry.type
-        class FederatedIdsQuery:
-            @strawberry.field(
-                description="Ids of the visible rows of a listable type, by primary key "
-                f"(at most {MAX_LIST_LIMIT} at once)."
-            )
-            async def federated_ids(
-                self, info: Info, type_name: str, offset: int = 0, limit: int = 100
-            ) -> FederatedIdPage:
-                if type_name not in listable:
-                    raise ValueError(
-                        f"{type_name!r} is not a listable type; listable: {', '.join(listable)}."
-                    )
-                if not (offset >= 0 and 1 <= limit <= MAX_LIST_LIMIT):
-                    raise ValueError(f"offset must be >= 0 and limit from 1 to {MAX_LIST_LIMIT}.")
-                entity, model = listable[type_name]
-                return await sync_to_async(_id_page)(entity, model, info, offset, limit)
+        async def federated_ids(
+            info: Info, type_name: str, offset: int = 0, limit: int = 100
+        ) -> FederatedIdPage:
+            if type_name not in listable:
+                raise ValueError(
+                    f"{type_name!r} is not a listable type; listable: {', '.join(listable)}."
+                )
+            if not (offset >= 0 and 1 <= limit <= MAX_LIST_LIMIT):
+                raise ValueError(f"offset must be >= 0 and limit from 1 to {MAX_LIST_LIMIT}.")
+            entity, model = listable[type_name]
+            return await sync_to_async(_id_page)(entity, model, info, offset, limit)
 
-        return FederatedIdsQuery
+        description = (
+            "Ids of the visible rows of a listable type, by primary key "
+            f"(at most {MAX_LIST_LIMIT} at once)."
+        )
+        namespace = {
+            "federated_ids": strawberry.federation.field(
+                resolver=federated_ids,
+                name="federatedIds",
+                description=description,
+                shareable=True,
+                inaccessible=True,
+            ),
+            "own_ids": strawberry.federation.field(
+                resolver=federated_ids,
+                name=self.ids_field,
+                description=f"{description} This project's: {conf.current_project()}.",
+            ),
+        }
+        return strawberry.type(type("FederatedIdsQuery", (), namespace))
 
     def view(self, schema: strawberry.federation.Schema, **kwargs: Any) -> Callable[..., Any]:
         """Return the async view that serves ``schema``, guarded by the subgraph token."""
@@ -262,7 +290,11 @@ class Subgraph:
 
 @strawberry.type
 class _EmptyQuery:
-    @strawberry.field(description="This service's project name.")
+    # Every subgraph with no query of its own has it, each its own answer: shared so
+    # that they compose, hidden from the supergraph, which could ask any of them.
+    @strawberry.federation.field(
+        description="This service's project name.", shareable=True, inaccessible=True
+    )
     def federation_project(self) -> str:
         return conf.current_project()
 
@@ -311,8 +343,16 @@ def _build_entity(entry: _Entry, plan: FieldPlan) -> None:
     cls.resolve_reference = classmethod(_make_resolve_reference(model))
     cls._federated_model = model  # resolved in batches by SubgraphSchema
     cls._federated_relations = tuple(plan.relations)  # loaded with each batch
+    meta = model._meta
+    # A shared model's rows are the same in every service: any of them may resolve
+    # its fields, so the type of each composes with the others'.
+    shared = conf.project_for_label(meta.app_label, meta.model_name) == conf.SHARED_PROJECT
     strawberry_django.federation.type(
-        model, keys=["id"], name=entry.name, directives=[_directive(model, entry.listable)]
+        model,
+        keys=["id"],
+        name=entry.name,
+        directives=[_directive(model, entry.listable)],
+        shareable=shared,
     )(cls)
 
 
