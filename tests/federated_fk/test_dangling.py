@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from federated_fk.models import GenericContentType
 from tests.federated_fk.conftest import stand_in
 from tests.servers import FlakyProxy, free_port
 from tests.testapp.models import Book, IntReference, Reference
@@ -167,3 +168,173 @@ def test_models_are_found_with_the_auto_created_ones(monkeypatch):
     fields = Command()._fields()
     assert seen == {"include_auto_created": True}
     assert (IntReference, IntReference._meta.get_field("content_object")) in fields
+
+
+# Exit statuses, the re-check past the cache, types no longer in the schema.
+
+
+def ct_of(project, model):
+    return GenericContentType.objects.get(project=project, model=model)
+
+
+def run_status(*args, batch_size=2):
+    """Run the command; return its output, its error output and its exit status."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(
+            "find_dangling_references", *args, stdout=out, stderr=err, batch_size=batch_size
+        )
+    except CommandError as error:
+        err.write(f"CommandError: {error}\n")
+        return out.getvalue(), err.getvalue(), error.returncode
+    return out.getvalue(), err.getvalue(), 0
+
+
+def test_report_mode_fails_on_dangling_only_when_asked(references):
+    out, _err, status = run_status()
+    assert status == 0 and "4 dangling reference(s)" in out
+    out, err, status = run_status("--fail-on-dangling")
+    assert status == 3
+    assert "4 dangling reference(s) found (--fail-on-dangling)." in err
+    assert Reference.objects.count() == 6  # report mode deletes nothing
+
+
+def test_fail_on_dangling_passes_when_nothing_dangles(references):
+    assert run_status("--delete")[2] == 0  # deleting what dangles leaves nothing
+    out, _err, status = run_status("--fail-on-dangling")
+    assert status == 0
+    assert "none dangling" in out
+
+
+def test_the_help_documents_the_exit_statuses():
+    from federated_fk.management.commands.find_dangling_references import Command
+
+    text = Command().create_parser("manage.py", "find_dangling_references").format_help()
+    flat = " ".join(text.split())
+    assert "--fail-on-dangling" in flat and "--include-removed-types" in flat
+    for status in ("0 nothing dangling", "1 a project could not be checked", "3 with", "4 "):
+        assert status in flat
+
+
+@pytest.fixture
+def cached_shop_b(federation, synced, settings):
+    """shop_b's objects kept in a cache of their own for five minutes."""
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "remote": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "federated-fk-dangling",
+        },
+    }
+    federation["CACHE"] = "remote"
+    federation["PROJECTS"]["shop_b"]["CACHE_TIMEOUT"] = 300
+    caches["remote"].clear()
+    yield caches["remote"]
+    caches["remote"].clear()
+
+
+def cache_as_gone(project, model, *pks):
+    """Fault injection: the cache says "gone" for objects (stale: the remote has them)."""
+    from federated_fk.remote.cache import RemoteCache
+
+    entity_type = ct_of(project, model).model_class()._meta.entity_type()
+    cache = RemoteCache({entity_type: pks})
+    cache.store({(entity_type.key, pk): None for pk in pks})
+    return cache, entity_type
+
+
+def test_delete_rechecks_a_stale_cached_gone_with_the_remote(cached_shop_b, shop_b):
+    RemoteBook = ct_of("shop_b", "book").model_class()
+    alive = Reference.objects.create(content_object=RemoteBook(5))
+    gone = Reference.objects.create(content_object=RemoteBook(99999))
+    cache, entity_type = cache_as_gone("shop_b", "book", 5, 99999)
+    shop_b.stats(reset=True)
+
+    out, _err, status = run_status()  # report mode reads the cache: both look gone
+    assert status == 0
+    assert f"pk={alive.pk} -> shop_b remoteshop.book object_id='5'" in out
+    assert shop_b.stats()["graphql_requests"] == 0  # all from the cache
+
+    out, _err, status = run_status("--delete")
+    assert status == 0
+    assert shop_b.stats()["graphql_requests"] == 1  # the candidates, asked past the cache
+    assert "Re-checked 2 remote candidate(s) past the cache: 1 exist after all" in out
+    assert Reference.objects.filter(pk=alive.pk).exists()
+    assert not Reference.objects.filter(pk=gone.pk).exists()
+    # The re-check's answer replaced the stale entry.
+    assert cache.cache.get(cache.key(entity_type.key, 5)) != "federated_fk:gone"
+
+
+def test_delete_deletes_nothing_of_a_project_whose_recheck_fails(cached_shop_b, federation, shop_b):
+    RemoteBook = ct_of("shop_b", "book").model_class()
+    refs = [Reference.objects.create(content_object=RemoteBook(pk)) for pk in (5, 99999)]
+    # Through a proxy that fails every request: the scan is served by the cache
+    # alone (the proxy's URL is the credential's), the re-check cannot complete.
+    proxy = FlakyProxy(shop_b.url, passes=0).start()
+    try:
+        federation["PROJECTS"]["shop_b"].update(URL=proxy.url, RETRY_BACKOFF=0.01)
+        cache_as_gone("shop_b", "book", 5, 99999)
+        _out, err, status = run_status("--delete")
+    finally:
+        proxy.stop()
+    assert proxy.requests >= 1
+    assert status == 1
+    assert "could not check project 'shop_b' (HTTP 503)" in err
+    assert Reference.objects.filter(pk__in=[r.pk for r in refs]).count() == 2
+
+
+def without_type(sdl, model):
+    """Return ``sdl`` without the entity type of ``model`` (as its subgraph dropped it)."""
+    blocks = sdl.split("\n\n")
+    (block,) = [b for b in blocks if b.startswith("type ") and f'model: "{model}"' in b]
+    name = block.split()[1]
+    kept = [b for b in blocks if b is not block]
+    text = "\n\n".join(kept)
+    return text.replace(f" | {name}", "").replace(f"= {name} | ", "= ")
+
+
+@pytest.fixture
+def audiobook_removed(references, federation, shop_b, misbehaving, tmp_path):
+    """Two references to shop_b audiobooks, then a sync against an SDL without the type."""
+    Audiobook = ct_of("shop_b", "audiobook").model_class()
+    refs = [Reference.objects.create(content_object=Audiobook(pk)) for pk in (1, 2)]
+    sdl = (tmp_path / "shop_b.graphql").read_text()
+    misbehaving.answer({"data": {"_service": {"sdl": without_type(sdl, "audiobook")}}})
+    federation["PROJECTS"]["shop_b"]["URL"] = misbehaving.url
+    call_command("sync_remote_contenttypes", "shop_b", schema_dir=tmp_path, stdout=StringIO())
+    federation["PROJECTS"]["shop_b"]["URL"] = shop_b.url
+    GenericContentType.objects.clear_cache()
+    assert not ct_of("shop_b", "audiobook").in_schema
+    assert ct_of("shop_b", "book").in_schema
+    return refs
+
+
+def test_references_to_a_removed_type_are_a_category_of_their_own(audiobook_removed):
+    out, err, status = run_status()
+    assert status == 4
+    assert (
+        "testapp.Reference.content_object -> shop_b remoteshop.audiobook: 2 reference(s) "
+        "to a type no longer in the schema (not checked)." in out
+    )
+    assert "Type no longer in the schema: 2 reference(s), not checked, kept;" in out
+    for ref in audiobook_removed:
+        assert f"pk={ref.pk} -> shop_b remoteshop.audiobook object_id='{ref.object_id}'" in out
+    assert "2 reference(s) to types no longer in the remote schema were left in place" in err
+    assert "Traceback" not in err
+    # The other references are checked as before.
+    assert "shop_b remoteshop.book: 3 checked, 2 dangling." in out
+
+
+def test_delete_keeps_references_to_a_removed_type_unless_asked(audiobook_removed):
+    pks = [ref.pk for ref in audiobook_removed]
+    out, _err, status = run_status("--delete")
+    assert status == 4
+    assert "Deleted 2 testapp.Reference pointing at shop_b remoteshop.book" in out
+    assert Reference.objects.filter(pk__in=pks).count() == 2
+
+    out, _err, status = run_status("--delete", "--include-removed-types")
+    assert status == 0
+    assert "Deleted 2 testapp.Reference pointing at shop_b remoteshop.audiobook" in out
+    assert not Reference.objects.filter(pk__in=pks).exists()

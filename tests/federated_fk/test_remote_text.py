@@ -15,7 +15,7 @@ from federated_fk.exceptions import (
     RemoteQueryError,
     redact_remote_text,
 )
-from tests.federated_fk.conftest import stand_in
+from federated_fk.models import GenericContentType
 from tests.servers import MisbehavingServer
 from tests.testapp.models import Reference
 
@@ -83,6 +83,10 @@ def echoing_shop_c(federation, shop_c, misbehaving):
     return misbehaving
 
 
+def c_book():
+    return GenericContentType.objects.get(project="shop_c", model="book").model_class()
+
+
 def assert_no_token(token, *texts):
     assert texts
     for text in texts:
@@ -101,7 +105,7 @@ def test_the_server_echoes_the_token(misbehaving):
 
 def test_find_dangling_references_prints_no_token(synced, echoing_shop_c, shop_c, caplog):
     caplog.set_level(logging.DEBUG)  # everything gql, aiohttp and federated_fk log
-    Reference.objects.create(content_object=stand_in(synced, "shop_c", "Book")(5))
+    Reference.objects.create(content_object=c_book()(5))
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError) as raised:
         call_command("find_dangling_references", stdout=out, stderr=err)
@@ -130,7 +134,7 @@ def test_a_loaded_object_error_holds_no_token(synced, echoing_shop_c, shop_c, ca
     from federated_fk.exceptions import FederationError
 
     caplog.set_level(logging.DEBUG)
-    CBook = stand_in(synced, "shop_c", "Book")
+    CBook = c_book()
     with pytest.raises(FederationError) as raised:
         CBook(7).title  # noqa: B018
     error = raised.value
