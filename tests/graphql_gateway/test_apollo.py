@@ -1,10 +1,14 @@
 """shop_a and shop_b behind Apollo Gateway: they compose, and answer as shop_a's own gateway.
 
+With a third service, shop_c, whose listable types have ``federatedIds`` too:
+the three compose, and Apollo Gateway over them answers.
+
 @apollo/composition, @apollo/gateway and @apollo/server are installed by the
 test into .cache/composition (git-ignored); the test fails where npm is missing.
 """
 
 import json
+import re
 import subprocess
 import urllib.error
 import urllib.request
@@ -13,7 +17,7 @@ import pytest
 
 from tests.apollo import ApolloGateway
 from tests.federated_fk.test_composition import install_tools
-from tests.servers import ROOT
+from tests.servers import ROOT, SubgraphServer, free_port
 
 #: The same query for both gateways: every member by its own fragment, as shop_a's
 #: subgraph has no interface (a remote stub carries only its key).
@@ -101,3 +105,94 @@ def test_shop_a_subgraph_sends_no_request_to_shop_b(shops):
     assert "errors" not in body
     assert {"__typename": "ShopBBook", "id": "1"} in body["data"]["books"]["items"]
     assert shops.shop_b_requests() == before  # remote targets are keys: Apollo fetches the rest
+
+
+class ThreeShopsGateway(ApolloGateway):
+    """Apollo Gateway over shop_a's subgraph, shop_b and shop_c, one token for all."""
+
+    def __init__(self, shops, shop_c: SubgraphServer, log) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        subgraphs = [
+            f"shop_a={shops.url}/subgraph/",
+            f"shop_b={shops.env['SHOP_B_URL']}",
+            f"shop_c={shop_c.url}",
+        ]
+        self.process = subprocess.Popen(
+            ["node", "gateway.mjs", str(self.port), shops.token, *subgraphs],
+            cwd=install_tools(),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.fixture(scope="module")
+def third_shop(shops, tmp_path_factory):
+    """A third library subgraph (tests.remoteshop as project shop_c), with shop_b's token."""
+    server = SubgraphServer(
+        "shop_c", tmp_path_factory.mktemp("third_shop"), label="C", token=shops.token, books=30
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def apollo_over_three(shops, third_shop, tmp_path_factory):
+    log = tmp_path_factory.mktemp("apollo_three") / "gateway.log"
+    gateway = ThreeShopsGateway(shops, third_shop, log).wait()
+    yield gateway
+    gateway.stop()
+
+
+def join_graphs(supergraph: str, field: str) -> list[str]:
+    (line,) = [ln for ln in supergraph.splitlines() if ln.strip().startswith(f"{field}(")]
+    return re.findall(r"join__field\(graph: (\w+)\)", line)
+
+
+def test_three_served_subgraphs_compose(shops, third_shop, tmp_path):
+    tools = install_tools()
+    files = {
+        "shop_a": served_sdl(f"{shops.url}/subgraph/"),
+        "shop_b": served_sdl(shops.env["SHOP_B_URL"], shops.token),
+        "shop_c": served_sdl(third_shop.url, shops.token),
+    }
+    assert "federatedIds(" in files["shop_b"] and "federatedIds(" in files["shop_c"]
+    args = []
+    for name, sdl in files.items():
+        (tmp_path / f"{name}.graphql").write_text(sdl)
+        args.append(f"{name}={tmp_path / name}.graphql")
+    result = subprocess.run(
+        ["node", "compose.mjs", *args], cwd=tools, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    supergraph = result.stdout
+    # Both listable services define federatedIds: shared, and hidden from Apollo's clients.
+    assert join_graphs(supergraph, "federatedIds") == ["SHOP_B", "SHOP_C"]
+    assert "@inaccessible" in supergraph.split("  federatedIds(")[1].splitlines()[0]
+    # Each one's own listing is planned to that service alone.
+    assert join_graphs(supergraph, "shopBFederatedIds") == ["SHOP_B"]
+    assert join_graphs(supergraph, "shopCFederatedIds") == ["SHOP_C"]
+
+
+def test_apollo_gateway_over_three_services_answers(shops, third_shop, apollo_over_three):
+    variables = {"offset": 0, "limit": 100}
+    ours = shops.query(BOOKS, variables)[1]
+    theirs = post(apollo_over_three.url, BOOKS, variables)
+    assert "errors" not in theirs, theirs
+    assert theirs["data"] == ours["data"]
+    # Each service's ids, asked through Apollo, are that service's own answer.
+    for project, url, type_name in [
+        ("shopB", shops.env["SHOP_B_URL"], "ShopBBook"),
+        ("shopC", third_shop.url, "Book"),
+    ]:
+        query = f'{{ {project}FederatedIds(typeName: "{type_name}", limit: 7) {{ ids total }} }}'
+        direct = post(url, query, token=shops.token)
+        through = post(apollo_over_three.url, query)
+        assert "errors" not in through, through
+        assert through["data"] == direct["data"]
+        assert len(through["data"][f"{project}FederatedIds"]["ids"]) == 7
+    # The shared federatedIds is for services, not for the supergraph's clients.
+    hidden = post(apollo_over_three.url, '{ federatedIds(typeName: "Book") { total } }')
+    assert "data" not in hidden or hidden["data"] is None
+    assert "federatedIds" in hidden["errors"][0]["message"]
