@@ -41,12 +41,21 @@ echo "==> migrations are up to date"
 (cd shop_a && ../.venv/bin/python manage.py makemigrations --check --dry-run)
 (cd shop_b && ../.venv/bin/python manage.py makemigrations --check --dry-run)
 
-echo "==> Django's own suites, SQLite"
-.venv/bin/python tests/django_suite/run.py --database sqlite
-echo "==> Django's own suites, PostgreSQL"
-.venv/bin/python tests/django_suite/run.py --database postgres
+LOGS=$(mktemp -d)
+trap 'rm -rf "$LOGS"' EXIT
+# Each suite's output is shown as it runs and kept, so that the totals below
+# add up what each one printed last.
+step() {
+    local name=$1; shift
+    echo "==> $name"
+    "$@" 2>&1 | tee "$LOGS/$(printf '%02d' "$(ls "$LOGS" | wc -l)")-$name.log"
+    return "${PIPESTATUS[0]}"
+}
 
-echo "==> pytest, PostgreSQL"
-FEDERATED_FK_TEST_DB=postgres .venv/bin/pytest -q "$@"
-echo "==> pytest, SQLite"
-.venv/bin/pytest -q "$@"
+step "Django's own suites, SQLite" .venv/bin/python tests/django_suite/run.py --database sqlite
+step "Django's own suites, PostgreSQL" .venv/bin/python tests/django_suite/run.py --database postgres
+step "pytest, PostgreSQL" env FEDERATED_FK_TEST_DB=postgres .venv/bin/pytest -q "$@"
+step "pytest, SQLite" .venv/bin/pytest -q "$@"
+
+echo "==> totals"
+.venv/bin/python tests/totals.py "$LOGS"/*.log
