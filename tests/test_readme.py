@@ -68,3 +68,32 @@ def test_quick_start_runs_as_written(shops, tmp_path):
     printed = [line for output in outputs for line in output.splitlines()]
     assert "Book object (1)" in printed and "1 1" in printed
     assert printed[-1] == "True Dune 16.98"
+
+
+def deferred_pointing() -> list[tuple[str, str]]:
+    """Return the deferred-pointing section's code blocks in order, as (language, text)."""
+    text = README.read_text()
+    start = text.index("## Deferred pointing")
+    section = text[start : text.index("\n## ", start + 5)]
+    return re.findall(r"```(sh|python)\n(.*?)```", section, re.S)
+
+
+def test_deferred_pointing_runs_as_written(shops, tmp_path):
+    # The section continues the quick start's project, so the quick start runs first.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "SHOP_"))}
+    env["SHOP_B_URL"] = shops.env["SHOP_B_URL"]
+    outputs = []
+    for language, body in [*quick_start(), *deferred_pointing()]:
+        first = body.partition("\n")[0]
+        if language == "sh":
+            outputs += [shell_line(tmp_path, env, line, shops.token) for line in body.splitlines()]
+        elif first.startswith("# python manage.py shell"):
+            outputs.append(run(tmp_path, env, "manage.py", "shell", "-c", body))
+        else:
+            # "# path/to/file.py", "(add at the end)" or a note after it.
+            path, _, note = first.removeprefix("# ").partition(" (")
+            target = tmp_path / path
+            text = target.read_text() + "\n" + body if note == "add at the end)" else body
+            target.write_text(text)
+    printed = [line for output in outputs for line in output.splitlines()]
+    assert printed[-2:] == ["1 1 1", "Dune"]
