@@ -20,7 +20,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from federated_fk import conf
+from federated_fk import conf, naming
 from federated_fk.fields import FederatedForeignKey, FederatedRelation
 from federated_fk.remote import RemoteObject
 
@@ -137,6 +137,7 @@ def check_settings(
                     id="federated_fk.E205",
                 )
             )
+    errors.extend(_check_type_name_prefixes([config["PROJECT_NAME"], *config["PROJECTS"]]))
     path = config["REMOTE_OBJECT_CLASS"]
     if not path:
         return errors
@@ -156,6 +157,31 @@ def check_settings(
                     f"FEDERATION['REMOTE_OBJECT_CLASS'] {path!r} is not a "
                     "subclass of federated_fk.remote.RemoteObject.",
                     id="federated_fk.E203",
+                )
+            )
+    return errors
+
+
+def _check_type_name_prefixes(projects: list[str]) -> list[CheckMessage]:
+    """Projects whose types could not be told apart, or get no GraphQL name (``naming``)."""
+    errors: list[CheckMessage] = []
+    for prefix, first, second in naming.prefix_clashes(projects):
+        errors.append(
+            Error(
+                f"Projects {first!r} and {second!r} both name their types {prefix}<Model>: "
+                "two models of theirs could get one GraphQL type name.",
+                hint="Rename one: project names must differ by more than '_', '-' or letter case.",
+                id="federated_fk.E206",
+            )
+        )
+    for project in projects:
+        if not naming.is_valid_prefix(project):
+            errors.append(
+                Error(
+                    f"Project {project!r} gives its types no valid GraphQL name "
+                    f"({naming.project_prefix(project)}<Model>).",
+                    hint="Start project names with a letter; use letters, digits, '_' and '-'.",
+                    id="federated_fk.E207",
                 )
             )
     return errors

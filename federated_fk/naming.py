@@ -10,7 +10,13 @@ class name: its rows are the same everywhere, so it is one entity.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from federated_fk import conf
+
+#: What a GraphQL name may be.
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 
 def project_prefix(project: str) -> str:
@@ -33,3 +39,27 @@ def field_name(project: str, stem: str) -> str:
     ``field_name("shop_b", "FederatedIds")`` → ``"shopBFederatedIds"``."""
     prefix = project_prefix(project)
     return prefix[:1].lower() + prefix[1:] + stem
+
+
+def prefix_clashes(projects: Iterable[str]) -> list[tuple[str, str, str]]:
+    """Return ``(prefix, project, other)`` for each project whose prefix an earlier one has.
+
+    ``shop_b``, ``shop-b`` and ``shopB`` all name their types ``ShopB...``: two
+    such projects in one federation would publish two models under one type
+    name, and Apollo would merge them.
+    """
+    seen: dict[str, str] = {}
+    clashes = []
+    for project in dict.fromkeys(projects):
+        prefix = project_prefix(project)
+        if prefix in seen:
+            clashes.append((prefix, seen[prefix], project))
+        else:
+            seen[prefix] = project
+    return clashes
+
+
+def is_valid_prefix(project: str) -> bool:
+    """Return whether ``project``'s types get GraphQL names (``2shop`` gives none)."""
+    prefix = project_prefix(project)
+    return not prefix or _NAME.fullmatch(prefix) is not None
