@@ -95,7 +95,14 @@ class Subgraph:
     :param project_type_names: name each type by ``federated_fk.naming``
         (``ShopBBook`` for shop_b's ``Book``), so that subgraphs of several
         projects compose without two models sharing a name; default: the
-        model's class name
+        model's class name. Pass True in every service whose subgraph is
+        composed with others (Apollo Gateway or Router): two services with a
+        ``Book`` each would otherwise publish two types named ``Book``.
+
+    What the library adds to every subgraph composes with any number of
+    others: ``federatedIds`` and ``FederatedIdPage`` are ``@shareable``
+    (``federatedIds`` also ``@inaccessible``, see ``ids_field``), and a
+    shared model's entity type is ``@shareable``.
     """
 
     def __init__(self, max_representations: int = 1000, project_type_names: bool = False) -> None:
@@ -126,7 +133,8 @@ class Subgraph:
         :param name: the GraphQL type name (default: the model's class name)
         :param listable: also page through the ids of the visible rows with
             ``federatedIds(typeName:, offset:, limit:)``, so that other
-            services can see every object
+            services can see every object (and, through Apollo, with this
+            project's own ``ids_field``)
 
         Each scalar field gets the GraphQL scalar of its Python type
         (``Decimal``, ``Date``, ``DateTime``, ``Time``, ``UUID``, ``JSON``,
