@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from federated_fk.fields.foreign_key import FederatedForeignKey
 from federated_fk.fields.many_to_many_checks import ManyToManyChecks
 from federated_fk.fields.many_to_many_deletion import CASCADE
+from federated_fk.fields.many_to_many_history import relate_historical
 from federated_fk.fields.many_to_many_managers import FederatedManyToManyDescriptor
 from federated_fk.fields.many_to_many_reverse import FederatedManyToManyReverse
 from federated_fk.fields.many_to_many_targets import TargetJoin
@@ -40,13 +41,23 @@ class FederatedManyToManyRel:
     """The ``remote_field`` of a FederatedManyToManyField.
 
     Django's migration machinery reads ``model`` (the dependency: the through
-    table points at GenericContentType), ``through`` and ``through_fields``.
+    table points at GenericContentType), ``through`` and ``through_fields``;
+    the autodetector also reads a relation's ``is_relation`` and its
+    ``remote_field`` (the field) when a model it reaches is renamed.
     """
 
     parent_link = False
     symmetrical = False
     multiple = True
     limit_choices_to: dict[str, Any] = {}
+    is_relation = True
+    auto_created = True
+    concrete = False
+    editable = False
+    many_to_many = True
+    many_to_one = False
+    one_to_many = False
+    one_to_one = False
 
     def __init__(
         self,
@@ -64,6 +75,11 @@ class FederatedManyToManyRel:
         self.related_name = related_name
         self.related_query_name = related_query_name
         self.db_constraint = db_constraint
+
+    @property
+    def remote_field(self) -> FederatedManyToManyField:
+        """The field, as ``ForeignObjectRel.remote_field``."""
+        return self.field
 
     @property
     def hidden(self) -> bool:
@@ -207,6 +223,8 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
         if cls._meta.apps is global_apps:
             for target in self.related_models:
                 lazy_related_operation(self._add_declared_relation, cls, target, rel.through)
+        else:
+            relate_historical(self, cls)
 
     def _add_declared_relation(self, _source: Any, target: Any, _through: Any) -> None:
         self.add_relation(target)

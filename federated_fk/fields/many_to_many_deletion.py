@@ -5,7 +5,9 @@ ForeignKey to the source in a custom through model. Each one decides what
 happens to the through rows (``sub_objs``) of the objects being deleted:
 
 - ``CASCADE`` (the default): the rows are deleted with the object;
-- ``DO_NOTHING``: the rows stay; keeping the database consistent is yours;
+- ``DO_NOTHING``: the rows stay; keeping the database consistent is yours
+  (the through table's source key has no database constraint then, so
+  that the rows kept do not fail the transaction);
 - ``CASCADE_SIGNAL``: ``deleting`` is sent, then the rows are deleted;
 - ``CASCADE_SIGNAL_VETO``: ``deleting`` is sent, and the rows are deleted
   unless a receiver returns a true value (a veto);
@@ -83,6 +85,11 @@ POLICIES: tuple[Policy, ...] = (
     CASCADE_SIGNAL_VETO,
     DO_NOTHING_SIGNAL,
 )
+
+
+def keeps_rows(policy: Policy) -> bool:
+    """Whether ``policy`` may leave the through rows of a deleted object in place."""
+    return policy in (DO_NOTHING, DO_NOTHING_SIGNAL, CASCADE_SIGNAL_VETO)
 
 
 class SourceDeletion:

@@ -132,7 +132,15 @@ class ReverseManyToManyDescriptor:
         return self.related_manager_cls(instance)
 
     def __set__(self, instance: Any, value: Iterable[Any]) -> None:
-        self.__get__(instance).set(value)
+        raise TypeError(
+            "Direct assignment to the reverse side of a many-to-many set is prohibited. "
+            f"Use {self.reverse.accessor_name}.set() instead."
+        )
+
+    @property
+    def through(self) -> type[models.Model]:
+        """The through model, as ``ManyToManyDescriptor.through``."""
+        return self.reverse.m2m_field.through
 
     @cached_property
     def related_manager_cls(self) -> type:
@@ -149,6 +157,7 @@ def create_reverse_manager(superclass: type, reverse: FederatedManyToManyReverse
             super().__init__()
             self.instance = instance
             self.model = field.model
+            self.through = field.through
             self.prefetch_cache_name = reverse.accessor_name
             using = instance._state.db
             self.content_type = GenericContentType.objects.db_manager(using).get_for_model(

@@ -11,7 +11,7 @@ from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk.fields.foreign_key import FederatedForeignKey
-from federated_fk.fields.many_to_many_deletion import SourceDeletion
+from federated_fk.fields.many_to_many_deletion import SourceDeletion, keeps_rows
 
 if TYPE_CHECKING:
     from federated_fk.fields.many_to_many import FederatedManyToManyField
@@ -44,6 +44,11 @@ def create_through_model(field: FederatedManyToManyField, klass: type[models.Mod
 
     The model is ``auto_created``: it is not in migrations; Django's schema
     editor creates and drops its table with the field.
+
+    Under a source policy that may keep the rows of a deleted source
+    (``DO_NOTHING``, ``DO_NOTHING_SIGNAL``, ``CASCADE_SIGNAL_VETO``), the
+    source key has no database constraint: rows kept on purpose must not
+    fail the transaction's integrity check.
     """
     name = f"{klass._meta.object_name}_{field.name}"
     source = klass._meta.model_name
@@ -81,7 +86,8 @@ def create_through_model(field: FederatedManyToManyField, klass: type[models.Mod
                 klass,
                 on_delete=SourceDeletion(field),
                 related_name=f"{name}+",
-                db_constraint=field.remote_field.db_constraint,
+                db_constraint=field.remote_field.db_constraint
+                and not keeps_rows(field.on_delete_src),
             ),
             "content_type": models.ForeignKey(
                 CONTENT_TYPE_MODEL,

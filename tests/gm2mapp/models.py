@@ -130,3 +130,10 @@ class Curator(models.Model):
 
     name = models.CharField(max_length=255)
     picks = FederatedManyToManyField(for_concrete_model=False, pk_maxlength=None)
+
+
+class Mixtape(models.Model):
+    """DO_NOTHING on the source side, with the default db_constraint."""
+
+    name = models.CharField(max_length=255)
+    tracks = FederatedManyToManyField(Concert, on_delete_src=DO_NOTHING, related_name="mixtapes")
