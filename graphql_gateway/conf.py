@@ -28,9 +28,10 @@ class GatewaySettings(TypedDict, total=False):
     MAX_TOKENS: int
     #: Whether the schema answers introspection (turn it off in production).
     INTROSPECTION: bool
-    #: The most an operation may cost: field selections + items asked for
-    #: (each union field selection counts its page size); None for
-    #: ``2 * MAX_PAGE_SIZE + 100``. Checked before validation, for each request.
+    #: The most an operation may cost, priced as Apollo's demand control
+    #: prices it (``federated_fk.graphql_cost``): each object 1, each list its
+    #: ``limit`` times the cost of an item; None for ``50 * MAX_PAGE_SIZE``.
+    #: Checked before validation, for each request.
     MAX_COST: int | None
     #: The fields published of a model no union lists, reached only through a
     #: relation (it publishes its ``id`` and these), by ``"app_label.model"``

@@ -43,7 +43,7 @@ from strawberry.types.field import StrawberryField
 
 from federated_fk import conf, naming
 from federated_fk.contract import DIRECTIVE, DjangoModelInfo, directive_arguments, pk_type_of
-from federated_fk.graphql_cost import CostLimiter, CostLimits
+from federated_fk.graphql_cost import CostLimiter, CostLimits, ListSize
 from federated_fk.subgraph.entities import SubgraphSchema, load_rows, visible
 from federated_fk.subgraph.model_fields import FieldPlan, plan_fields, relation_field
 from federated_fk.subgraph.views import SubgraphView
@@ -66,6 +66,12 @@ class DjangoModel:
 
 #: The most ids ``federatedIds`` returns at once.
 MAX_LIST_LIMIT = 1000
+
+#: The most field selections of one operation, fragments expanded (validation's work).
+MAX_SELECTIONS = 1500
+
+#: The length the cost limit assumes for a to-many relation of an entity.
+ASSUMED_LIST_SIZE = 10
 
 
 # Shareable: every library subgraph defines it, the same, so any number of them compose.
@@ -231,14 +237,19 @@ class Subgraph:
         return schema
 
     def cost_limits(self) -> CostLimits:
-        """The limits of one operation: ``FEDERATION["SUBGRAPH_MAX_COST"]``, and at most
-        ``max_representations`` representations in all its ``_entities`` selections."""
+        """The limits of one operation: ``FEDERATION["SUBGRAPH_MAX_COST"]``, at most
+        ``max_representations`` representations in all its ``_entities`` selections
+        (aliases, variables and defaults together) and ``MAX_SELECTIONS`` field
+        selections. ``federatedIds`` costs each id its ``limit`` asks for; a
+        to-many relation is assumed ``ASSUMED_LIST_SIZE`` long."""
+        ids = ListSize("limit", 100, MAX_LIST_LIMIT, sized_fields=("ids",), loads_items=True)
         return CostLimits(
             max_cost=conf.federation_settings()["SUBGRAPH_MAX_COST"],
-            list_fields={
-                name: ("limit", 100, MAX_LIST_LIMIT) for name in ("federatedIds", self.ids_field)
-            },
+            list_sizes={"Query.federatedIds": ids, f"Query.{self.ids_field}": ids},
+            list_size=ASSUMED_LIST_SIZE,
+            weights={"FederatedIdPage.ids": 1},
             max_entities=self.max_representations,
+            max_selections=MAX_SELECTIONS,
         )
 
     @property
