@@ -108,8 +108,9 @@ class FederationSettings(TypedDict, total=False):
     CACHE: str
     #: Where ``sync_remote_contenttypes`` stores the SDL it reads.
     SCHEMA_DIR: str
-    #: Converters of custom GraphQL scalars, by scalar name: a callable or its
-    #: dotted path, taking the JSON value and returning the Python value.
+    #: Scalars added to the registry (``federated_fk.scalars``), by GraphQL
+    #: name: a ``Scalar``, or a converter (JSON value to Python value), or the
+    #: dotted path of either.
     SCALARS: dict[str, Any]
     #: The most entity types ``sync_remote_contenttypes`` accepts from one project.
     MAX_REMOTE_TYPES: int
@@ -157,21 +158,11 @@ def _shared_labels() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(config["SHARED_APPS"]), frozenset(m.lower() for m in config["SHARED_MODELS"])
 
 
-@functools.cache
-def custom_scalars() -> dict[str, Any]:
-    """Return ``FEDERATION["SCALARS"]`` with dotted paths imported."""
-    return {
-        name: import_string(value) if isinstance(value, str) else value
-        for name, value in federation_settings()["SCALARS"].items()
-    }
-
-
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in ("FEDERATION", "FEDERATION_PROJECT_NAME"):
         federation_settings.cache_clear()
         _shared_labels.cache_clear()
-        custom_scalars.cache_clear()
 
 
 def project_name_is_set() -> bool:

@@ -14,6 +14,8 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from federated_fk.scalars import scalar_of_field, scalar_of_pk_type
+
 #: The name of the directive, in the SDL.
 DIRECTIVE = "djangoModel"
 
@@ -26,36 +28,15 @@ class PkType(models.TextChoices):
     STR = "str", _("string")
 
 
-#: Model primary-key field classes and their PkType; the first match wins, so
-#: subclasses come before their bases.
-_FIELD_PK_TYPES: tuple[tuple[type[models.Field], PkType], ...] = (
-    (models.UUIDField, PkType.UUID),
-    (models.AutoField, PkType.INT),
-    (models.BigAutoField, PkType.INT),
-    (models.SmallAutoField, PkType.INT),
-    (models.IntegerField, PkType.INT),
-)
-
-#: A field per PkType, converting ids the way Django converts primary keys.
-_PK_FIELD_CLASSES: dict[str, type[models.Field]] = {
-    PkType.INT: models.IntegerField,
-    PkType.UUID: models.UUIDField,
-    PkType.STR: models.CharField,
-}
-
-
 def pk_type_of(model: type[models.Model]) -> PkType:
     """Return the PkType of ``model``'s primary key (``STR`` for anything else)."""
-    pk = model._meta.pk
-    for field_class, pk_type in _FIELD_PK_TYPES:
-        if isinstance(pk, field_class):
-            return pk_type
-    return PkType.STR
+    scalar = scalar_of_field(model._meta.pk)
+    return PkType(scalar.pk_type) if scalar is not None and scalar.pk_type else PkType.STR
 
 
 def pk_field(pk_type: str) -> models.Field:
     """Return an unbound primary-key field named ``id`` that converts ids of ``pk_type``."""
-    field = _PK_FIELD_CLASSES[pk_type](name="id", primary_key=True)
+    field = scalar_of_pk_type(pk_type).stand_in_field(name="id", primary_key=True)
     field.attname = field.column = "id"
     return field
 

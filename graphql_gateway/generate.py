@@ -39,7 +39,7 @@ from federated_fk.remote.types import snake_case
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.loader import Key, key_of, local_key
 from graphql_gateway.paging import PageError, check_bounds
-from graphql_gateway.targets import SCALARS, Target, python_type, remote_targets
+from graphql_gateway.targets import Target, python_type, remote_targets, scalar_annotation
 from graphql_gateway.types import TypeRegistry, UnionSlot, report_removed, report_unavailable
 
 
@@ -271,7 +271,7 @@ def _interface(name: str, members: list[Target]) -> type | None:
     namespace: dict[str, Any] = {"__annotations__": {"id": strawberry.ID}}
     for field_name, graphql_type in common.items():
         namespace["__annotations__"][snake_case(field_name)] = python_type(
-            graphql_type, lambda n: SCALARS.get(n, str)
+            graphql_type, scalar_annotation
         )
     return strawberry.interface(
         type(name, (), namespace), name=name, description="What every member of the union has."

@@ -2,52 +2,34 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
-import strawberry
 from django.db import models
-from strawberry.scalars import JSON
 
 from federated_fk import conf
 from federated_fk.naming import type_name
+from federated_fk.scalars import scalar_named, scalar_of_field
 from federated_fk.sdl import InvalidSchema, RemoteEntity, entities
-from federated_fk.subgraph.model_fields import SCALAR_TYPES
 from graphql_gateway.conf import gateway_settings
 
 logger = logging.getLogger(__name__)
 
-#: The Python type strawberry gives each GraphQL scalar (an enum reads as String).
-SCALARS: dict[str, Any] = {
-    "String": str,
-    "ID": strawberry.ID,
-    "Int": int,
-    "Float": float,
-    "Boolean": bool,
-    "Decimal": decimal.Decimal,
-    "Date": datetime.date,
-    "DateTime": datetime.datetime,
-    "Time": datetime.time,
-    "UUID": uuid.UUID,
-    "JSON": JSON,
-}
 
-#: The GraphQL scalar of each Python type (the inverse of SCALARS, ID aside).
-SCALAR_NAMES: dict[Any, str] = {t: n for n, t in SCALARS.items() if n != "ID"}
+def scalar_annotation(name: str) -> Any:
+    """Return the type of a named GraphQL type: its scalar's, or ``str`` (an enum reads as
+    String, as does a scalar whose Python type nobody described)."""
+    scalar = scalar_named(name)
+    return str if scalar is None else scalar.annotation
 
 
 def _scalar_name(model_field: models.Field) -> str:
     """The GraphQL scalar of a local model field, as a subgraph would publish it."""
-    for field_class, python_type in SCALAR_TYPES:
-        if isinstance(model_field, field_class):
-            return SCALAR_NAMES.get(python_type, "String")
-    return "String"
+    scalar = scalar_of_field(model_field)
+    return "String" if scalar is None else scalar.name
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,13 @@ from graphql_gateway.errors import public_remote_error, public_removed_type_erro
 from graphql_gateway.loader import Key, RelatedRows, key_of, local_key
 from graphql_gateway.paging import check_bounds
 from graphql_gateway.targets import (
-    SCALARS,
     Target,
     configured_label,
     graphql_name,
     local_target,
     published,
     python_type,
+    scalar_annotation,
 )
 
 
@@ -234,7 +234,7 @@ class TypeRegistry:
             if name in hidden:
                 continue
             python_name = snake_case(name)
-            annotation = python_type(graphql_type, lambda n: SCALARS.get(n, str))
+            annotation = python_type(graphql_type, scalar_annotation)
             namespace[python_name] = strawberry.field(
                 resolver=_attribute(python_name), graphql_type=annotation, name=name
             )

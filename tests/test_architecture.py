@@ -18,6 +18,7 @@ LAYERS = [
     [
         "federated_fk.conf",
         "federated_fk.exceptions",
+        "federated_fk.scalars",
         "federated_fk.contract",
         "federated_fk.ids",
         "federated_fk.naming",
@@ -135,3 +136,20 @@ def _importable(name: str) -> str | None:
             return candidate
         parts.pop()
     return None
+
+
+#: Names only a scalar table holds: a module naming several of them defines one.
+SCALAR_NAMES = {"Decimal", "DateTime", "Date", "Time", "UUID", "Boolean", "Float"}
+SCALAR_FIELDS = {"DecimalField", "DateTimeField", "TimeField", "UUIDField", "BooleanField"}
+
+
+@pytest.mark.parametrize(("module", "path"), modules(), ids=[m for m, _ in modules()])
+def test_one_scalar_registry(module, path):
+    """Only ``federated_fk.scalars`` maps GraphQL scalars, Python types and model fields."""
+    if module == "federated_fk.scalars":
+        return
+    tree = ast.parse(path.read_text())
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+    attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    assert len(strings & SCALAR_NAMES) < 3, f"{module} names scalars: {strings & SCALAR_NAMES}"
+    assert len(attributes & SCALAR_FIELDS) < 3, f"{module} maps field classes: {attributes}"

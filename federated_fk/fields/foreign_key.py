@@ -291,15 +291,20 @@ class FederatedForeignKey(GenericForeignKey):
     def _get_remote_objects(self, remote: dict[GenericContentType, set[Any]]) -> list[Any]:
         """Fetch the remote targets: one request per remote project.
 
-        A type the synchronized schema no longer describes is not fetched:
-        its targets read as None, as deleted ones do (``ct.in_schema`` tells
-        them apart; reading a field of such a stand-in raises
-        ``RemoteTypeNotInSchema``).
+        A type the synchronized schema described once but no longer does is
+        not fetched: its targets read as None, as deleted ones do
+        (``ct.in_schema`` tells them apart; reading a field of such a stand-in
+        raises ``RemoteTypeNotInSchema``). A type never synchronized raises.
         """
         wanted = {ct.model_class(): fkeys for ct, fkeys in remote.items()}
-        wanted = {cls: fkeys for cls, fkeys in wanted.items() if cls._meta.in_schema}
+        wanted = {cls: fkeys for cls, fkeys in wanted.items() if not _gone(cls._meta)}
         if not wanted:
             return []
         loaded = fetch_remote_objects(wanted)
         record_remote_errors(loaded.errors)
         return loaded.objects
+
+
+def _gone(meta: Any) -> bool:
+    """Whether the synchronized schema described the type once, and no longer does."""
+    return bool(meta.type_name) and not meta.in_schema

@@ -14,7 +14,7 @@ from federated_fk import conf
 from federated_fk.contract import pk_field
 from federated_fk.exceptions import RemoteTypeNotInSchema
 from federated_fk.remote.entities import EntityType
-from federated_fk.remote.types import MODEL_FIELDS, named_type, snake_case
+from federated_fk.remote.types import named_type, snake_case, stand_in_field
 
 if TYPE_CHECKING:
     from federated_fk.remote.objects import RemoteObject
@@ -150,7 +150,7 @@ class RemoteOptions:
                 made.append(RemoteRelationField(snake_case(name), self.relations[name], self))
                 continue
             graphql_type = self.field_types.get(name, "")
-            field_class = MODEL_FIELDS.get(named_type(graphql_type), models.Field)
+            field_class = stand_in_field(named_type(graphql_type))
             field = field_class(name=snake_case(name), null=not graphql_type.endswith("!"))
             field.set_attributes_from_name(snake_case(name))
             field.model = self.model

@@ -2,30 +2,20 @@
 
 A remote field arrives as JSON; its converter, chosen from the field's SDL
 type when the entity type is built (not per value), turns it into what the
-same field of a local model gives: ``Decimal``, ``date``, ``datetime`` (aware
-or naive as ``USE_TZ`` says), ``time``, ``UUID``, ``bool``, ``int``,
-``float``, ``str``, JSON as decoded, enums as their value names, lists of
-those, and ``None`` for null. ``FEDERATION["SCALARS"]`` maps further scalar
-names to converters.
+same field of a local model gives: each named scalar's ``parse`` from the
+scalar registry (``federated_fk.scalars``: ``Decimal``, ``date``,
+``datetime`` aware or naive as ``USE_TZ`` says, ``time``, ``UUID``, ...),
+enums as their value names, lists of those, and ``None`` for null.
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import re
-import uuid
-from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from federated_fk import conf
-
-#: Turns one JSON value into its Python value; raises ValueError or TypeError.
-Converter = Callable[[Any], Any]
+from federated_fk.scalars import BUILTIN, Converter, scalar_named
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
@@ -33,100 +23,6 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 def snake_case(name: str) -> str:
     """Return the Python name of a GraphQL field: ``publishedOn`` → ``published_on``."""
     return _CAMEL.sub(r"_\1", name).lower()
-
-
-def _exact(*types: type) -> Converter:
-    refuse_bool = bool not in types  # bool is an int: refused unless asked for
-
-    def convert(value: Any) -> Any:
-        if not isinstance(value, types) or (refuse_bool and isinstance(value, bool)):
-            if isinstance(value, bool):
-                raise TypeError(f"{value!r} is a boolean")
-            raise TypeError(f"{value!r} is a {type(value).__name__}")
-        return value
-
-    return convert
-
-
-_str = _exact(str)
-_number = _exact(int, float)
-_id = _exact(str, int)
-
-
-def _decimal(value: Any) -> decimal.Decimal:
-    # strawberry sends Decimal as a string, so that no digit is lost in a float.
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise TypeError(f"{value!r} is not a decimal string")
-    try:
-        return decimal.Decimal(value)
-    except decimal.InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal") from None
-
-
-def _float(value: Any) -> float:
-    return float(_number(value))
-
-
-def _date(value: Any) -> datetime.date:
-    return datetime.date.fromisoformat(_str(value))
-
-
-def _time(value: Any) -> datetime.time:
-    return datetime.time.fromisoformat(_str(value))
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return uuid.UUID(_str(value))
-
-
-def _datetime(value: Any) -> datetime.datetime:
-    """Return the datetime a local ``DateTimeField`` would give, as the database does."""
-    parsed = datetime.datetime.fromisoformat(_str(value))
-    if settings.USE_TZ:
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
-        return parsed.astimezone(datetime.UTC)
-    if timezone.is_aware(parsed):
-        return timezone.make_naive(parsed, timezone.get_default_timezone())
-    return parsed
-
-
-def _json(value: Any) -> Any:
-    return value
-
-
-#: The scalars strawberry and strawberry-django emit, by GraphQL name.
-SCALARS: dict[str, Converter] = {
-    "String": _str,
-    "ID": lambda value: str(_id(value)),
-    "Int": _exact(int),
-    "Float": _float,
-    "Boolean": _exact(bool),
-    "Decimal": _decimal,
-    "Date": _date,
-    "DateTime": _datetime,
-    "Time": _time,
-    "UUID": _uuid,
-    "JSON": _json,
-}
-
-#: The converters that raise TypeError for null themselves (JSON takes it).
-_REFUSING_NULL = frozenset(c for name, c in SCALARS.items() if name != "JSON")
-
-#: The unbound model field a local model would declare for each scalar, for ``_meta``.
-MODEL_FIELDS: dict[str, type[models.Field]] = {
-    "String": models.TextField,
-    "ID": models.CharField,
-    "Int": models.IntegerField,
-    "Float": models.FloatField,
-    "Boolean": models.BooleanField,
-    "Decimal": models.DecimalField,
-    "Date": models.DateField,
-    "DateTime": models.DateTimeField,
-    "Time": models.TimeField,
-    "UUID": models.UUIDField,
-    "JSON": models.JSONField,
-}
 
 
 def _any_scalar(value: Any) -> Any:
@@ -146,11 +42,24 @@ def named_type(graphql_type: str) -> str:
 
 
 def scalar_converter(name: str) -> Converter:
-    """Return the converter of the named scalar ``name`` (custom ones from settings)."""
-    custom = conf.custom_scalars().get(name)
-    if custom is not None:
-        return custom
-    return SCALARS.get(name, _any_scalar)
+    """Return the converter of the named type ``name``: its scalar's ``parse``, if any."""
+    scalar = scalar_named(name)
+    return _any_scalar if scalar is None else scalar.parse
+
+
+def stand_in_field(name: str) -> type[models.Field]:
+    """Return the model field class a stand-in's ``_meta`` shows for the named type ``name``."""
+    scalar = scalar_named(name)
+    return models.Field if scalar is None else scalar.stand_in_field
+
+
+#: The built-in scalars by their ``parse``: those raise TypeError for null themselves.
+_LEAVES = {scalar.parse: scalar for scalar in BUILTIN}
+
+
+def _refuses_null(leaf: Converter) -> bool:
+    scalar = _LEAVES.get(leaf)
+    return scalar is not None and not scalar.accepts_null
 
 
 def converter(graphql_type: str, leaf: Converter) -> Converter:
@@ -161,7 +70,7 @@ def converter(graphql_type: str, leaf: Converter) -> Converter:
     if graphql_type.endswith("!"):
         # A named type's leaf is called directly: one call per value, not two.
         inner = leaf if _is_named(graphql_type[:-1]) else converter(graphql_type[:-1], leaf)
-        if inner in _REFUSING_NULL:
+        if _refuses_null(inner):
             return inner  # it refuses null itself
 
         def non_null(value: Any) -> Any:

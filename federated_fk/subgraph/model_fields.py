@@ -1,10 +1,11 @@
 """How the fields of a model become the fields of its entity type.
 
-A scalar model field becomes the GraphQL scalar of the Python type the model
-field gives (``DecimalField`` -> ``Decimal``, ``DateTimeField`` ->
-``DateTime``, ...), so that a consumer can turn every value back into that
-type. A relation becomes a reference: a field typed as the related model's
-entity type, whose ``id`` other services resolve through ``_entities``.
+A scalar model field becomes the GraphQL scalar the scalar registry gives
+its class (``DecimalField`` -> ``Decimal``, ``DateTimeField`` ->
+``DateTime``, ...; ``federated_fk.scalars``), so that a consumer can turn
+every value back into the Python type the model field gives. A relation
+becomes a reference: a field typed as the related model's entity type,
+whose ``id`` other services resolve through ``_entities``.
 
 Relations are loaded a batch at a time: ``with_relations`` adds to the
 queryset of a batch the ``select_related`` and ``prefetch_related`` calls its
@@ -14,9 +15,6 @@ one per entity.
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,37 +23,24 @@ import strawberry
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.fields.reverse_related import ForeignObjectRel
-from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.resolvers import django_resolver
 
-#: Model field classes and the Python type their values have, subclasses first:
-#: the first match wins. Fields with choices get their base type, never an enum.
-SCALAR_TYPES: tuple[tuple[type[models.Field], Any], ...] = (
-    (models.BooleanField, bool),
-    (models.DecimalField, decimal.Decimal),
-    (models.DateTimeField, datetime.datetime),
-    (models.DateField, datetime.date),
-    (models.TimeField, datetime.time),
-    (models.UUIDField, uuid.UUID),
-    (models.JSONField, JSON),
-    (models.IntegerField, int),
-    (models.FloatField, float),
-    (models.CharField, str),
-    (models.TextField, str),
-    (models.GenericIPAddressField, str),
-)
+from federated_fk.scalars import scalar_of_field
 
 
 def scalar_type(model_field: models.Field) -> Any:
     """Return the annotation of ``model_field``'s GraphQL field, or None if not a scalar.
 
+    The scalar registry (``federated_fk.scalars``) says which scalar a model
+    field is published as.
+
     :param model_field: a concrete, non-relation model field
     """
-    for field_class, python_type in SCALAR_TYPES:
-        if isinstance(model_field, field_class):
-            return python_type | None if model_field.null else python_type
-    return None
+    scalar = scalar_of_field(model_field)
+    if scalar is None:
+        return None
+    return scalar.annotation | None if model_field.null else scalar.annotation
 
 
 @dataclass
