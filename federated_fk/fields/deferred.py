@@ -128,13 +128,16 @@ class DeferredForeignKey(property):
         Its arguments are the field's own (``deconstruct()``) without the
         target, so that ``repoint()`` rebuilds the field for a new target.
         """
-        if getattr(field, "swappable", False):
+        swappable = getattr(field, "swappable", None)
+        if swappable:
             # Deconstructing a swappable key asks the registry, which is not
             # ready while models are imported; the target is dropped anyway.
             field = copy(field)
             field.swappable = False
         _name, _path, args, kwargs = field.deconstruct()
         kwargs.pop("to", None)
+        if swappable is False:
+            kwargs["swappable"] = False  # deconstruct() leaves it out
         if isinstance(field, RemoteForeignKey):
             kwargs.pop("pk_type", None)  # the new target's, not the old one's
         declaration = cls(*args, **kwargs)

@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.db import IntegrityError, connection, models, transaction
 from django.db.migrations import AlterField
@@ -213,6 +214,22 @@ def test_the_keys_own_arguments_apply_then_repoints_which_win():
     again = repoint(Plain, "fk", First)
     assert again.remote_field.related_name == "plains" and again.null
     assert hasattr(First, "plains") and not hasattr(Second, "seconds")
+
+
+@isolate_apps("tests.deferredapp", "django.contrib.auth", "django.contrib.contenttypes")
+def test_keys_to_a_swappable_model_are_repointed_and_keep_their_swappable_flag():
+    class Target(models.Model):
+        pass
+
+    class Plain(models.Model):
+        user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+        fixed = models.ForeignKey(
+            settings.AUTH_USER_MODEL, on_delete=models.CASCADE, swappable=False, related_name="+"
+        )
+
+    assert repoint(Plain, "user", Target).related_model is Target
+    fixed = repoint(Plain, "fixed", Target)
+    assert fixed.related_model is Target and fixed.swappable is False
 
 
 @isolate_apps("tests.deferredapp")
