@@ -97,3 +97,49 @@ def test_deferred_pointing_runs_as_written(shops, tmp_path):
             target.write_text(text)
     printed = [line for output in outputs for line in output.splitlines()]
     assert printed[-2:] == ["1 1 1", "Dune"]
+
+
+def many_to_many() -> list[tuple[str, str]]:
+    """Return the many-to-many section's code blocks in order, as (language, text)."""
+    text = README.read_text()
+    start = text.index("## Generic many-to-many")
+    section = text[start : text.index("\n## ", start + 5)]
+    return re.findall(r"```(sh|python)\n(.*?)```", section, re.S)
+
+
+def test_many_to_many_runs_as_written(shops, tmp_path):
+    # The section continues the quick start's project, so the quick start runs first.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "SHOP_"))}
+    env["SHOP_B_URL"] = shops.env["SHOP_B_URL"]
+    for language, body in quick_start():
+        first = body.partition("\n")[0]
+        if language == "sh":
+            for line in body.splitlines():
+                shell_line(tmp_path, env, line, shops.token)
+        elif first.startswith("# python manage.py shell"):
+            run(tmp_path, env, "manage.py", "shell", "-c", body)
+        else:
+            path = first.removeprefix("# ").partition(" (")[0]
+            target = tmp_path / path
+            add = first.startswith("# mysite/settings.py")
+            target.write_text(target.read_text() + "\n" + body if add else body)
+    expected, printed = [], []
+    for language, body in many_to_many():
+        first = body.partition("\n")[0]
+        if language == "sh":
+            for line in body.splitlines():
+                shell_line(tmp_path, env, line, shops.token)
+        elif first.startswith("# python manage.py shell"):
+            printed += run(tmp_path, env, "manage.py", "shell", "-c", body).splitlines()
+            # Each print() says what it prints in its comment.
+            expected += [
+                line.rpartition("  # ")[2]
+                for line in body.splitlines()
+                if line.strip().startswith("print(")
+            ]
+        else:
+            assert first == "# shelf/models.py (add at the end)", first
+            models_py = tmp_path / "shelf" / "models.py"
+            models_py.write_text(models_py.read_text() + "\n" + body)
+    assert len(expected) == 10
+    assert printed[-len(expected) :] == expected
