@@ -28,7 +28,7 @@ from graphql.language import BooleanValueNode, ObjectTypeDefinitionNode, StringV
 
 from federated_fk import conf
 from federated_fk.contract import DIRECTIVE, PkType, read_directive
-from federated_fk.exceptions import FederationError
+from federated_fk.exceptions import FederationError, redact_remote_text
 
 #: A GraphQL name, in ASCII (what ``@djangoModel`` strings must be too).
 NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*", re.ASCII)
@@ -47,13 +47,14 @@ class InvalidSchema(FederationError):
     """A remote project's SDL that cannot be used as it is: nothing is made from it.
 
     :param project: the remote project
-    :param problems: what is wrong, one sentence each
+    :param problems: what is wrong, one sentence each (they quote the SDL,
+        remote text: kept redacted, ``redact_remote_text``)
     """
 
     def __init__(self, project: str, problems: list[str]) -> None:
         self.project = project
-        self.problems = problems
-        listed = "; ".join(problems[:_SHOWN])
+        self.problems = [redact_remote_text(problem, 500) for problem in problems]
+        listed = "; ".join(self.problems[:_SHOWN])
         more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
         super().__init__(
             f"The schema of project {project!r} was refused, nothing was stored: {listed}{more}."

@@ -194,3 +194,19 @@ def test_errors_of_one_request_make_one_record_in_process(caplog, client):
     assert len(records) == 1
     assert records[0].getMessage().startswith("200 error(s) in one GraphQL request")
     assert len(records[0].getMessage()) < 10_000
+
+
+def test_an_sdl_quoting_the_token_is_refused_without_it(federation, shop_c, misbehaving, tmp_path):
+    sdl = (
+        f'type Book @djangoModel(appLabel: "{shop_c.token}", model: "book", pkType: "int", '
+        'project: "shop_c") @key(fields: "id") { id: ID! title: String! }'
+    )
+    misbehaving.answer({"data": {"_service": {"sdl": sdl}}})
+    federation["PROJECTS"]["shop_c"]["URL"] = misbehaving.url
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "sync_remote_contenttypes", "shop_c", schema_dir=tmp_path, stdout=out, stderr=err
+        )
+    assert "app_label '[redacted]' of type 'Book' is not a name" in str(raised.value)
+    assert_no_token(shop_c.token, out.getvalue(), err.getvalue(), str(raised.value))
