@@ -165,8 +165,9 @@ def resolve_targets(
     """Fetch the targets named by ``keys``: one query per local model, one
     request per remote project for all remote ones.
 
-    Targets that do not exist are left out. ``querysets`` replace the base
-    manager of their local models.
+    Targets that do not exist are left out, and so are those of a remote type
+    the synchronized schema no longer describes. ``querysets`` replace the
+    base manager of their local models.
     """
     by_type: dict[int, set[str]] = defaultdict(set)
     for ct_id, object_id in keys:
@@ -182,6 +183,10 @@ def resolve_targets(
         if model is None:
             continue
         if ct.is_remote:
+            if model._meta.type_name and not model._meta.in_schema:
+                # No longer in the schema: its targets read as missing, as a
+                # FederatedForeignKey's prefetch reads them; never fetched.
+                continue
             remote[model] = object_ids
             remote_ct[model] = ct_id
             continue

@@ -139,3 +139,16 @@ def test_set_and_add_are_linear(remote):
     print(f", set() {small[1]:.3f} {large[1]:.3f}")
     for little, big in zip(small, large, strict=True):
         assert big < 35 * max(little, 0.005), (small, large)
+
+
+def test_links_made_before_a_type_left_the_schema_read_as_missing(remote):
+    """Such links can no longer be written, but old ones must not fail the whole list."""
+    me = User.objects.create(name="Me")
+    heat = Movie.objects.create(title="Heat")
+    me.preferred_videos.add(heat)
+    gone_ct = GenericContentType.objects.get_for_model(remote["gone"])
+    User.preferred_videos.through.objects.create(user=me, content_type=gone_ct, object_id="7")
+    assert list(me.preferred_videos.all()) == [heat]
+    (fetched,) = User.objects.prefetch_related("preferred_videos")
+    assert list(fetched.preferred_videos.all()) == [heat]
+    assert me.preferred_videos.count() == 2  # the link is kept: removing it is the user's call
