@@ -29,7 +29,9 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models.base import ModelBase
+from django.db.models.fields.related import resolve_relation
 from django.db.models.signals import class_prepared
+from django.db.models.utils import make_model_tuple
 
 from federated_fk import conf
 from federated_fk.fields.remote_key import RemoteForeignKey, Target, target_of
@@ -488,7 +490,33 @@ def _uninstall(model: type[models.Model], field: models.Field) -> Any:
     # A target still named by a string is resolved when its model loads;
     # the retired key must then add no reverse accessor to it.
     field.remote_field.related_name = "+"
+    if isinstance(target, str):
+        _forget_pending_resolution(model, field)
     return target
+
+
+def _forget_pending_resolution(model: type[models.Model], field: models.Field) -> None:
+    """Drop the registry's pending resolution of the retired ``field``'s string target.
+
+    Otherwise a target that never loads (its app is not installed, which may
+    be why the key was repointed) stays a check error (``fields.E307``),
+    though nothing uses the key any more.
+    """
+    key = make_model_tuple(resolve_relation(model, field.remote_field.model))
+    pending = getattr(model._meta.apps, "_pending_operations", {})
+    if key in pending:
+        pending[key] = [op for op in pending[key] if not _resolves(op, field)]
+        if not pending[key]:
+            del pending[key]
+
+
+def _resolves(operation: Any, field: models.Field) -> bool:
+    """True when ``operation``, a chain of partials, resolves the target of ``field``."""
+    for _depth in range(5):
+        if getattr(operation, "keywords", {}).get("field") is field:
+            return True
+        operation = getattr(operation, "func", None)
+    return False
 
 
 def _resolved(label: str) -> Any:

@@ -11,6 +11,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.checks.model_checks import _check_lazy_references
 from django.core.management import call_command
 from django.db import IntegrityError, connection, models, transaction
 from django.db.migrations import AlterField
@@ -265,6 +266,25 @@ def test_a_retired_key_adds_no_accessor_when_its_old_target_loads_later():
 
     assert hasattr(Target, "plains") and not hasattr(Later, "plains")
     assert Later._meta.related_objects == ()
+
+
+def test_a_key_whose_old_target_is_not_installed_leaves_no_pending_reference():
+    with isolate_apps("tests.deferredapp") as registry:
+
+        class Target(models.Model):
+            pass
+
+        class Plain(models.Model):
+            fk = models.ForeignKey("ghost.Gone", on_delete=models.CASCADE)
+            other = models.ForeignKey("ghost.Gone", on_delete=models.CASCADE, related_name="+")
+
+        assert [e.id for e in _check_lazy_references(registry)] == ["fields.E307"] * 2
+        repoint(Plain, "fk", Target)
+        # Only the repointed key's reference to the app that is not installed is gone.
+        [error] = _check_lazy_references(registry)
+        assert error.id == "fields.E307" and "Plain.other" in error.msg
+        repoint(Plain, "other", Target)
+        assert _check_lazy_references(registry) == []
 
 
 @isolate_apps("tests.deferredapp")
