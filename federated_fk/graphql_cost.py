@@ -526,7 +526,7 @@ class _Pricer:
             except (GraphQLError, TypeError, ValueError):
                 return _UNKNOWN
             return None if default is Undefined else default
-        if self.variables is None:
+        if isinstance(given, VariableNode) and self.variables is None:
             return _UNKNOWN
         value = coerce_input_literal(given, argument.type, self.values)
         return _UNKNOWN if value is Undefined else value

@@ -139,6 +139,11 @@ def test_sizes_are_read_after_variables_and_defaults():
     # execution refuses such variables anyway.
     assert price(query % "", {"l": 2.5}).price == 101
     assert price('{ page(limit: "x") { items { __typename } } }').price == 101
+    # Literals are still read when the variables are not.
+    mixed = (
+        "query ($l: Int) { page(limit: 3) { items { ... on Row { children(limit: $l) { id } } } } }"
+    )
+    assert price(mixed, {"l": 2.5}).price == 1 + 3 * (1 + 100)
     # Ten aliases of a default of 100 cost ten pages of 100, not of 20.
     aliases = " ".join(f"a{i}: page(limit: $l) {{ items {{ __typename }} }}" for i in range(10))
     assert price(f"query ($l: Int = 100) {{ {aliases} }}").price == 1010

@@ -5,10 +5,14 @@ go to the live shops, and so do generated request bodies that are not
 GraphQL requests at all (JSON that is not an object, bytes that are not
 UTF-8, deep nesting) and representations whose ids are huge integers,
 floats or booleans: whatever they send, the answer is JSON with data or
-errors, and never a 5xx; a malformed body gets a 400.
+errors, and never a 5xx; a malformed body gets a 400. Nested list sizes and
+representation lists given as literals, variables (integral floats too) and
+variable defaults are priced as ``tests/test_cost_limits.py`` says, computed
+here independently: refused exactly when over the limit.
 """
 
 import json
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -165,3 +169,170 @@ def test_entities_with_loose_ids_fail_only_their_own_item(shops, ids):
         )
         if not exact:
             assert entity is None  # never coerced to a row: 1.5, true, " 1 " are not 1
+
+
+#: The gateway's limits in the demo (shop_a's settings and the defaults).
+MAX_PAGE_SIZE = int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100"))
+DEFAULT_PAGE_SIZE = 20
+GATEWAY_MAX_COST = 50 * MAX_PAGE_SIZE
+SUBGRAPH_MAX_COST = 10_000
+MAX_REPRESENTATIONS = 1000
+
+#: How a size reaches its argument: a literal, a variable's default, a variable
+#: sent as an int, as an integral float, as a fractional float, as null, a
+#: null sent over a default, or no argument at all.
+SIZE_SOURCES = st.one_of(
+    st.tuples(st.sampled_from(["literal", "default", "int", "float"]), st.integers(-3, 1200)),
+    st.tuples(st.just("fraction"), st.integers(0, 50)),
+    st.tuples(st.sampled_from(["null", "default-null", "absent"]), st.just(0)),
+)
+
+
+def size_argument(name: str, source: tuple[str, int]) -> tuple[str, str, dict]:
+    """Return the argument text, the variable declaration and the variables for one size."""
+    kind, value = source
+    if kind == "absent":
+        return "", "", {}
+    if kind == "literal":
+        return f"(limit: {value})", "", {}
+    declared = {"default": f" = {value}", "default-null": " = 7"}.get(kind, "")
+    sent = {
+        "int": {name: value},
+        "float": {name: float(value)},
+        "fraction": {name: value + 0.5},
+        "null": {name: None},
+        "default-null": {name: None},
+    }.get(kind, {})
+    return f"(limit: ${name})", f"${name}: Int{declared}", sent
+
+
+def expected_size(source: tuple[str, int], largest: int, default: int, unreadable: bool) -> int:
+    """The size the cost limit reads: the value, clamped; the default page when
+    null or absent; the largest when the variables do not coerce."""
+    kind, value = source
+    if kind == "absent":
+        return default
+    if kind != "literal" and unreadable:
+        return largest
+    if kind in ("null", "default-null"):
+        return default
+    return min(max(value, 0), largest)
+
+
+@FUZZ
+@given(sources=st.tuples(SIZE_SOURCES, SIZE_SOURCES, SIZE_SOURCES), aliases=st.integers(1, 4))
+def test_gateway_prices_nested_lists_after_variables_and_defaults(shops, sources, aliases):
+    arguments = [size_argument(name, s) for name, s in zip("xyz", sources, strict=True)]
+    declarations = ", ".join(d for _, d, _ in arguments if d)
+    variables = {k: v for _, _, sent in arguments for k, v in sent.items()}
+    (x_arg, _, _), (y_arg, _, _), (z_arg, _, _) = arguments
+    page = (
+        f"books{x_arg} {{ items {{ ... on ShopBBook {{ references{y_arg} {{ contentObject {{"
+        f" ... on ShopBBook {{ references{z_arg} {{ id }} }} }} }} }} }} }}"
+    )
+    selections = " ".join(f"a{i}: {page}" for i in range(aliases))
+    query = f"query ({declarations}) {{ {selections} }}" if declarations else f"{{ {selections} }}"
+    unreadable = any(kind == "fraction" for kind, _ in sources)
+    x, y, z = (expected_size(s, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, unreadable) for s in sources)
+    price = aliases * (1 + x * (1 + y * (1 + 1 + z)))
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    status, answer = post(f"{shops.url}/graphql/", body)
+    check(status, answer)
+    assert status == 200
+    codes = [e.get("extensions", {}).get("code") for e in answer.get("errors", [])]
+    if price > GATEWAY_MAX_COST:
+        assert answer["data"] is None
+        assert answer["errors"][0]["extensions"] == {
+            "code": "COST_LIMIT",
+            "cost": {"estimated": price, "max": GATEWAY_MAX_COST},
+        }
+    else:
+        assert "COST_LIMIT" not in codes, (price, answer)
+
+
+def _reps(count: int, start: int = 0) -> list[dict]:
+    return [{"__typename": "ShopBBook", "id": str((start + i) % 250 + 1)} for i in range(count)]
+
+
+def _literal(representations: list[dict]) -> str:
+    return (
+        "["
+        + ", ".join(f'{{__typename: "ShopBBook", id: "{r["id"]}"}}' for r in representations)
+        + "]"
+    )
+
+
+@FUZZ
+@given(
+    source=st.sampled_from(["default", "variable", "literal"]),
+    size=st.integers(0, 1100),
+    aliases=st.integers(1, 300),
+    extra=st.lists(st.integers(0, 3), max_size=3),
+)
+def test_subgraph_caps_representations_after_variables_and_defaults(
+    shops, source, size, aliases, extra
+):
+    representations = _reps(size)
+    if source == "literal":
+        argument, declaration, variables = _literal(representations), "", {}
+        aliases = min(aliases, 3)  # each alias repeats the list in the text
+    else:
+        argument = "$r"
+        default = f" = {_literal(representations)}" if source == "default" else ""
+        declaration = f"($r: [_Any!]!{default})"
+        variables = {"r": representations} if source == "variable" else {}
+    selections = [
+        f"e{i}: _entities(representations: {argument}) {{ ... on ShopBBook {{ id }} }}"
+        for i in range(aliases)
+    ]
+    # More aliases with short literal lists of their own: a nested list argument each.
+    selections += [
+        f"x{i}: _entities(representations: {_literal(_reps(n, i))}) {{ ... on ShopBBook {{ id }} }}"
+        for i, n in enumerate(extra)
+    ]
+    query = f"query {declaration} {{ {' '.join(selections)} }}"
+    url, headers = subgraph(shops)
+    status, answer = post(
+        url, json.dumps({"query": query, "variables": variables}).encode(), headers
+    )
+    check(status, answer)
+    total = aliases * size + sum(extra)
+    if total > MAX_REPRESENTATIONS:
+        assert answer["data"] is None
+        assert answer["errors"][0]["message"] == (
+            f"The operation asks for {total} entities in all its _entities selections; "
+            f"allowed: {MAX_REPRESENTATIONS}."
+        )
+    else:
+        assert "errors" not in answer, answer
+        assert sum(len(v) for v in answer["data"].values()) == total
+
+
+@FUZZ
+@given(source=SIZE_SOURCES, aliases=st.integers(1, 12))
+def test_subgraph_prices_federated_ids_after_variables_and_defaults(shops, source, aliases):
+    argument, declaration, variables = size_argument("n", source)
+    selections = " ".join(
+        f'i{i}: federatedIds(typeName: "ShopBBook"{", " + argument[1:-1] if argument else ""})'
+        " { ids }"
+        for i in range(aliases)
+    )
+    query = f"query ({declaration}) {{ {selections} }}" if declaration else f"{{ {selections} }}"
+    # limit: Int! = 100 in the subgraph: absent, it is 100; a null for Int!
+    # does not coerce (execution refuses it), so it is priced at the largest.
+    unreadable = source[0] in ("fraction", "null", "default-null")
+    size = expected_size(source, 1000, 100, unreadable)
+    price = aliases * (1 + size)
+    url, headers = subgraph(shops)
+    status, answer = post(
+        url, json.dumps({"query": query, "variables": variables}).encode(), headers
+    )
+    check(status, answer)
+    codes = [e.get("extensions", {}).get("code") for e in answer.get("errors", [])]
+    if price > SUBGRAPH_MAX_COST:
+        assert answer["errors"][0]["extensions"]["cost"] == {
+            "estimated": price,
+            "max": SUBGRAPH_MAX_COST,
+        }
+    else:
+        assert "COST_LIMIT" not in codes, (price, answer)
