@@ -125,3 +125,19 @@ def test_two_services_of_one_shape_compose(compose, tmp_path):  # noqa: F811
 def test_naming_gives_each_project_its_own_root_field():
     assert naming.field_name("shop_b", "FederatedIds") == "shopBFederatedIds"
     assert naming.field_name("default", "FederatedIds") == "defaultFederatedIds"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["federatedIds", "shopAFederatedIds"])
+def test_the_projects_own_listing_is_priced_as_federated_ids(client, field):
+    """Each id a listing asks for counts, under either name (the test project is shop_a)."""
+    aliases = " ".join(
+        f'a{i}: {field}(typeName: "Book", limit: 1000) {{ total }}' for i in range(40)
+    )
+    response = client.post(
+        "/graphql/", {"query": f"{{ {aliases} }}"}, content_type="application/json"
+    )
+    body = response.json()
+    assert "data" not in body or not body["data"]
+    cost = re.search(r"costs (\d+)", body["errors"][0]["message"])
+    assert cost and int(cost.group(1)) >= 40 * 1000
