@@ -13,6 +13,10 @@
   outside a request (a task queue worker).
 - Logs: one line per remote request under ``federated_fk.client``, at DEBUG
   (WARNING when it failed), with the record as ``extra={"remote_request": ...}``.
+- ``operation_cost``: sent for every GraphQL operation the gateway or a
+  subgraph priced (``federated_fk.graphql_cost``), with ``cost``, an
+  ``OperationCost``: the estimate, the actual cost of the response, the
+  limit and, if refused, why. Also logged at DEBUG under ``federated_fk.cost``.
 
 Tests: ``federated_fk.testing``; the browser: ``federated_fk.debug_toolbar``.
 """
@@ -25,6 +29,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
+from federated_fk.graphql_cost import OperationCost, operation_cost
 from federated_fk.remote.events import (
     CacheHit,
     RemoteRequest,
@@ -37,9 +42,11 @@ from federated_fk.remote.events import (
 
 __all__ = [
     "CacheHit",
+    "OperationCost",
     "RemoteRequest",
     "TraceparentMiddleware",
     "current_traceparent",
+    "operation_cost",
     "remote_cache_hit",
     "remote_request_finished",
     "remote_request_started",

@@ -20,8 +20,8 @@ from federated_fk.graphql_cost import (
     actual_cost,
     check_cost,
     measure,
-    operation_cost,
 )
+from federated_fk.observability import OperationCost, operation_cost
 from tests.federated_fk.test_subgraph import post, rows  # noqa: F401
 from tests.test_malformed_requests import send
 
@@ -438,6 +438,7 @@ def test_the_actual_cost_is_recorded_after_execution(client, rows):  # noqa: F81
     finally:
         operation_cost.disconnect(receiver)
     ran, refused = records
+    assert isinstance(ran, OperationCost)
     assert (ran.estimated, ran.actual, ran.entities, ran.refused) == (3, 2, 3, None)  # 99: null
     assert (refused.estimated, refused.actual, refused.entities) == (1200, None, 1200)
     assert refused.refused.startswith("The operation asks for 1200 entities")
