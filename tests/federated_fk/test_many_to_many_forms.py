@@ -115,3 +115,25 @@ def test_admin_change_page(me, client, remote_ct):
     assert response.status_code == 302
     assert me.preferred_videos.count() == 2
     assert "shop_b remoteshop.book #7" in client.get(url).content.decode()
+
+
+def test_the_form_refuses_what_a_read_would_refuse(me, remote_ct):
+    vendetta = Movie.objects.get()
+    movie_ct = GenericContentType.objects.get_for_model(Movie)
+    gone = GenericContentType.objects.create(
+        project="shop_b", app_label="remoteshop", model="pamphlet", type_name="Pamphlet"
+    )
+    elsewhere = GenericContentType.objects.create(
+        project="shop_z", app_label="remoteshop", model="book", type_name="Book", in_schema=True
+    )
+    for value, message in (
+        (f"{remote_ct.pk}:1.5", "is not a valid shop_b remoteshop.book id"),
+        (f"{remote_ct.pk}: 7", "is not a valid shop_b remoteshop.book id"),
+        (f"{gone.pk}:7", "no longer exposes it"),
+        (f"{elsewhere.pk}:7", "No GraphQL endpoint is configured for project 'shop_z'"),
+        (f"{movie_ct.pk}: {vendetta.pk}", f"movie  {vendetta.pk} does not exist"),
+    ):
+        form = UserForm({"name": "Me", "preferred_videos": [value]}, instance=me)
+        assert not form.is_valid()
+        assert message in " ".join(form.errors["preferred_videos"]), form.errors
+    assert me.preferred_videos.count() == 1
