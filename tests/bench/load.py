@@ -18,8 +18,10 @@ import time
 
 import aiohttp
 
-#: Nine pages of 100 books, under the alias limit: over the cost limit.
-ALIASED_PAGES = [f"b{i}: books(limit: 100) {{ totalCount }}" for i in range(9)]
+#: Nine pages of 100 books, each listing 100 references, under the alias
+#: limit: over the cost limit (9 x (1 + 100 x 101) = 90,909).
+_NESTED_PAGE = "books(limit: 100) { items { ... on ShopABook { references(limit: 100) { id } } } }"
+ALIASED_PAGES = [f"b{i}: {_NESTED_PAGE}" for i in range(9)]
 
 #: Requests an attacker sends: bodies that are not GraphQL requests, and
 #: operations within the token limit that would cost too much.
