@@ -338,3 +338,13 @@ def test_delete_keeps_references_to_a_removed_type_unless_asked(audiobook_remove
     assert status == 0
     assert "Deleted 2 testapp.Reference pointing at shop_b remoteshop.audiobook" in out
     assert not Reference.objects.filter(pk__in=pks).exists()
+
+
+def test_included_removed_types_count_as_dangling_in_report_mode(audiobook_removed):
+    out, err, status = run_status("--include-removed-types")
+    assert status == 0
+    assert "would be deleted with --delete (--include-removed-types)" in out
+    out, err, status = run_status("--include-removed-types", "--fail-on-dangling")
+    assert status == 3
+    assert "6 dangling reference(s) found (--fail-on-dangling)." in err
+    assert Reference.objects.filter(pk__in=[r.pk for r in audiobook_removed]).count() == 2

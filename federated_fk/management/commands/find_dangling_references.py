@@ -167,7 +167,7 @@ class Command(BaseCommand):
                 returncode=EXIT_UNCHECKED,
             )
         removed = sum(len(pairs) for scan in scans for pairs in scan.removed.values())
-        if removed and not (delete and self.include_removed):
+        if removed and not self.include_removed:
             raise CommandError(
                 f"{removed} reference(s) to types no longer in the remote schema were "
                 "left in place: run sync_remote_contenttypes if the type is back, or "
@@ -175,6 +175,8 @@ class Command(BaseCommand):
                 returncode=EXIT_REMOVED_TYPES,
             )
         dangling = sum(len(pairs) for scan in scans for pairs in scan.dangling.values())
+        if self.include_removed:  # then they are dangling references like the others
+            dangling += removed
         if fail_on_dangling and dangling and not delete:
             raise CommandError(
                 f"{dangling} dangling reference(s) found (--fail-on-dangling).",
