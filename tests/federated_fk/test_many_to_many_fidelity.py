@@ -11,9 +11,11 @@ from django.test import RequestFactory
 
 from federated_fk.models import GenericContentType
 from tests.gm2mapp.models import (
+    BasicLinks,
     Concert,
     Critic,
     Documentary,
+    EnhancedLinks,
     Fan,
     Mixtape,
     Movie,
@@ -72,6 +74,7 @@ def test_historical_models_have_reverse_managers_in_run_python(videos):
         movie = HistoricalMovie.objects.get(title="V for Vendetta")
         ann = HistoricalFan.objects.create(name="Ann")
         movie.fans.add(ann)  # the reverse manager, on a historical target
+        ann.videos.add(state_apps.get_model("gm2mapp", "Opera").objects.get())  # forward
         seen["fans"] = [fan.name for fan in movie.fans.all()]
         seen["videos"] = [video.title for video in ann.videos.all()]
         seen["opera"] = hasattr(state_apps.get_model("gm2mapp", "Opera"), "fans")
@@ -83,7 +86,7 @@ def test_historical_models_have_reverse_managers_in_run_python(videos):
         migration.apply(ProjectState.from_apps(apps), editor)
     assert seen == {
         "fans": ["Ann"],
-        "videos": ["V for Vendetta"],
+        "videos": ["V for Vendetta", "The Bartered Bride"],
         "opera": True,
         "filter": [{"title": "V for Vendetta"}],
     }
@@ -194,3 +197,18 @@ def test_add_on_a_custom_through_model_with_through_defaults(videos):
     critic.reviewed.set([videos["vendetta"], videos["bride"]], through_defaults={"stars": 1})
     critic.reviewed.remove(videos["vendetta"])
     assert list(Review.objects.values_list("stars", flat=True)) == [1]
+
+
+# a field declared on an abstract model (gm2m's in_abstract_model tests) ------------
+
+
+def test_each_subclass_of_an_abstract_model_has_its_own_relation(videos):
+    citizenfour = videos["citizenfour"]
+    basic, enhanced = BasicLinks.objects.create(), EnhancedLinks.objects.create()
+    basic.related_objects.add(citizenfour)
+    enhanced.related_objects.add(citizenfour, videos["bride"])
+    assert list(basic.related_objects.all()) == [citizenfour]
+    assert titles(enhanced.related_objects.all()) == ["Citizenfour", "The Bartered Bride"]
+    assert list(citizenfour.basiclinks_set.all()) == [basic]
+    assert list(citizenfour.enhancedlinks_set.all()) == [enhanced]
+    assert BasicLinks.related_objects.through is not EnhancedLinks.related_objects.through

@@ -137,3 +137,21 @@ class Mixtape(models.Model):
 
     name = models.CharField(max_length=255)
     tracks = FederatedManyToManyField(Concert, on_delete_src=DO_NOTHING, related_name="mixtapes")
+
+
+class LinksBase(models.Model):
+    """The field declared on an abstract model: each subclass has its own relation."""
+
+    name = models.CharField(max_length=255, blank=True)
+    related_objects = FederatedManyToManyField("gm2mapp.Documentary")
+
+    class Meta:
+        abstract = True
+
+
+class BasicLinks(LinksBase):
+    pass
+
+
+class EnhancedLinks(LinksBase):
+    pass
