@@ -82,7 +82,17 @@ def rows(table, columns):
 def scratch_tables():
     """Drop what a failed test left, so that the database can be flushed."""
     yield
-    names = ["shelf_things", "rack_things", "placement", "spot", "shelf", "rack", "film", "picture"]
+    names = [
+        "shelf_things",
+        "shelf_items",
+        "rack_things",
+        "placement",
+        "spot",
+        "shelf",
+        "rack",
+        "film",
+        "picture",
+    ]
     cascade = " CASCADE" if connection.vendor == "postgresql" else ""
     existing = set(connection.introspection.table_names())
     with connection.cursor() as cursor:
@@ -278,3 +288,32 @@ def test_makemigrations_and_migrate_rename_both_sides_in_a_new_project(tmp_path)
         "['movie', 'rack', 'spot']",
     ]
     assert "No changes detected" in manage(tmp_path, "makemigrations", "--check", "--dry-run")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("scratch_tables")
+def test_renaming_the_field_renames_its_table_and_keeps_the_links():
+    def shelf(name):
+        state = ProjectState.from_apps(apps)
+        state.add_model(model("Shelf", (name, FederatedManyToManyField())))
+        return state
+
+    state = apply(
+        renames(ProjectState.from_apps(apps), shelf("things")), ProjectState.from_apps(apps)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {APP}_shelf (id, name) VALUES (1, 'a')")
+        ct = GenericContentType.objects.create(project="shop_b", app_label="x", model="book")
+        cursor.execute(
+            f"INSERT INTO {APP}_shelf_things (shelf_id, content_type_id, object_id) "
+            "VALUES (1, %s, '9')",
+            [ct.pk],
+        )
+    questioner = MigrationQuestioner(defaults={"ask_rename": True})
+    detected = MigrationAutodetector(shelf("things"), shelf("items"), questioner)._detect_changes()
+    (op,) = [op for migration in detected[APP] for op in migration.operations]
+    assert isinstance(op, operations.RenameField)
+    state = apply([op], state)
+    assert f"{APP}_shelf_things" not in connection.introspection.table_names()
+    assert rows(f"{APP}_shelf_items", "shelf_id, content_type_id, object_id") == [(1, ct.pk, "9")]
+    apply([operations.DeleteModel("Shelf")], state)
