@@ -32,12 +32,14 @@ _seen = False
 
 def live_related_labels(field: FederatedManyToManyField, cls: type[models.Model]) -> frozenset:
     """Return the lower-case labels of the models related to the installed twin of ``field``."""
+    if not global_apps.ready:
+        return frozenset()
     try:
         live = global_apps.get_model(cls._meta.app_label, cls._meta.model_name)
         twin = live._meta.get_field(field.name)
     except (LookupError, FieldDoesNotExist):
         return frozenset()
-    if type(twin) is not type(field) or not global_apps.ready:
+    if type(twin) is not type(field):
         return frozenset()
     return frozenset(m._meta.label_lower for m in twin.get_related_models(include_auto=True))
 
