@@ -256,7 +256,11 @@ class TypeRegistry:
             built = strawberry.type(cls, name=target.name)
         elif self.federation:
             cls.resolve_reference = classmethod(_resolve_reference(model))  # type: ignore[attr-defined]
-            built = strawberry_django.federation.type(model, name=target.name, keys=["id"])(cls)
+            # A shared model's rows are the same in every service: any may resolve it.
+            shared = conf.is_shared_model(target.app_label, target.model)
+            built = strawberry_django.federation.type(
+                model, name=target.name, keys=["id"], shareable=shared
+            )(cls)
         else:
             built = strawberry_django.type(model, name=target.name)(cls)
         self._keep_names_lazy(built)
