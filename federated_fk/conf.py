@@ -132,7 +132,7 @@ DEFAULTS: FederationSettings = {
     "SCHEMA_DIR": "schema",
     "SCALARS": {},
     "MAX_REMOTE_TYPES": 500,
-    "SUBGRAPH_MAX_COST": 10_000,
+    "SUBGRAPH_MAX_COST": 20_000,
 }
 
 

@@ -383,12 +383,12 @@ def test_subgraph_prices_federated_ids_after_defaults_and_integral_floats(shops)
         )
         return f"query ($n: Int!{declared}) {{ {selections} }}"
 
-    # Ten pages of 1,000 ids: 10 * (1 + 1,000) > 10,000.
-    for query, variables in [(ids(10, " = 1000"), {}), (ids(10, ""), {"n": 1000.0})]:
+    # Twenty pages of 1,000 ids: 20 * (1 + 1,000) > 20,000.
+    for query, variables in [(ids(20, " = 1000"), {}), (ids(20, ""), {"n": 1000.0})]:
         _, body = subgraph_post(shops, query, variables)
-        assert body["errors"][0]["extensions"]["cost"] == {"estimated": 10_010, "max": 10_000}
-    _, body = subgraph_post(shops, ids(9, " = 1000"))
-    assert "errors" not in body and len(body["data"]["i8"]["ids"]) == 254
+        assert body["errors"][0]["extensions"]["cost"] == {"estimated": 20_020, "max": 20_000}
+    _, body = subgraph_post(shops, ids(19, " = 1000"))
+    assert "errors" not in body and len(body["data"]["i18"]["ids"]) == 254
 
 
 @pytest.mark.django_db

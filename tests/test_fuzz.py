@@ -175,7 +175,7 @@ def test_entities_with_loose_ids_fail_only_their_own_item(shops, ids):
 MAX_PAGE_SIZE = int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100"))
 DEFAULT_PAGE_SIZE = 20
 GATEWAY_MAX_COST = 50 * MAX_PAGE_SIZE
-SUBGRAPH_MAX_COST = 10_000
+SUBGRAPH_MAX_COST = 20_000
 MAX_REPRESENTATIONS = 1000
 
 #: How a size reaches its argument: a literal, a variable's default, a variable
@@ -309,7 +309,7 @@ def test_subgraph_caps_representations_after_variables_and_defaults(
 
 
 @FUZZ
-@given(source=SIZE_SOURCES, aliases=st.integers(1, 12))
+@given(source=SIZE_SOURCES, aliases=st.integers(1, 24))
 def test_subgraph_prices_federated_ids_after_variables_and_defaults(shops, source, aliases):
     argument, declaration, variables = size_argument("n", source)
     selections = " ".join(
