@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from federated_fk.exceptions import RemoteProjectNotConfigured, RemoteTypeNotInSchema
+from federated_fk.ids import InvalidId
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
 from tests.gm2mapp.models import Movie, User
@@ -124,3 +126,28 @@ def test_find_dangling_references_covers_the_through_table(synced, shop_b):
     call_command("find_dangling_references", "--delete", stdout=out)
     assert "object_id='99999'" in out.getvalue()
     assert list(me.preferred_videos.all()) == [RemoteBook(3)]
+
+
+def test_writes_refuse_what_reads_refuse_and_the_list_keeps_reading(synced, shop_b):
+    RemoteBook = synced["shop_b", "Book"]
+    me = User.objects.create(name="Me")
+    me.preferred_videos.add(RemoteBook(3))
+    pamphlet = GenericContentType.objects.create(
+        project="shop_b", app_label="books", model="pamphlet", type_name="Pamphlet"
+    )  # described once, no longer in shop_b's schema
+    nowhere = GenericContentType.objects.create(
+        project="shop_z", app_label="books", model="book", type_name="Book", in_schema=True
+    )
+    for bad, error in (
+        (pamphlet.model_class()(1), RemoteTypeNotInSchema),
+        (nowhere.model_class()(1), RemoteProjectNotConfigured),
+        (RemoteBook(1.5), InvalidId),
+        (RemoteBook(" 1 "), InvalidId),
+    ):
+        with pytest.raises(error):
+            me.preferred_videos.add(RemoteBook(5), bad)
+    assert shop_b.stats()["graphql_requests"] == 0
+    assert [b.title for b in me.preferred_videos.all()] == ["B Book 3"]
+    (fetched,) = User.objects.prefetch_related("preferred_videos")
+    assert [b.title for b in fetched.preferred_videos.all()] == ["B Book 3"]
+    assert shop_b.stats()["graphql_requests"] == 2
