@@ -227,9 +227,13 @@ class CostLimiter(SchemaExtension):
         data = getattr(result, "data", None)
         actual = 0
         if document is not None and isinstance(data, dict):
-            actual = actual_cost(
-                context.schema._schema, document, data, self.checked, context.operation_name
-            )
+            try:
+                actual = actual_cost(
+                    context.schema._schema, document, data, self.checked, context.operation_name
+                )
+            except RecursionError:  # an answer nested deeper than the stack: not its caller's fault
+                logger.warning("The actual cost of an operation could not be measured.")
+                return
         _record(OperationCost(self.cost.price, actual, self.checked.max_cost, self.cost.entities))
 
 
@@ -243,7 +247,10 @@ def _record(record: OperationCost) -> None:
             f", refused: {record.refused}" if record.refused else "",
             extra={"operation_cost": record},
         )
-    operation_cost.send_robust(sender=CostLimiter, cost=record)
+    if operation_cost.has_listeners():
+        for receiver, outcome in operation_cost.send_robust(sender=CostLimiter, cost=record):
+            if isinstance(outcome, Exception):
+                logger.warning("An operation_cost receiver %r raised %r.", receiver, outcome)
 
 
 def refusal(cost: Cost, limits: CostLimits) -> CostRefused | None:

@@ -444,6 +444,24 @@ def test_the_actual_cost_is_recorded_after_execution(client, rows):  # noqa: F81
     assert refused.refused.startswith("The operation asks for 1200 entities")
 
 
+@pytest.mark.django_db
+def test_a_failing_cost_receiver_is_logged_and_fails_nothing(client, rows, caplog):  # noqa: F811
+    def receiver(sender, cost, **kwargs):
+        raise RuntimeError("metrics backend down")
+
+    operation_cost.connect(receiver)
+    try:
+        _, body = post(
+            client,
+            '{ _entities(representations: [{__typename: "Book", id: "1"}]) '
+            "{ ... on Book { id } } }",
+        )
+    finally:
+        operation_cost.disconnect(receiver)
+    assert body == {"data": {"_entities": [{"id": "1"}]}}
+    assert "metrics backend down" in caplog.text
+
+
 def test_gateway_cost_is_a_setting():
     from django.test import override_settings
 
