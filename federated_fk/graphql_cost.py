@@ -19,15 +19,16 @@ GraphQL cost specification, ``@cost`` and ``@listSize``):
   the ``__typename`` that representation names.
 
 The estimate covers every alias and fragment spread, and skips fields
-``@skip``/``@include`` leave out. ``CostLimiter`` refuses, before validation,
-an operation whose estimate is over ``max_cost``, whose ``_entities``
-representations together (aliases, variables and defaults) are over
-``max_entities``, or whose field selections (fragments expanded) are over
-``max_selections``: validation grows with the square of repeated
-selections, a second of CPU for 300 ``books { totalCount }``. After
-execution it records the actual cost, the same pricing applied to the
-response, with the ``operation_cost`` signal and a DEBUG log record
-(``federated_fk.cost``).
+``@skip``/``@include`` leave out. Introspection (``__schema``, ``__type``)
+costs 1: it reads the schema, whose size the operator chose, not data.
+``CostLimiter`` refuses, before validation, an operation whose estimate is
+over ``max_cost``, whose ``_entities`` representations together (aliases,
+variables and defaults) are over ``max_entities``, or whose field
+selections (fragments expanded) are over ``max_selections``: validation
+grows with the square of repeated selections, a second of CPU for 300
+``books { totalCount }``. After execution it records the actual cost, the
+same pricing applied to the response, with the ``operation_cost`` signal
+and a DEBUG log record (``federated_fk.cost``).
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ from graphql import (
     is_composite_type,
 )
 from graphql.execution.values import VariableValues, get_directive_values, get_variable_values
-from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import coerce_input_literal
 from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry.extensions import SchemaExtension
@@ -452,6 +452,10 @@ class _Pricer:
         name = node.name.value
         if name == "__typename":
             return 0, 0
+        if name in ("__schema", "__type") and parent is self.schema.query_type:
+            # Introspection reads the schema, not data: its size is the schema's,
+            # bounded by the depth and token limits (and it can be turned off).
+            return 1, 0
         definition = self._definition(parent, name)
         if definition is None:
             # Unknown here: validation refuses it. Priced as an object, so that
@@ -563,10 +567,6 @@ class _Pricer:
         return abstract is None  # unknown: validation refuses it
 
     def _definition(self, parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
-        if name == "__schema" and parent is self.schema.query_type:
-            return SchemaMetaFieldDef
-        if name == "__type" and parent is self.schema.query_type:
-            return TypeMetaFieldDef
         if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             return parent.fields.get(name)
         return None

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from graphql import build_schema, parse
+from graphql import build_schema, get_introspection_query, parse
 
 from federated_fk.graphql_cost import (
     CostLimits,
@@ -121,6 +121,7 @@ def test_a_list_costs_its_size_times_the_cost_of_an_item():
     assert price("{ page(limit: 1) { items { ... on Row { children { id } } } } }").price == 22
     assert price("{ rows { id } }").price == 7  # limit: Int = 7 in the schema
     assert price("{ tags }").price == 0  # scalars are free unless weighted
+    assert price(get_introspection_query()).price == 1  # the schema, not data
     weighted = CostLimits(max_cost=10, weights={"Query.tags": 2}, list_size=5)
     assert price("{ tags }", limits=weighted).price == 10
     # A page whose items are not selected still loads them.
@@ -309,6 +310,8 @@ def test_the_demo_queries_pass(shops):
       ... on ShopBAudiobook { references(limit: 3) { created contentObject { __typename } } }
     } } }"""
     assert "errors" not in gateway(shops, full)
+    # GraphiQL's schema explorer: introspection reads the schema, not data (it costs 1).
+    assert "errors" not in gateway(shops, get_introspection_query(descriptions=True))
 
 
 def test_a_repeated_identical_field_is_read_once(shops):
