@@ -37,7 +37,7 @@ from federated_fk import conf
 from federated_fk.models import GenericContentType
 from federated_fk.remote.types import snake_case
 from graphql_gateway.conf import gateway_settings
-from graphql_gateway.loader import Key, key_of, local_key
+from graphql_gateway.loader import Key, as_stored, key_of, local_key
 from graphql_gateway.paging import PageError, check_bounds
 from graphql_gateway.targets import Target, python_type, remote_targets, scalar_annotation
 from graphql_gateway.types import TypeRegistry, UnionSlot, report_removed, report_unavailable
@@ -166,7 +166,7 @@ class FederatedUnion:
                 sync_to_async(references.count)(),
             )
             report_unavailable(info, {k[0] for k in keys if k is not None})
-            found = iter(items)
+            found = iter(as_stored(item) for item in items)
             return page_type(
                 items=[None if k is None else next(found) for k in keys],
                 total_count=total,

@@ -255,3 +255,13 @@ def _order_expression(ordering: Any) -> Any:
     if ordering.startswith("-"):
         return F(ordering[1:]).desc()
     return F(ordering.lstrip("+")).asc()
+
+
+def as_stored(found: Any) -> Any:
+    """Return a target loaded for an id stored in a row: None for an id no row can have.
+
+    A stored id that is malformed or out of range names no row: it reads as
+    missing, as a prefetch reads it. (An id a request sends, in ``_entities``,
+    fails its own item instead.)
+    """
+    return None if isinstance(found, InvalidId) else found

@@ -17,11 +17,12 @@ from strawberry.federation.schema_directives import Key as KeyDirective
 
 from federated_fk import conf
 from federated_fk.fields import FederatedForeignKey, FederatedRelation
+from federated_fk.ids import InvalidId
 from federated_fk.models import GenericContentType
 from federated_fk.remote.types import snake_case
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.errors import public_remote_error, public_removed_type_error
-from graphql_gateway.loader import Key, RelatedRows, key_of, local_key
+from graphql_gateway.loader import Key, RelatedRows, as_stored, key_of, local_key
 from graphql_gateway.paging import check_bounds
 from graphql_gateway.targets import (
     Target,
@@ -61,7 +62,7 @@ def _relation_resolver(python_name: str, target: tuple[str | None, str, str], ma
     async def resolve(root: Any, info: strawberry.Info) -> Any:
         keys = _related_keys(root, python_name, target)
         loader = info.context.loader
-        found = await loader.load_many(keys)
+        found = [as_stored(obj) for obj in await loader.load_many(keys)]
         report_unavailable(info, {k[0] for k in keys if k[0]})
         if many:
             return [obj for obj in found if obj is not None]
@@ -86,7 +87,10 @@ def _union_resolver(ffk: FederatedForeignKey, slot: UnionSlot) -> Any:
             if ct.is_remote and (ct.app_label, ct.model) in slot.targets:
                 report_removed(info, [key[:3]])  # a target type its schema no longer has
             return None  # a target of a type the union does not list
-        found = await info.context.loader.load(key)
+        try:
+            found = await info.context.loader.load(key)
+        except InvalidId:
+            return None  # a stored id no row can have: missing, as a prefetch reads it
         report_unavailable(info, [key[0]])
         return found
 
