@@ -13,7 +13,7 @@ class FederatedFKConfig(AppConfig):
 
     def ready(self) -> None:
         from federated_fk import checks as federated_checks
-        from federated_fk.fields.deferred import check_deferred_foreign_keys
+        from federated_fk.fields.deferred_key import check_deferred_foreign_keys
         from federated_fk.management import (
             create_contenttypes,
             inject_rename_contenttypes_operations,

@@ -4,7 +4,7 @@ Ids are grouped by what they check and never reused: ``E0xx`` a
 FederatedForeignKey and content types, ``E1xx`` a FederatedRelation,
 ``E2xx``/``W2xx`` the ``FEDERATION`` settings, ``W3xx`` a deployment
 (``check --deploy``), ``E4xx``/``W4xx`` deferred keys and remote keys
-(``federated_fk.fields.deferred``, ``remote_key``), ``E5xx`` the admin
+(``federated_fk.fields.deferred_key``, ``remote_key``), ``E5xx`` the admin
 inlines (``federated_fk.admin``).
 """
 

@@ -4,10 +4,10 @@ The public import path for pointing deferred foreign keys::
 
     from federated_fk.deferred import DeferredForeignKey, point, point_named, repoint
 
-See ``federated_fk.fields.deferred`` for the details.
+See ``federated_fk.fields.deferred_key`` for the details.
 """
 
-from federated_fk.fields.deferred import (
+from federated_fk.fields.deferred_key import (
     DeferredForeignKey,
     InvalidTargetError,
     NotPointedError,

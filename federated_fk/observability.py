@@ -11,7 +11,7 @@
   header with the remote requests made while serving it, so that traces
   cross the service boundary; ``traceparent(value)`` does the same for code
   outside a request (a task queue worker).
-- Logs: one line per remote request under ``federated_fk.client``, at DEBUG
+- Logs: one line per remote request under ``federated_fk.remote``, at DEBUG
   (WARNING when it failed), with the record as ``extra={"remote_request": ...}``.
 - ``operation_cost``: sent for every GraphQL operation the gateway or a
   subgraph priced (``federated_fk.graphql_cost``), with ``cost``, an

@@ -20,7 +20,7 @@ from django.db import models
 
 from federated_fk.contract import pk_field
 from federated_fk.exceptions import RemoteProtocolError
-from federated_fk.remote.types import (
+from federated_fk.remote.converters import (
     Converter,
     converter,
     named_type,

@@ -2,7 +2,7 @@
 
 Every remote request goes through ``ProjectSession.execute``, which opens one
 ``RemoteRequest`` record, fills it in (retries, breaker state, bytes, duration,
-outcome) and, when it is done, logs one line under ``federated_fk.client``,
+outcome) and, when it is done, logs one line under ``federated_fk.remote``,
 sends ``remote_request_finished`` and hands the record to every capture that
 is listening (``federated_fk.testing.CaptureRemoteRequests``, the debug
 toolbar panel). Objects served from the cache make no request: a fetch
@@ -40,7 +40,8 @@ from typing import Any, Protocol, TypeVar
 
 from django.dispatch import Signal
 
-logger = logging.getLogger("federated_fk.client")
+#: The log of remote requests (one line per request) and of their retries.
+logger = logging.getLogger("federated_fk.remote")
 
 T = TypeVar("T")
 

@@ -19,6 +19,7 @@ from django.db.models.base import ModelState
 
 from federated_fk import conf
 from federated_fk.exceptions import RemoteObjectDoesNotExist
+from federated_fk.remote.converters import snake_case
 from federated_fk.remote.entities import EntityType
 from federated_fk.remote.loading import (
     LoadedObjects,
@@ -30,7 +31,6 @@ from federated_fk.remote.loading import (
 )
 from federated_fk.remote.options import RemoteOptions
 from federated_fk.remote.relations import RelationDescriptor, RelationIdDescriptor
-from federated_fk.remote.types import snake_case
 
 if TYPE_CHECKING:
     from federated_fk.models import GenericContentType

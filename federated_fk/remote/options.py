@@ -13,8 +13,8 @@ from django.utils.text import camel_case_to_spaces, format_lazy
 from federated_fk import conf
 from federated_fk.contract import pk_field
 from federated_fk.exceptions import RemoteTypeNotInSchema
+from federated_fk.remote.converters import named_type, snake_case, stand_in_field
 from federated_fk.remote.entities import EntityType
-from federated_fk.remote.types import named_type, snake_case, stand_in_field
 
 if TYPE_CHECKING:
     from federated_fk.remote.objects import RemoteObject

@@ -8,7 +8,6 @@ one ``RemoteUnavailable`` subclass that says what happened.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from functools import lru_cache
@@ -45,8 +44,6 @@ from federated_fk.remote.transport import (
     ResponseTooLarge,
     same_origin_only,
 )
-
-logger = logging.getLogger("federated_fk.client")
 
 
 @lru_cache(maxsize=256)
@@ -160,7 +157,7 @@ class ProjectSession:
                     raise
                 if loop.time() + delay >= deadline:
                     raise
-                logger.info("Retrying %s in %.2f s: %s", self.project, delay, exc.reason)
+                events.logger.info("Retrying %s in %.2f s: %s", self.project, delay, exc.reason)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -231,7 +228,7 @@ class ProjectSession:
             try:
                 await client.close_async()
             except Exception:  # closing a broken session must not hide the real error
-                logger.debug("Closing the session of %s failed", self.project, exc_info=True)
+                events.logger.debug("Closing the session of %s failed", self.project, exc_info=True)
 
 
 def _is_validation_error(error: Any) -> bool:

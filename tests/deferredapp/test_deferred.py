@@ -24,7 +24,7 @@ from federated_fk.deferred import (
     point_named,
     repoint,
 )
-from federated_fk.fields.deferred import check_deferred_foreign_keys, deferred_keys
+from federated_fk.fields.deferred_key import check_deferred_foreign_keys, deferred_keys
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
 from tests.deferredapp.models import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from federated_fk.fields.many_to_many_deletion import deleting
+from federated_fk.fields.many_to_many.deletion import deleting
 from tests.gm2mapp.models import Concert, Movie, Playlist, Theater, User
 
 pytestmark = pytest.mark.django_db

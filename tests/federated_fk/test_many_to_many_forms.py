@@ -4,7 +4,7 @@ import pytest
 from django import forms
 from django.contrib.auth.models import User as AdminUser
 
-from federated_fk.form_fields import FederatedTargetsField, FederatedTargetsWidget
+from federated_fk.fields.many_to_many.forms import FederatedTargetsField, FederatedTargetsWidget
 from federated_fk.models import GenericContentType
 from tests.gm2mapp.models import Fan, Movie, Opera, User
 

@@ -12,7 +12,6 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from federated_fk.client import fetch_sdl
 from federated_fk.exceptions import RemoteCircuitOpen, RemoteConnectionError
 from federated_fk.observability import (
     TraceparentMiddleware,
@@ -22,6 +21,7 @@ from federated_fk.observability import (
     traceparent,
 )
 from federated_fk.remote import aload_remote_objects, load_remote_objects
+from federated_fk.remote.client import fetch_sdl
 from federated_fk.remote.loop import get_loop, run
 from federated_fk.testing import (
     CaptureRemoteRequests,
@@ -222,7 +222,7 @@ def test_a_failing_receiver_does_not_fail_the_fetch(references, caplog):
 
 def test_one_log_line_per_request_without_token_or_ids(references, caplog, shop_c):
     RemoteBook, CBook = references
-    caplog.set_level(logging.DEBUG, logger="federated_fk.client")
+    caplog.set_level(logging.DEBUG, logger="federated_fk.remote")
     load_remote_objects({RemoteBook: [11, 12, 13], CBook: [14]})
     fetch_sdl("shop_c")
     lines = [r for r in caplog.records if r.getMessage().startswith("remote request ")]
@@ -243,7 +243,7 @@ def test_failures_are_logged_at_warning_with_retries(references, federation, cap
     federation["PROJECTS"]["shop_b"].update(
         URL=f"http://127.0.0.1:{free_port()}/graphql/", RETRIES=2, RETRY_BACKOFF=0.01
     )
-    caplog.set_level(logging.DEBUG, logger="federated_fk.client")
+    caplog.set_level(logging.DEBUG, logger="federated_fk.remote")
     with CaptureRemoteRequests() as captured:
         with pytest.raises(RemoteConnectionError):
             load_remote_objects({RemoteBook: [1]})

@@ -7,7 +7,7 @@ from django.db import models
 from strawberry.schema.config import StrawberryConfig
 
 from federated_fk.contract import PkType, pk_field, pk_type_of
-from federated_fk.remote.types import converter, scalar_converter, stand_in_field
+from federated_fk.remote.converters import converter, scalar_converter, stand_in_field
 from federated_fk.scalars import Scalar, scalar_map, scalar_named, scalar_of_field
 from federated_fk.subgraph.model_fields import scalar_type
 from graphql_gateway.targets import scalar_annotation

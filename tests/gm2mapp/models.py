@@ -3,7 +3,7 @@
 from django.db import models
 
 from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField
-from federated_fk.fields.many_to_many_deletion import (
+from federated_fk.fields.many_to_many.deletion import (
     CASCADE_SIGNAL,
     CASCADE_SIGNAL_VETO,
     DO_NOTHING,

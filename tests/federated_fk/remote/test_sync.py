@@ -42,7 +42,7 @@ def test_sync_records_which_types_are_listable(synced):
 
 
 def test_list_ids_of_a_listable_remote_type(federation):
-    from federated_fk.client import list_ids
+    from federated_fk.remote.client import list_ids
 
     assert list_ids("shop_b", "Book", 94, 6) == (["95", "96", "97", "98", "99", "101"], 495)
 

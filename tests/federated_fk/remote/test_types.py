@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from federated_fk.remote.types import converter, scalar_converter
+from federated_fk.remote.converters import converter, scalar_converter
 from federated_fk.scalars import BUILTIN
 
 

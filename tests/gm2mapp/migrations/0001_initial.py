@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import federated_fk.fields
-import federated_fk.fields.many_to_many_deletion
+import federated_fk.fields.many_to_many.deletion
 from django.db import migrations, models
 
 
@@ -199,15 +199,15 @@ class Migration(migrations.Migration):
                     "notify",
                     federated_fk.fields.FederatedManyToManyField(
                         db_constraint=False,
-                        on_delete_src=federated_fk.fields.many_to_many_deletion.DO_NOTHING_SIGNAL,
-                        on_delete_tgt=federated_fk.fields.many_to_many_deletion.DO_NOTHING_SIGNAL,
+                        on_delete_src=federated_fk.fields.many_to_many.deletion.DO_NOTHING_SIGNAL,
+                        on_delete_tgt=federated_fk.fields.many_to_many.deletion.DO_NOTHING_SIGNAL,
                         related_name="notified_by",
                     ),
                 ),
                 (
                     "signal",
                     federated_fk.fields.FederatedManyToManyField(
-                        on_delete=federated_fk.fields.many_to_many_deletion.CASCADE_SIGNAL,
+                        on_delete=federated_fk.fields.many_to_many.deletion.CASCADE_SIGNAL,
                         related_name="signalled_by",
                     ),
                 ),
@@ -215,7 +215,7 @@ class Migration(migrations.Migration):
                     "veto",
                     federated_fk.fields.FederatedManyToManyField(
                         db_constraint=False,
-                        on_delete=federated_fk.fields.many_to_many_deletion.CASCADE_SIGNAL_VETO,
+                        on_delete=federated_fk.fields.many_to_many.deletion.CASCADE_SIGNAL_VETO,
                         related_name="vetoed_by",
                     ),
                 ),

@@ -11,10 +11,10 @@ from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk.fields.foreign_key import FederatedForeignKey
-from federated_fk.fields.many_to_many_deletion import SourceDeletion, keeps_rows
+from federated_fk.fields.many_to_many.deletion import SourceDeletion, keeps_rows
 
 if TYPE_CHECKING:
-    from federated_fk.fields.many_to_many import FederatedManyToManyField
+    from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 
 #: The label the through table's content-type ForeignKey points at.
 CONTENT_TYPE_MODEL = "federated_fk.GenericContentType"

@@ -16,7 +16,7 @@ from django.core import checks, exceptions
 from django.db import models
 
 from federated_fk.fields.foreign_key import FederatedForeignKey
-from federated_fk.fields.many_to_many_deletion import POLICIES
+from federated_fk.fields.many_to_many.deletion import POLICIES
 
 
 class ManyToManyChecks:
@@ -143,7 +143,7 @@ class ManyToManyChecks:
                 errors.append(
                     self._error(
                         f"{name} is not a deletion policy of "
-                        "federated_fk.fields.many_to_many_deletion.",
+                        "federated_fk.fields.many_to_many.deletion.",
                         "E311",
                         "Use CASCADE, DO_NOTHING, CASCADE_SIGNAL, CASCADE_SIGNAL_VETO or "
                         "DO_NOTHING_SIGNAL.",

@@ -28,7 +28,7 @@ from federated_fk.prefetch import record_remote_errors
 from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 if TYPE_CHECKING:
-    from federated_fk.fields.many_to_many import (
+    from federated_fk.fields.many_to_many.field import (
         FederatedManyToManyField,
     )
 

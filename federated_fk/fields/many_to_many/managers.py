@@ -1,7 +1,7 @@
 """The forward side of a FederatedManyToManyField: ``user.favourites``.
 
 The manager is a manager of the through model whose querysets yield targets
-(``many_to_many_targets``): filters, counts and ordering apply to the
+(``many_to_many.targets``): filters, counts and ordering apply to the
 through rows.
 """
 
@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from django.db import models, router, transaction
 from django.db.models.utils import resolve_callables
 
-from federated_fk.fields.many_to_many_targets import (
+from federated_fk.fields.many_to_many.targets import (
     Key,
     TargetQuerySet,
     can_ignore_conflicts,
@@ -27,7 +27,7 @@ from federated_fk.fields.many_to_many_targets import (
 )
 
 if TYPE_CHECKING:
-    from federated_fk.fields.many_to_many import FederatedManyToManyField
+    from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 
 
 class FederatedManyToManyDescriptor:

@@ -23,7 +23,7 @@ from django.db.models.fields.related import lazy_related_operation
 from django.db.models.signals import class_prepared
 
 if TYPE_CHECKING:
-    from federated_fk.fields.many_to_many import FederatedManyToManyField
+    from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 
 #: Whether any historical FederatedManyToManyField was made: until one is,
 #: rendering a migration state costs nothing here.

@@ -24,14 +24,14 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk.fields.foreign_key import FederatedForeignKey
-from federated_fk.fields.many_to_many_checks import ManyToManyChecks
-from federated_fk.fields.many_to_many_deletion import CASCADE
-from federated_fk.fields.many_to_many_history import relate_historical
-from federated_fk.fields.many_to_many_managers import FederatedManyToManyDescriptor
-from federated_fk.fields.many_to_many_reverse import FederatedManyToManyReverse
-from federated_fk.fields.many_to_many_targets import TargetJoin
-from federated_fk.fields.many_to_many_through import CONTENT_TYPE_MODEL, create_through_model
-from federated_fk.form_fields import FederatedTargetsField, key_string
+from federated_fk.fields.many_to_many.checks import ManyToManyChecks
+from federated_fk.fields.many_to_many.deletion import CASCADE
+from federated_fk.fields.many_to_many.forms import FederatedTargetsField, key_string
+from federated_fk.fields.many_to_many.history import relate_historical
+from federated_fk.fields.many_to_many.managers import FederatedManyToManyDescriptor
+from federated_fk.fields.many_to_many.reverse import FederatedManyToManyReverse
+from federated_fk.fields.many_to_many.targets import TargetJoin
+from federated_fk.fields.many_to_many.through import CONTENT_TYPE_MODEL, create_through_model
 
 #: Wide enough for integer, UUID (36 characters) and most string ids.
 DEFAULT_PK_MAXLENGTH = 64
@@ -112,7 +112,7 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
         content-type and object-id fields), when the through model is ambiguous
     :param pk_maxlength: the width of the target-id column of the auto-created
         through table (``None``: unlimited)
-    :param on_delete: deletion policy of both sides (``many_to_many_deletion``),
+    :param on_delete: deletion policy of both sides (``many_to_many.deletion``),
         overridden by ``on_delete_src`` and ``on_delete_tgt``
     """
 

@@ -21,13 +21,13 @@ from django.db.models.sql.where import AND, WhereNode
 from django.db.models.utils import resolve_callables
 from django.utils.functional import cached_property
 
-from federated_fk.fields.many_to_many_deletion import target_rows
-from federated_fk.fields.many_to_many_targets import can_ignore_conflicts
+from federated_fk.fields.many_to_many.deletion import target_rows
+from federated_fk.fields.many_to_many.targets import can_ignore_conflicts
 from federated_fk.fields.relation import FederatedRelation
 from federated_fk.models import GenericContentType
 
 if TYPE_CHECKING:
-    from federated_fk.fields.many_to_many import FederatedManyToManyField
+    from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 
 
 class FederatedManyToManyReverse(FederatedRelation):

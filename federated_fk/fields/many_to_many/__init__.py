@@ -1,0 +1,34 @@
+"""FederatedManyToManyField: a generic many-to-many whose targets may live in any service.
+
+One package for the concept: the field (``field``), its auto-created through
+table (``through``), the managers of both sides (``managers``, ``reverse``),
+how targets are read and written (``targets``), deletion policies and their
+signal (``deletion``), system checks (``checks``), historical models in
+migrations (``history``) and the form field the admin uses (``forms``).
+"""
+
+from federated_fk.fields.many_to_many.deletion import (
+    CASCADE,
+    CASCADE_SIGNAL,
+    CASCADE_SIGNAL_VETO,
+    DO_NOTHING,
+    DO_NOTHING_SIGNAL,
+    deleting,
+)
+from federated_fk.fields.many_to_many.field import DEFAULT_PK_MAXLENGTH, FederatedManyToManyField
+from federated_fk.fields.many_to_many.forms import FederatedTargetsField, FederatedTargetsWidget
+from federated_fk.fields.many_to_many.reverse import FederatedManyToManyReverse
+
+__all__ = [
+    "CASCADE",
+    "CASCADE_SIGNAL",
+    "CASCADE_SIGNAL_VETO",
+    "DEFAULT_PK_MAXLENGTH",
+    "DO_NOTHING",
+    "DO_NOTHING_SIGNAL",
+    "FederatedManyToManyField",
+    "FederatedManyToManyReverse",
+    "FederatedTargetsField",
+    "FederatedTargetsWidget",
+    "deleting",
+]
