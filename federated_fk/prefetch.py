@@ -9,13 +9,13 @@ from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
-from federated_fk.remote.collect import collect_remote_errors, record_remote_errors
+from federated_fk.remote.collect import collect_remote_errors, report_partial
 
 __all__ = [
     "FederatedPrefetch",
     "aprefetch_related_objects",
     "collect_remote_errors",
-    "record_remote_errors",
+    "report_partial",
 ]
 
 

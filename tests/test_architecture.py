@@ -18,6 +18,7 @@ LAYERS = [
     [
         "federated_fk.conf",
         "federated_fk.exceptions",
+        "federated_fk.partial",
         "federated_fk.scalars",
         "federated_fk.contract",
         "federated_fk.ids",

@@ -21,7 +21,7 @@ from django.db.models.base import ModelBase
 
 from federated_fk.ids import InvalidId, id_parser, parse_remote_id
 from federated_fk.models import GenericContentType
-from federated_fk.prefetch import record_remote_errors
+from federated_fk.prefetch import report_partial
 from federated_fk.remote import fetch_remote_objects
 
 CONTENT_TYPE_HINT = (
@@ -300,9 +300,7 @@ class FederatedForeignKey(GenericForeignKey):
         wanted = {cls: fkeys for cls, fkeys in wanted.items() if not _gone(cls._meta)}
         if not wanted:
             return []
-        loaded = fetch_remote_objects(wanted)
-        record_remote_errors(loaded.errors)
-        return loaded.objects
+        return report_partial(fetch_remote_objects(wanted))
 
 
 def _gone(meta: Any) -> bool:

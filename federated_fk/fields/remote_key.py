@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from federated_fk import conf
 from federated_fk.contract import PkType, pk_field
 from federated_fk.models import GenericContentType
-from federated_fk.prefetch import record_remote_errors
+from federated_fk.prefetch import report_partial
 from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 #: (project, app_label, model name in lower case): what a remote key points at.
@@ -219,9 +219,8 @@ class RemoteForeignKey(FieldCacheMixin, models.Field):
         pks = {getattr(i, attname) for i in instances} - {None}
         objs: list[Any] = []
         if pks:
-            loaded = fetch_remote_objects({self.remote_model(instances[0]._state.db): pks})
-            record_remote_errors(loaded.errors)
-            objs = loaded.objects
+            model = self.remote_model(instances[0]._state.db)
+            objs = report_partial(fetch_remote_objects({model: pks}))
         to_python = self._id_field.to_python
         return (
             objs,

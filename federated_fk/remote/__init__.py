@@ -12,25 +12,19 @@ client on first use.
 """
 
 from federated_fk.remote.objects import (
-    LoadedObjects,
     RemoteManager,
     RemoteObject,
     RemoteOptions,
     afetch_remote_objects,
-    aload_remote_objects,
     fetch_remote_objects,
-    load_remote_objects,
     stand_in_class,
 )
 
 __all__ = [
-    "LoadedObjects",
     "RemoteManager",
     "RemoteObject",
     "RemoteOptions",
     "afetch_remote_objects",
-    "aload_remote_objects",
     "fetch_remote_objects",
-    "load_remote_objects",
     "stand_in_class",
 ]

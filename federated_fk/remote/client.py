@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 
 from federated_fk import conf
 from federated_fk.exceptions import FederationError, RemoteProtocolError
+from federated_fk.partial import PartialResult
 from federated_fk.remote import events
 from federated_fk.remote.cache import RemoteCache
 from federated_fk.remote.entities import EntityType, Found, fetch_project
@@ -33,23 +33,9 @@ IDS_QUERY = (
 )
 
 
-@dataclass
-class Fetched:
-    """What a fetch gave: the objects found, and the projects that failed.
-
-    :param found: remote fields by (content-type key, pk); None where the
-        remote has no such object (or hides it)
-    :param errors: the failure of each project that could not answer; its
-        objects are absent from ``found``
-    """
-
-    found: Found = field(default_factory=dict)
-    errors: dict[str, FederationError] = field(default_factory=dict)
-
-    def raise_errors(self) -> None:
-        """Raise the first project's error, if any project failed."""
-        for project in sorted(self.errors):
-            raise self.errors[project]
+#: What a fetch gave: remote fields by (content-type key, pk), None where the
+#: remote has no such object (or hides it); a failed project's are absent.
+Fetched = PartialResult[Found]
 
 
 async def _fetch_by_project(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
@@ -63,14 +49,14 @@ async def _fetch_by_project(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetch
         *(fetch_project(loop.session(p), by_project[p]) for p in projects),
         return_exceptions=True,
     )
-    fetched = Fetched()
+    fetched: Fetched = PartialResult({})
     for project, result in zip(projects, results, strict=True):
         if isinstance(result, FederationError):
             fetched.errors[project] = result
         elif isinstance(result, BaseException):
             raise result
         else:
-            fetched.found.update(result)
+            fetched.objects.update(result)
     return fetched
 
 
@@ -94,10 +80,10 @@ def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
     found, misses = cache.split(wanted)
     with events.fetching(wanted, found, misses):  # records the cache hits
         if not misses:
-            return Fetched(found)
+            return PartialResult(found)
         fetched = run(_fetch_by_project(misses), timeout=_wait_timeout(misses))
-    cache.store(fetched.found)
-    fetched.found.update(found)
+    cache.store(fetched.objects)
+    fetched.objects.update(found)
     return fetched
 
 
@@ -110,11 +96,11 @@ async def afetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
         found, misses = {}, {t: list(pks) for t, pks in wanted.items()}
     with events.fetching(wanted, found, misses):  # records the cache hits
         if not misses:
-            return Fetched(found)
+            return PartialResult(found)
         fetched = await arun(_fetch_by_project(misses))
     if cache.used:
-        await sync_to_async(cache.store)(fetched.found)
-    fetched.found.update(found)
+        await sync_to_async(cache.store)(fetched.objects)
+    fetched.objects.update(found)
     return fetched
 
 

@@ -7,11 +7,15 @@ when there is none, so that a prefetch is never silently partial.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
 from federated_fk.exceptions import FederationError
+from federated_fk.partial import PartialResult
+
+T = TypeVar("T")
 
 _remote_errors: ContextVar[dict[str, FederationError] | None] = ContextVar(
     "federated_fk_remote_errors", default=None
@@ -39,14 +43,17 @@ def collect_remote_errors() -> Iterator[dict[str, FederationError]]:
         _remote_errors.reset(token)
 
 
-def record_remote_errors(errors: Mapping[str, FederationError]) -> None:
-    """Record the failed projects of a prefetch in the enclosing ``collect_remote_errors``.
+def report_partial(result: PartialResult[T]) -> T:
+    """Return what a prefetch's fetch found; report the projects that failed.
 
-    Outside such a block, raise the first project's error.
+    The one channel through which prefetches report partial failure: inside
+    a ``collect_remote_errors`` block, the failed projects are recorded there
+    (their targets then read as ``None``); outside one, the first is raised.
     """
-    if not errors:
-        return
-    sink = _remote_errors.get()
-    if sink is None:
-        raise errors[min(errors)]
-    sink.update(errors)
+    if result.errors:
+        sink = _remote_errors.get()
+        if sink is None:
+            result.raise_first()
+        else:
+            sink.update(result.errors)
+    return result.objects

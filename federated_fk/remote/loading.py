@@ -6,12 +6,11 @@ This module is where the client (gql, aiohttp) is imported, on first use.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from federated_fk.exceptions import FederationError
 from federated_fk.ids import InvalidId, parse_remote_id
+from federated_fk.partial import PartialResult
 from federated_fk.remote.entities import EntityType
 
 if TYPE_CHECKING:
@@ -46,37 +45,28 @@ def _plan(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> dict[EntityType
     return plan
 
 
-@dataclass
-class LoadedObjects:
-    """Remote objects that were found, and the projects that could not answer.
-
-    :param objects: the objects found, as stand-ins; missing ones are left out
-    :param errors: the failure of each project that could not answer
-    """
-
-    objects: list[RemoteObject] = field(default_factory=list)
-    errors: dict[str, FederationError] = field(default_factory=dict)
-
-
 def _loaded(
     wanted: Mapping[type[RemoteObject], Iterable[Any]],
     plan: dict[EntityType, list[Any]],
     fetched: Any,
-) -> LoadedObjects:
+) -> PartialResult[list[RemoteObject]]:
     objects = []
     for stand_in, entity_type in zip(wanted, plan, strict=True):
         for pk in dict.fromkeys(plan[entity_type]):
-            data = fetched.found.get((entity_type.key, pk))
+            data = fetched.objects.get((entity_type.key, pk))
             if data is not None:
                 objects.append(stand_in(pk, data=data))
-    return LoadedObjects(objects, dict(fetched.errors))
+    return PartialResult(objects, dict(fetched.errors))
 
 
-def fetch_remote_objects(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> LoadedObjects:
+def fetch_remote_objects(
+    wanted: Mapping[type[RemoteObject], Iterable[Any]],
+) -> PartialResult[list[RemoteObject]]:
     """Fetch remote objects of any types: one request per remote project.
 
-    ``wanted`` maps stand-in classes to primary keys. A project that cannot
-    answer does not raise: its error is returned beside the other objects.
+    ``wanted`` maps stand-in classes to primary keys. Objects that do not
+    exist are left out. A project that cannot answer does not raise: its
+    error is returned beside the other objects (``raise_first()`` raises it).
 
     :raises RemoteProjectNotConfigured: a project has no endpoint
     """
@@ -86,41 +76,7 @@ def fetch_remote_objects(wanted: Mapping[type[RemoteObject], Iterable[Any]]) -> 
 
 async def afetch_remote_objects(
     wanted: Mapping[type[RemoteObject], Iterable[Any]],
-) -> LoadedObjects:
+) -> PartialResult[list[RemoteObject]]:
     """The async twin of ``fetch_remote_objects``."""
     plan = _plan(wanted)
     return _loaded(wanted, plan, await client().afetch(plan))
-
-
-def _report(loaded: LoadedObjects, errors: dict[str, FederationError] | None) -> list[Any]:
-    if errors is None:
-        for project in sorted(loaded.errors):
-            raise loaded.errors[project]
-    else:
-        errors.update(loaded.errors)
-    return loaded.objects
-
-
-def load_remote_objects(
-    wanted: Mapping[type[RemoteObject], Iterable[Any]],
-    errors: dict[str, FederationError] | None = None,
-) -> list[RemoteObject]:
-    """Fetch remote objects of any types: one request per remote project.
-
-    ``wanted`` maps stand-in classes to primary keys. Objects that do not
-    exist are left out.
-
-    :param errors: if given, a project's failure is recorded here by project
-        name (and its objects left out) instead of raised
-    :raises RemoteProjectNotConfigured: a project has no endpoint
-    :raises RemoteUnavailable: a project could not answer
-    """
-    return _report(fetch_remote_objects(wanted), errors)
-
-
-async def aload_remote_objects(
-    wanted: Mapping[type[RemoteObject], Iterable[Any]],
-    errors: dict[str, FederationError] | None = None,
-) -> list[RemoteObject]:
-    """The async twin of ``load_remote_objects``."""
-    return _report(await afetch_remote_objects(wanted), errors)

@@ -22,12 +22,9 @@ from federated_fk.exceptions import RemoteObjectDoesNotExist
 from federated_fk.remote.converters import snake_case
 from federated_fk.remote.entities import EntityType
 from federated_fk.remote.loading import (
-    LoadedObjects,
     afetch_remote_objects,
-    aload_remote_objects,
     client,
     fetch_remote_objects,
-    load_remote_objects,
 )
 from federated_fk.remote.options import RemoteOptions
 from federated_fk.remote.relations import RelationDescriptor, RelationIdDescriptor
@@ -36,14 +33,11 @@ if TYPE_CHECKING:
     from federated_fk.models import GenericContentType
 
 __all__ = [
-    "LoadedObjects",
     "RemoteManager",
     "RemoteObject",
     "RemoteOptions",
     "afetch_remote_objects",
-    "aload_remote_objects",
     "fetch_remote_objects",
-    "load_remote_objects",
     "stand_in_class",
 ]
 
@@ -74,7 +68,7 @@ class RemoteManager:
                 f"Remote {self.model._meta.label} objects are filtered by pk__in "
                 f"only, got {sorted(kwargs)}."
             )
-        return load_remote_objects({self.model: pk__in})
+        return fetch_remote_objects({self.model: pk__in}).raise_first()
 
     def page_ids(self, offset: int, limit: int) -> tuple[list[Any], int]:
         """Return a page of the primary keys the remote lets this service see, and their count.
@@ -217,8 +211,7 @@ class RemoteObject:
         )
 
     def _set_data(self, entity_type: EntityType, fetched: Any) -> None:
-        fetched.raise_errors()
-        data = fetched.found.get((entity_type.key, self.pk))
+        data = fetched.raise_first().get((entity_type.key, self.pk))
         if data is None:
             raise self._does_not_exist()
         self._data = data

@@ -21,7 +21,7 @@ from django.apps import apps
 from django.db import models
 
 from federated_fk import conf
-from federated_fk.remote.collect import record_remote_errors
+from federated_fk.remote.collect import report_partial
 from federated_fk.remote.entities import Ref
 from federated_fk.remote.loading import fetch_remote_objects
 from federated_fk.remote.options import RemoteOptions
@@ -144,9 +144,10 @@ def _loaded(instances: Sequence[Any]) -> list[Any]:
         if _is_remote(obj) and not obj.is_loaded:
             unloaded[type(obj)].append(obj)
     if unloaded:
-        loaded = fetch_remote_objects({cls: [o.pk for o in objs] for cls, objs in unloaded.items()})
-        record_remote_errors(loaded.errors)
-        data = {(type(o), o.pk): o._data for o in loaded.objects}
+        loaded = report_partial(
+            fetch_remote_objects({cls: [o.pk for o in objs] for cls, objs in unloaded.items()})
+        )
+        data = {(type(o), o.pk): o._data for o in loaded}
         for cls, objs in unloaded.items():
             for obj in objs:
                 obj._data = data.get((cls, obj.pk))
@@ -181,9 +182,7 @@ def _fetch(
             # Django hands a level to the first object's prefetcher: a stand-in here.
             remote[first._meta.related_model(target)] = pks
     if remote:
-        loaded = fetch_remote_objects(remote)
-        record_remote_errors(loaded.errors)
-        found.extend(loaded.objects)
+        found.extend(report_partial(fetch_remote_objects(remote)))
     return {identity(obj): obj for obj in found}
 
 

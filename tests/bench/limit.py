@@ -5,7 +5,7 @@ subgraph (Django ASGI, uvicorn, SQLite): it reads the representations, runs one
 ``values_list`` query with the same visibility filter as the ``Book`` entity,
 and answers the same JSON shape. The client half posts the same batches over
 one kept-alive aiohttp connection on the client loop and builds the same
-``Fetched`` the library's client returns, with no checks. The benchmark puts it
+``PartialResult`` the library's client returns, with no checks. The benchmark puts it
 in place of ``federated_fk.remote.client.fetch``: "library ÷ limit" is then
 what the library costs beyond moving the bytes.
 """
@@ -63,10 +63,10 @@ class LimitClient:
         self.session: Any = None
 
     def fetch(self, wanted: Mapping[Any, Iterable[Any]]) -> Any:
-        from federated_fk.remote.client import Fetched
+        from federated_fk.partial import PartialResult
         from federated_fk.remote.loop import run
 
-        return Fetched(run(self._fetch(wanted), timeout=120))
+        return PartialResult(run(self._fetch(wanted), timeout=120))
 
     async def _fetch(self, wanted: Mapping[Any, Iterable[Any]]) -> dict[Any, Any]:
         import aiohttp

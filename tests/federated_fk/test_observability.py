@@ -20,7 +20,7 @@ from federated_fk.observability import (
     remote_request_started,
     traceparent,
 )
-from federated_fk.remote import aload_remote_objects, load_remote_objects
+from federated_fk.remote import afetch_remote_objects, fetch_remote_objects
 from federated_fk.remote.client import fetch_sdl
 from federated_fk.remote.loop import get_loop, run
 from federated_fk.testing import (
@@ -103,7 +103,7 @@ def test_repeated_questions_are_flagged_and_chunks_are_not(references, federatio
     ]
     federation["PROJECTS"]["shop_b"]["BATCH_SIZE"] = 2
     with CaptureRemoteRequests("shop_b") as captured:
-        assert len(load_remote_objects({RemoteBook: [1, 2, 3, 4, 5]})) == 5
+        assert len(fetch_remote_objects({RemoteBook: [1, 2, 3, 4, 5]}).raise_first()) == 5
     assert [r.representations for r in captured.requests] == [2, 2, 1]
     assert len({r.fetch for r in captured.requests}) == 1  # one fetch, three chunks
     assert captured.repeated() == []
@@ -112,12 +112,12 @@ def test_repeated_questions_are_flagged_and_chunks_are_not(references, federatio
 async def test_async_callers_are_captured_too(references):
     RemoteBook, CBook = references
     async with assertNumRemoteRequests(2) as captured:
-        objects = await aload_remote_objects({RemoteBook: [1, 2], CBook: [3]})
+        objects = (await afetch_remote_objects({RemoteBook: [1, 2], CBook: [3]})).raise_first()
     assert sorted(o.title for o in objects) == ["B Book 1", "B Book 2", "C Book 3"]
     assert sorted(r.project for r in captured.requests) == ["shop_b", "shop_c"]
     # What runs through sync_to_async belongs to the same capture.
     async with assertNumRemoteRequests(1):
-        await sync_to_async(load_remote_objects)({RemoteBook: [1]})
+        await sync_to_async(lambda w: fetch_remote_objects(w).raise_first())({RemoteBook: [1]})
 
 
 def test_captures_of_other_threads_see_nothing(references):
@@ -137,7 +137,7 @@ def test_captures_of_other_threads_see_nothing(references):
     thread.start()
     started.wait(10)
     with CaptureRemoteRequests(all_threads=True) as everything:
-        load_remote_objects({RemoteBook: [1]})
+        fetch_remote_objects({RemoteBook: [1]}).raise_first()
     done.set()
     thread.join()
     assert len(seen["inside"]) == 0
@@ -148,7 +148,7 @@ class TestMixin(RemoteRequestsTestMixin):
     def test_the_mixin_method(self, references):
         RemoteBook, _ = references
         with self.assertNumRemoteRequests(1, project="shop_b"):
-            load_remote_objects({RemoteBook: [1, 2]})
+            fetch_remote_objects({RemoteBook: [1, 2]}).raise_first()
 
 
 def test_cache_hits_are_recorded_without_a_request(references, federation, settings):
@@ -163,13 +163,13 @@ def test_cache_hits_are_recorded_without_a_request(references, federation, setti
     remote_cache_hit.connect(on_hit)
     try:
         with assertNumRemoteRequests(1):
-            load_remote_objects({RemoteBook: [1, 2]})
+            fetch_remote_objects({RemoteBook: [1, 2]}).raise_first()
         with assertNumRemoteRequests(1) as captured:
-            load_remote_objects({RemoteBook: [1, 2, 3]})
+            fetch_remote_objects({RemoteBook: [1, 2, 3]}).raise_first()
         assert captured.requests[0].cache_hits == 2
         assert captured.requests[0].representations == 1
         with assertNumRemoteRequests(0) as captured:
-            load_remote_objects({RemoteBook: [1, 2, 3]})
+            fetch_remote_objects({RemoteBook: [1, 2, 3]}).raise_first()
     finally:
         remote_cache_hit.disconnect(on_hit)
     (hit,) = captured.cache_hits
@@ -195,7 +195,7 @@ def test_signals_carry_project_duration_size_and_outcome(references):
     remote_request_started.connect(on_started)
     remote_request_finished.connect(on_finished)
     try:
-        load_remote_objects({RemoteBook: [1]})
+        fetch_remote_objects({RemoteBook: [1]}).raise_first()
     finally:
         remote_request_started.disconnect(on_started)
         remote_request_finished.disconnect(on_finished)
@@ -214,7 +214,7 @@ def test_a_failing_receiver_does_not_fail_the_fetch(references, caplog):
 
     remote_request_finished.connect(broken)
     try:
-        assert load_remote_objects({RemoteBook: [1]})[0].title == "B Book 1"
+        assert fetch_remote_objects({RemoteBook: [1]}).raise_first()[0].title == "B Book 1"
     finally:
         remote_request_finished.disconnect(broken)
     assert "receiver of a federated_fk signal failed" in caplog.text
@@ -223,7 +223,7 @@ def test_a_failing_receiver_does_not_fail_the_fetch(references, caplog):
 def test_one_log_line_per_request_without_token_or_ids(references, caplog, shop_c):
     RemoteBook, CBook = references
     caplog.set_level(logging.DEBUG, logger="federated_fk.remote")
-    load_remote_objects({RemoteBook: [11, 12, 13], CBook: [14]})
+    fetch_remote_objects({RemoteBook: [11, 12, 13], CBook: [14]}).raise_first()
     fetch_sdl("shop_c")
     lines = [r for r in caplog.records if r.getMessage().startswith("remote request ")]
     assert len(lines) == 3
@@ -246,7 +246,7 @@ def test_failures_are_logged_at_warning_with_retries(references, federation, cap
     caplog.set_level(logging.DEBUG, logger="federated_fk.remote")
     with CaptureRemoteRequests() as captured:
         with pytest.raises(RemoteConnectionError):
-            load_remote_objects({RemoteBook: [1]})
+            fetch_remote_objects({RemoteBook: [1]}).raise_first()
     (request,) = captured.requests
     assert (request.outcome, request.error, request.retries) == (
         "error",
@@ -269,9 +269,9 @@ def test_an_open_breaker_is_recorded(references, federation):
     try:
         with CaptureRemoteRequests() as captured:
             with pytest.raises(RemoteConnectionError):
-                load_remote_objects({RemoteBook: [1]})
+                fetch_remote_objects({RemoteBook: [1]}).raise_first()
             with pytest.raises(RemoteCircuitOpen):
-                load_remote_objects({RemoteBook: [1]})
+                fetch_remote_objects({RemoteBook: [1]}).raise_first()
     finally:
         run(get_loop().close_all(), timeout=5)  # drop the session and its open breaker
     assert [(r.breaker, r.error) for r in captured.requests] == [
@@ -285,14 +285,14 @@ def test_traceparent_reaches_the_remote_beside_the_token(references, shop_b, sho
     shop_b.stats(reset=True)
     shop_c.stats(reset=True)
     with traceparent(TRACE), CaptureRemoteRequests() as captured:
-        objects = load_remote_objects({RemoteBook: [1], CBook: [2]})
+        objects = fetch_remote_objects({RemoteBook: [1], CBook: [2]}).raise_first()
     assert sorted(o.title for o in objects) == ["B Book 1", "C Book 2"]  # the token still went
     assert shop_b.stats()["traceparents"] == [TRACE]
     assert shop_c.stats()["traceparents"] == [TRACE]
     assert all(r.traceparent for r in captured.requests)
-    load_remote_objects({RemoteBook: [3]})  # outside: none
+    fetch_remote_objects({RemoteBook: [3]}).raise_first()  # outside: none
     with traceparent("not-a-trace\r\nX-Evil: 1"):
-        load_remote_objects({RemoteBook: [4]})
+        fetch_remote_objects({RemoteBook: [4]}).raise_first()
     assert shop_b.stats()["traceparents"] == [TRACE]
 
 
@@ -301,7 +301,7 @@ def test_the_middleware_forwards_the_incoming_header(references, shop_b):
     shop_b.stats(reset=True)
 
     def view(request):
-        return HttpResponse(load_remote_objects({RemoteBook: [5]})[0].title)
+        return HttpResponse(fetch_remote_objects({RemoteBook: [5]}).raise_first()[0].title)
 
     response = TraceparentMiddleware(view)(RequestFactory().get("/", HTTP_TRACEPARENT=TRACE))
     assert response.content == b"B Book 5"
@@ -313,7 +313,7 @@ async def test_the_async_middleware_forwards_the_incoming_header(references, sho
     await sync_to_async(shop_b.stats)(reset=True)
 
     async def view(request):
-        objects = await aload_remote_objects({RemoteBook: [6]})
+        objects = (await afetch_remote_objects({RemoteBook: [6]})).raise_first()
         return HttpResponse(objects[0].title)
 
     middleware = TraceparentMiddleware(view)

@@ -24,7 +24,7 @@ from django.db.models.sql.where import AND, OR, WhereNode
 from federated_fk import conf
 from federated_fk.ids import id_parser, parse_remote_id, pk_field
 from federated_fk.models import GenericContentType
-from federated_fk.prefetch import record_remote_errors
+from federated_fk.prefetch import report_partial
 from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 if TYPE_CHECKING:
@@ -194,9 +194,7 @@ def resolve_targets(
         for obj in queryset.filter(pk__in=object_ids):
             found[ct_id, str(obj.pk)] = obj
     if remote:
-        loaded = fetch_remote_objects(remote)
-        record_remote_errors(loaded.errors)
-        for obj in loaded.objects:
+        for obj in report_partial(fetch_remote_objects(remote)):
             found[remote_ct[type(obj)], str(obj.pk)] = obj
     return found
 

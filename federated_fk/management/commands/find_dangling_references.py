@@ -32,7 +32,7 @@ from federated_fk.exceptions import (
 from federated_fk.fields import FederatedForeignKey, RemoteForeignKey
 from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
-from federated_fk.remote import load_remote_objects
+from federated_fk.remote import fetch_remote_objects
 from federated_fk.remote.cache import fresh
 
 #: The exit status when a project could not be checked in full.
@@ -237,11 +237,12 @@ class Command(BaseCommand):
             else:
                 pks = model._base_manager.using(using).filter(pk__in=valid)
                 found.update((ct, pk) for pk in pks.values_list("pk", flat=True))
-        errors: dict[str, FederationError] = {}
+        if not remote:
+            return found
         cts = {ct.model_class(): ct for ct in keys if ct.is_remote}
-        for obj in load_remote_objects(remote, errors=errors) if remote else []:
-            found.add((cts[type(obj)], obj.pk))
-        for project, error in errors.items():
+        fetched = fetch_remote_objects(remote)
+        found.update((cts[type(obj)], obj.pk) for obj in fetched.objects)
+        for project, error in fetched.errors.items():
             self.unreachable.setdefault(project, _reason(error))
         return found
 

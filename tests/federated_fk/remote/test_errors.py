@@ -113,19 +113,19 @@ def test_a_project_without_endpoint_says_how_to_configure_it(synced):
     )
 
 
-def test_errors_can_be_collected_per_project_instead_of_raised(synced, federation):
-    from federated_fk.remote import load_remote_objects
+def test_a_fetch_returns_what_it_found_beside_each_failed_project(synced, federation):
+    from federated_fk.remote import fetch_remote_objects
 
     url = f"http://127.0.0.1:{free_port()}/graphql/"
     federation["PROJECTS"]["shop_c"]["URL"] = url
-    errors = {}
-    objects = load_remote_objects(
-        {stand_in(synced, "shop_b", "Book"): [1, 2], stand_in(synced, "shop_c", "Book"): [1]},
-        errors=errors,
+    result = fetch_remote_objects(
+        {stand_in(synced, "shop_b", "Book"): [1, 2], stand_in(synced, "shop_c", "Book"): [1]}
     )
-    assert [o.title for o in objects] == ["B Book 1", "B Book 2"]
-    assert list(errors) == ["shop_c"]
-    assert isinstance(errors["shop_c"], RemoteConnectionError)
+    assert [o.title for o in result.objects] == ["B Book 1", "B Book 2"]
+    assert list(result.errors) == ["shop_c"]
+    assert isinstance(result.errors["shop_c"], RemoteConnectionError)
+    with pytest.raises(RemoteConnectionError):
+        result.raise_first()
 
 
 def test_a_field_the_remote_does_not_have_is_a_configuration_error(synced, federation, shop_b):

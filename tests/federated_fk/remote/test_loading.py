@@ -118,12 +118,12 @@ async def test_async_load_and_prefetch(synced, shop_b):
     from asgiref.sync import sync_to_async
 
     from federated_fk.prefetch import aprefetch_related_objects
-    from federated_fk.remote import aload_remote_objects
+    from federated_fk.remote import afetch_remote_objects
 
     RemoteBook = stand_in(synced, "shop_b", "Book")
     book = await RemoteBook(11).aload()
     assert book.title == "B Book 11"
-    objs = await aload_remote_objects({RemoteBook: [12, 13]})
+    objs = (await afetch_remote_objects({RemoteBook: [12, 13]})).raise_first()
     assert [o.title for o in objs] == ["B Book 12", "B Book 13"]
     await Reference.objects.acreate(content_object=RemoteBook(14))
     refs = [r async for r in Reference.objects.all()]
@@ -139,11 +139,11 @@ async def test_async_load_and_prefetch(synced, shop_b):
 
 def test_types_whose_fields_clash_share_one_request(synced, shop_b):
     # Book.author is a String, Edition.author a reference: aliased in the one query.
-    from federated_fk.remote import load_remote_objects
+    from federated_fk.remote import fetch_remote_objects
     from tests.sharedapp.models import Author
 
     Author.objects.create(id=1, name="Frank Herbert")
     Book, Edition = stand_in(synced, "shop_b", "Book"), stand_in(synced, "shop_b", "Edition")
-    book, edition = load_remote_objects({Book: [7], Edition: [1]})
+    book, edition = fetch_remote_objects({Book: [7], Edition: [1]}).raise_first()
     assert shop_b.stats()["graphql_requests"] == 1
     assert book.author == "Author 0" and edition.author.name == "Frank Herbert"

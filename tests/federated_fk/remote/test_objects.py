@@ -4,7 +4,7 @@ from django.test import override_settings
 
 from federated_fk.exceptions import RemoteObjectDoesNotExist, RemoteTypeNotInSchema
 from federated_fk.models import GenericContentType
-from federated_fk.remote import RemoteObject, load_remote_objects
+from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,7 @@ def test_a_content_type_the_schema_never_described_is_never_fetched(settings):
     assert isinstance(raised.value, ImproperlyConfigured)
     assert "shelf.book" in str(raised.value)
     with pytest.raises(RemoteTypeNotInSchema):
-        load_remote_objects({ct.model_class(): [1]}, errors={})  # not an outage: raised
+        fetch_remote_objects({ct.model_class(): [1]})  # not an outage: raised, not returned
 
 
 def test_a_type_no_longer_in_the_schema_says_so(remote_book_ct, settings):
