@@ -18,10 +18,12 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from federated_fk.graphql_cost import CostLimiter, CostLimits, ListSize
 from federated_fk.graphql_http import OneErrorRecord
 from federated_fk.ids import InvalidId
+from federated_fk.scalars import scalar_map
 from federated_fk.subgraph.caches import cache_extensions
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.generate import FederatedUnion, build_query
@@ -131,10 +133,17 @@ class GatewaySubgraphSchema(OneErrorRecord, strawberry.federation.Schema):
     """The gateway's subgraph schema: the errors of one request are logged as one record."""
 
 
+def _config() -> StrawberryConfig:
+    """The schema's config: the registered scalars strawberry does not know."""
+    return StrawberryConfig(scalar_map=scalar_map())
+
+
 def gateway_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
     """Return the gateway schema: one root field per union (default: from settings)."""
     query, types, list_fields = build_query(unions() if union_fields is None else union_fields)
-    return GatewaySchema(query=query, types=types, extensions=_extensions(list_fields))
+    return GatewaySchema(
+        query=query, types=types, extensions=_extensions(list_fields), config=_config()
+    )
 
 
 def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawberry.Schema:
@@ -147,7 +156,9 @@ def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawbe
     query, types, list_fields = build_query(
         unions() if union_fields is None else union_fields, federation=True
     )
-    return GatewaySubgraphSchema(query=query, types=types, extensions=_extensions(list_fields))
+    return GatewaySubgraphSchema(
+        query=query, types=types, extensions=_extensions(list_fields), config=_config()
+    )
 
 
 schema = gateway_schema()

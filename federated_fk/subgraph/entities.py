@@ -17,10 +17,12 @@ import strawberry
 from asgiref.sync import sync_to_async
 from django.db import models
 from strawberry.federation.schema import FederationAny
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from federated_fk.graphql_http import OneErrorRecord
 from federated_fk.ids import parse_ids
+from federated_fk.scalars import scalar_map
 from federated_fk.subgraph.caches import cache_extensions
 from federated_fk.subgraph.fast_entities import (
     ColumnPlan,
@@ -41,6 +43,8 @@ class SubgraphSchema(OneErrorRecord, strawberry.federation.Schema):
     def __init__(self, *args: Any, extensions: Any = (), **kwargs: Any) -> None:
         # Last, so that the cost limits are checked before the cached validation.
         kwargs.setdefault("execution_context_class", FastEntitiesExecutionContext)
+        # The registered scalars strawberry does not know (federated_fk.scalars).
+        kwargs.setdefault("config", StrawberryConfig(scalar_map=scalar_map()))
         super().__init__(*args, extensions=[*extensions, *cache_extensions()], **kwargs)
 
     # strawberry builds ``_entities`` from this signature: keep its types.
