@@ -30,15 +30,27 @@ if TYPE_CHECKING:
     from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 
 
-class FederatedManyToManyDescriptor:
-    """``User.favourites``: the relation's manager on instances, this on the class.
+class SideDescriptor:
+    """One side of the relation: its manager on instances, the descriptor on the class.
 
-    As with Django's many-to-many (and unlike django-gm2m), assigning to it
-    is refused: call ``set()``.
+    As with Django's many-to-many (and unlike django-gm2m), assigning to
+    either side is refused: call ``set()``. Subclasses name their side,
+    their field and their accessor, and build ``related_manager_cls``.
     """
 
-    def __init__(self, field: FederatedManyToManyField) -> None:
-        self.field = field
+    #: ``"forward"`` or ``"reverse"``, for the message of a refused assignment.
+    side: str
+    related_manager_cls: type
+
+    @property
+    def m2m_field(self) -> FederatedManyToManyField:
+        """The FederatedManyToManyField both sides belong to."""
+        raise NotImplementedError
+
+    @property
+    def accessor_name(self) -> str:
+        """The attribute this descriptor is on (``favourites``, ``user_set``)."""
+        raise NotImplementedError
 
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
@@ -47,14 +59,31 @@ class FederatedManyToManyDescriptor:
 
     def __set__(self, instance: Any, value: Iterable[Any]) -> None:
         raise TypeError(
-            "Direct assignment to the forward side of a many-to-many set is prohibited. "
-            f"Use {self.field.name}.set() instead."
+            f"Direct assignment to the {self.side} side of a many-to-many set is prohibited. "
+            f"Use {self.accessor_name}.set() instead."
         )
 
     @property
     def through(self) -> type[models.Model]:
         """The through model, as ``ManyToManyDescriptor.through``."""
-        return self.field.through
+        return self.m2m_field.through
+
+
+class FederatedManyToManyDescriptor(SideDescriptor):
+    """``User.favourites``: the relation's manager on instances, this on the class."""
+
+    side = "forward"
+
+    def __init__(self, field: FederatedManyToManyField) -> None:
+        self.field = field
+
+    @property
+    def m2m_field(self) -> FederatedManyToManyField:
+        return self.field
+
+    @property
+    def accessor_name(self) -> str:
+        return self.field.name
 
     @cached_property
     def related_manager_cls(self) -> type:

@@ -22,6 +22,7 @@ from django.db.models.utils import resolve_callables
 from django.utils.functional import cached_property
 
 from federated_fk.fields.many_to_many.deletion import target_rows
+from federated_fk.fields.many_to_many.managers import SideDescriptor
 from federated_fk.fields.many_to_many.targets import can_ignore_conflicts
 from federated_fk.fields.relation import FederatedRelation
 from federated_fk.models import GenericContentType
@@ -120,27 +121,21 @@ class FederatedManyToManyReverse(FederatedRelation):
 # -- reverse side: book.user_set ---------------------------------------------------
 
 
-class ReverseManyToManyDescriptor:
+class ReverseManyToManyDescriptor(SideDescriptor):
     """``Book.user_set``: the sources that link a local target."""
+
+    side = "reverse"
 
     def __init__(self, reverse: FederatedManyToManyReverse) -> None:
         self.reverse = reverse
 
-    def __get__(self, instance: Any, cls: Any = None) -> Any:
-        if instance is None:
-            return self
-        return self.related_manager_cls(instance)
-
-    def __set__(self, instance: Any, value: Iterable[Any]) -> None:
-        raise TypeError(
-            "Direct assignment to the reverse side of a many-to-many set is prohibited. "
-            f"Use {self.reverse.accessor_name}.set() instead."
-        )
+    @property
+    def m2m_field(self) -> FederatedManyToManyField:
+        return self.reverse.m2m_field
 
     @property
-    def through(self) -> type[models.Model]:
-        """The through model, as ``ManyToManyDescriptor.through``."""
-        return self.reverse.m2m_field.through
+    def accessor_name(self) -> str:
+        return self.reverse.accessor_name
 
     @cached_property
     def related_manager_cls(self) -> type:
