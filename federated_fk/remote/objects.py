@@ -21,25 +21,12 @@ from federated_fk import conf
 from federated_fk.exceptions import RemoteObjectDoesNotExist
 from federated_fk.remote.converters import snake_case
 from federated_fk.remote.entities import EntityType
-from federated_fk.remote.loading import (
-    afetch_remote_objects,
-    client,
-    fetch_remote_objects,
-)
+from federated_fk.remote.loading import client, fetch_remote_objects
 from federated_fk.remote.options import RemoteOptions
 from federated_fk.remote.relations import RelationDescriptor, RelationIdDescriptor
 
 if TYPE_CHECKING:
     from federated_fk.models import GenericContentType
-
-__all__ = [
-    "RemoteManager",
-    "RemoteObject",
-    "RemoteOptions",
-    "afetch_remote_objects",
-    "fetch_remote_objects",
-    "stand_in_class",
-]
 
 
 class RemoteManager:
