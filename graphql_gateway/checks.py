@@ -99,7 +99,7 @@ def check_published(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     try:
         unions = [FederatedUnion(**options) for options in gateway_settings()["UNIONS"]]
         registry, _ = build_types(unions)
-    except (LookupError, FederationError) as exc:
+    except (LookupError, ValueError, FederationError) as exc:
         return [
             Error(
                 f"The gateway schema cannot be built: {exc}",

@@ -23,9 +23,10 @@ level load together (``graphql_gateway.loader``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Annotated, Any
+import inspect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Optional
 
 import strawberry
 from asgiref.sync import sync_to_async
@@ -34,11 +35,19 @@ from django.db import models
 from django.db.models import Q
 
 from federated_fk import conf
+from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
-from federated_fk.remote.types import snake_case
+from federated_fk.remote.converters import snake_case
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.loader import Key, as_stored, key_of, local_key
 from graphql_gateway.paging import PageError, check_bounds
+from graphql_gateway.target_query import (
+    check_filters,
+    filter_input,
+    lookups_of,
+    ordered_by_target,
+    pushdown,
+)
 from graphql_gateway.targets import Target, python_type, remote_targets, scalar_annotation
 from graphql_gateway.types import TypeRegistry, UnionSlot, report_removed, report_unavailable
 
@@ -50,6 +59,24 @@ class PageRequest:
     project: str | None
     type: str | None
     order_by: str
+    #: Django lookups on the targets' fields (``{"title__icontains": "dun"}``).
+    lookups: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PageKeys:
+    """A page of targets, as keys, and what the page met on the way.
+
+    :param keys: the page's targets in order; None where there is no target to load
+    :param references: the references the page is a page of (filters applied)
+    :param removed: the remote types of the page the synchronized schemas no longer have
+    :param unavailable: the projects that could not answer while the page was chosen
+    """
+
+    keys: list[Key | None]
+    references: models.QuerySet
+    removed: set[tuple[str, str, str]] = field(default_factory=set)
+    unavailable: dict[str, FederationError] = field(default_factory=dict)
 
 
 class FederatedUnion:
@@ -69,6 +96,11 @@ class FederatedUnion:
         ``model`` pointing at it (a page at a time), remote members too;
         members whose model declares a ``FederatedRelation`` to the key have
         it under the relation's name either way
+    :param filters: fields every member has, with the lookups a query may
+        use on them (``{"title": ["icontains"], "price": ["lt", "gt"]}``):
+        the ``filter`` argument, pushed down to each member's service
+    :param target_ordering: fields every member has that ``orderBy`` may
+        also name: the targets of every matching reference sorted together
     """
 
     def __init__(
@@ -81,6 +113,8 @@ class FederatedUnion:
         ordering: Iterable[str] = ("pk",),
         description: str | None = None,
         related_name: str | None = None,
+        filters: Mapping[str, Iterable[str]] | None = None,
+        target_ordering: Iterable[str] = (),
     ) -> None:
         self.model_label = model
         self.field = field
@@ -90,6 +124,8 @@ class FederatedUnion:
         self.ordering = tuple(ordering)
         self.description = description or f"The targets of {model}.{field}, one page at a time."
         self.related_name = related_name
+        self.filters = {name: list(lookups) for name, lookups in (filters or {}).items()}
+        self.target_ordering = tuple(target_ordering)
 
     @property
     def model(self) -> type[models.Model]:
@@ -139,6 +175,7 @@ class FederatedUnion:
         registry.namespace[slot.name] = union
         page_type = _page_type(self.name, union)
         spec = self
+        filter_type = self._filter_type(members)
 
         async def resolve(
             info: strawberry.Info,
@@ -147,6 +184,7 @@ class FederatedUnion:
             project: str | None = None,
             type: str | None = None,
             order_by: str | None = None,
+            filter: Any = None,
         ) -> Any:
 
             request = PageRequest(
@@ -155,10 +193,14 @@ class FederatedUnion:
                 project,
                 type,
                 order_by or spec.ordering[0],
+                lookups_of(filter),
             )
-            keys, references, removed = await sync_to_async(spec.page_keys)(request, members)
-            report_removed(info, removed)
+            page = await sync_to_async(spec.page_keys)(request, members)
+            keys, references = page.keys, page.references
+            report_removed(info, page.removed)
             loader = info.context.loader
+            loader.unavailable.update(page.unavailable)
+            report_unavailable(info, page.unavailable)
             # The total is counted while the page's targets load: a remote
             # project's request is in flight meanwhile.
             items, total = await asyncio.gather(
@@ -176,18 +218,34 @@ class FederatedUnion:
             )
 
         resolve.__annotations__["return"] = page_type
+        if filter_type is None:
+            _drop_parameter(resolve, "filter")
+        else:
+            resolve.__annotations__["filter"] = Optional[filter_type]  # noqa: UP045
         return strawberry.field(
             resolver=resolve, name=self.field_name, description=self.description
         )
 
-    def page_keys(
-        self, request: PageRequest, members: list[Target]
-    ) -> tuple[list[Key | None], models.QuerySet, set[tuple[str, str, str]]]:
-        """Return the keys of a page of targets, the references they are a page of,
-        and the remote types of the page that the synchronized schemas no longer have.
+    def _filter_type(self, members: list[Target]) -> type | None:
+        """The ``<name>Filter`` input of the declared filters, or None when none are declared.
 
-        A reference to such a type is counted and has its place in the page,
-        with no key: its item is null, and the field reports the type.
+        :raises ValueError: a declared field is not common to the members
+        """
+        if not self.filters:
+            return None
+        common = _common_fields(members)
+        check_filters(self.name, self.filters, common)
+        return filter_input(self.name, self.filters, common)
+
+    def page_keys(self, request: PageRequest, members: list[Target]) -> PageKeys:
+        """Return the keys of a page of targets, the references they are a page of,
+        and what the page met: removed types, projects that could not answer.
+
+        A reference to a remote type the synchronized schemas no longer have
+        is counted and has its place in the page, with no key: its item is
+        null, and the field reports the type. Filters on the targets' fields
+        are pushed down to each member's service; ordering by a target field
+        sorts the targets of every matching reference together.
 
         :raises PageError: the page is out of bounds, or a filter or the
             ordering names nothing this field has
@@ -205,7 +263,10 @@ class FederatedUnion:
             if (request.type is None or m.name == request.type)
             and (request.project is None or _project_of(m) == request.project)
         ]
-        if request.order_by.lstrip("-") not in {o.lstrip("-") for o in self.ordering}:
+        by_target = request.order_by.lstrip("-") in self.target_ordering
+        if not by_target and request.order_by.lstrip("-") not in {
+            o.lstrip("-") for o in self.ordering
+        }:
             raise PageError(
                 f"orderBy must be one of {', '.join(self._order_choices())}, "
                 f"got {request.order_by[:40]!r}."
@@ -225,8 +286,24 @@ class FederatedUnion:
         labels = {m.label for m in members}
         references = model._default_manager.filter(
             **{f"{ffk.ct_field}__in": GenericContentType.objects.filter(condition)}
-        ).order_by(request.order_by, "pk")
-        rows = references[request.offset : request.offset + request.limit]
+        )
+        unavailable: dict[str, FederationError] = {}
+        if request.lookups:
+            found = pushdown(request.lookups, chosen, ffk.ct_field, ffk.fk_field)
+            references, unavailable = references.filter(found.condition), found.unavailable
+        if by_target:
+            ordered, failed = ordered_by_target(
+                references.order_by("pk"),
+                ffk.ct_field,
+                ffk.fk_field,
+                request.order_by.lstrip("-"),
+                descending=request.order_by.startswith("-"),
+            )
+            unavailable.update(failed)
+            rows = ordered[request.offset : request.offset + request.limit]
+        else:
+            references = references.order_by(request.order_by, "pk")
+            rows = references[request.offset : request.offset + request.limit]
         keys: list[Key | None] = []
         removed: set[tuple[str, str, str]] = set()
         for ref in rows:
@@ -239,10 +316,10 @@ class FederatedUnion:
             else:
                 keys.append(None)
                 removed.add((ct.project, ct.app_label, ct.model))
-        return keys, references, removed
+        return PageKeys(keys, references, removed, unavailable)
 
     def _order_choices(self) -> list[str]:
-        names = [o.lstrip("-") for o in self.ordering]
+        names = [o.lstrip("-") for o in (*self.ordering, *self.target_ordering)]
         return [*names, *(f"-{n}" for n in names)]
 
 
@@ -260,14 +337,27 @@ def _project_of(target: Target) -> str:
     return conf.project_for_label(target.app_label, target.model)
 
 
-def _interface(name: str, members: list[Target]) -> type | None:
-    """Return the interface of the scalar fields every member has with one type."""
-    if len(members) < 2:
-        return None
+def _common_fields(members: list[Target]) -> dict[str, str]:
+    """Return the GraphQL type of each scalar field every member has with one type."""
     common = dict(members[0].fields)
     for member in members[1:]:
         theirs = dict(member.fields)
         common = {n: t for n, t in common.items() if theirs.get(n) == t}
+    return common
+
+
+def _drop_parameter(function: Any, name: str) -> None:
+    """Hide the parameter ``name`` of ``function`` from the signature strawberry reads."""
+    signature = inspect.signature(function)
+    parameters = [p for p in signature.parameters.values() if p.name != name]
+    function.__signature__ = signature.replace(parameters=parameters)
+
+
+def _interface(name: str, members: list[Target]) -> type | None:
+    """Return the interface of the scalar fields every member has with one type."""
+    if len(members) < 2:
+        return None
+    common = _common_fields(members)
     namespace: dict[str, Any] = {"__annotations__": {"id": strawberry.ID}}
     for field_name, graphql_type in common.items():
         namespace["__annotations__"][snake_case(field_name)] = python_type(
