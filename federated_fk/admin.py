@@ -40,18 +40,12 @@ from federated_fk.prefetch import collect_remote_errors
 
 __all__ = [
     "FederatedAdminMixin",
-    "FederatedChangeList",
     "FederatedInlineModelAdmin",
-    "FederatedInlineModelAdminChecks",
     "FederatedStackedInline",
     "FederatedTabularInline",
-    "GenericContentTypeAdmin",
     "GenericInlineModelAdmin",
-    "GenericInlineModelAdminChecks",
     "GenericStackedInline",
     "GenericTabularInline",
-    "check_django_generic_inlines",
-    "render_target",
     "target_display",
 ]
 

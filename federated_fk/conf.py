@@ -24,6 +24,8 @@ from django.utils.module_loading import import_string
 
 from federated_fk.exceptions import RemoteProjectNotConfigured
 
+__all__ = ["current_project", "federation_settings"]
+
 #: The project name of tables synchronized into every service; always local.
 SHARED_PROJECT = "shared"
 

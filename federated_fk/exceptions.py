@@ -17,6 +17,23 @@ from urllib.parse import quote, unquote, urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 
+__all__ = [
+    "FederationError",
+    "RemoteAuthenticationError",
+    "RemoteCircuitOpen",
+    "RemoteConnectionError",
+    "RemoteHTTPError",
+    "RemoteObjectDoesNotExist",
+    "RemoteProjectNotConfigured",
+    "RemoteProtocolError",
+    "RemoteQueryError",
+    "RemoteQueryRejected",
+    "RemoteSchemaError",
+    "RemoteTimeout",
+    "RemoteTypeNotInSchema",
+    "RemoteUnavailable",
+]
+
 #: The longest remote text kept: in an exception, a log record or a command's output.
 MAX_REMOTE_TEXT = 2000
 #: The most GraphQL error messages of one answer kept in an exception.

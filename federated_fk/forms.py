@@ -11,6 +11,8 @@ from django.forms.models import BaseModelFormSet
 
 from federated_fk.models import GenericContentType
 
+__all__ = ["BaseGenericInlineFormSet", "generic_inlineformset_factory"]
+
 
 class BaseGenericInlineFormSet(DjangoBaseFormSet):
     """A formset of the objects whose FederatedForeignKey points at ``instance``."""

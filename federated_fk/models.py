@@ -15,6 +15,8 @@ from federated_fk import conf
 from federated_fk.contract import PkType
 from federated_fk.remote.objects import forget_stand_in_memos, stand_in_class
 
+__all__ = ["GenericContentType"]
+
 #: (project, app_label, model): what a GenericContentType names.
 Key = tuple[str, str, str]
 

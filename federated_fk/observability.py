@@ -33,7 +33,6 @@ from federated_fk.graphql_cost import OperationCost, operation_cost
 from federated_fk.remote.events import (
     CacheHit,
     RemoteRequest,
-    current_traceparent,
     remote_cache_hit,
     remote_request_finished,
     remote_request_started,
@@ -45,7 +44,6 @@ __all__ = [
     "OperationCost",
     "RemoteRequest",
     "TraceparentMiddleware",
-    "current_traceparent",
     "operation_cost",
     "remote_cache_hit",
     "remote_request_finished",

@@ -37,7 +37,7 @@ from strawberry.scalars import JSON
 
 from federated_fk import conf
 
-__all__ = ["Converter", "Scalar", "scalar_map", "scalar_named", "scalar_of_field", "scalars"]
+__all__ = ["Scalar"]
 
 #: Turns one JSON value into its Python value; raises ValueError or TypeError.
 Converter = Callable[[Any], Any]

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from federated_fk.models import GenericContentType
 
+__all__ = ["shortcut"]
+
 
 def shortcut(request: HttpRequest, content_type_id: Any, object_id: Any) -> HttpResponseRedirect:
     """Redirect to an object's page given a content-type id and an object id."""

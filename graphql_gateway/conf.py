@@ -6,12 +6,15 @@ from typing import Any, TypedDict
 
 from django.conf import settings
 
+__all__ = ["gateway_settings"]
+
 
 class GatewaySettings(TypedDict, total=False):
     #: The union fields of the schema: keyword arguments of
     #: ``graphql_gateway.generate.FederatedUnion`` (``model``, ``field``,
     #: ``targets``, ``name``, and optionally ``field_name``, ``ordering``,
-    #: ``description``, ``related_name``), one dict per root field.
+    #: ``description``, ``related_name``, ``filters``, ``target_ordering``),
+    #: one dict per root field.
     UNIONS: list[dict[str, Any]]
     #: Page size when a query gives none, and the largest one allowed.
     DEFAULT_PAGE_SIZE: int
@@ -60,5 +63,6 @@ DEFAULTS: GatewaySettings = {
 
 
 def gateway_settings() -> GatewaySettings:
+    """Return the ``GRAPHQL_GATEWAY`` settings merged over the defaults (``DEFAULTS``)."""
     merged: dict[str, Any] = {**DEFAULTS, **getattr(settings, "GRAPHQL_GATEWAY", {})}
     return merged  # type: ignore[return-value]

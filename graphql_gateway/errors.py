@@ -20,9 +20,6 @@ from federated_fk.exceptions import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REMOTE_REASONS", "public_remote_error", "public_removed_type_error"]
-
-
 #: The public reason of a remote failure, by exception class (most specific first).
 REMOTE_REASONS: tuple[tuple[type[FederationError], str], ...] = (
     (RemoteTimeout, "TIMEOUT"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from graphql_gateway.conf import gateway_settings
 
+__all__ = ["PageError", "check_bounds"]
+
 
 class PageError(ValueError):
     """A page request out of bounds, or an unknown filter or ordering."""

@@ -30,6 +30,8 @@ from graphql_gateway.generate import FederatedUnion, build_query
 from graphql_gateway.loader import ObjectLoader
 from graphql_gateway.paging import PageError
 
+__all__ = ["FederatedUnion", "gateway_schema", "schema"]
+
 
 def unions() -> list[FederatedUnion]:
     """The union fields ``GRAPHQL_GATEWAY["UNIONS"]`` asks for."""

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Q, prefetch_related_objects
 from django.urls import reverse
 
-from federated_fk import conf
+from federated_fk.conf import current_project
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
@@ -94,7 +94,7 @@ class Page:
 
 def shop_page(project: str, model: str, pk: str) -> str:
     """Return the URL of a shop's own page for one of its books or audiobooks."""
-    if project == conf.current_project():
+    if project == current_project():
         return reverse("book", args=[pk])
     base = settings.SHOP_PAGES[project]
     return f"{base.rstrip('/')}/{model}s/{pk}/"

@@ -15,19 +15,16 @@ from federated_fk.fields.many_to_many.deletion import (
     DO_NOTHING_SIGNAL,
     deleting,
 )
-from federated_fk.fields.many_to_many.field import DEFAULT_PK_MAXLENGTH, FederatedManyToManyField
+from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 from federated_fk.fields.many_to_many.forms import FederatedTargetsField, FederatedTargetsWidget
-from federated_fk.fields.many_to_many.reverse import FederatedManyToManyReverse
 
 __all__ = [
     "CASCADE",
     "CASCADE_SIGNAL",
     "CASCADE_SIGNAL_VETO",
-    "DEFAULT_PK_MAXLENGTH",
     "DO_NOTHING",
     "DO_NOTHING_SIGNAL",
     "FederatedManyToManyField",
-    "FederatedManyToManyReverse",
     "FederatedTargetsField",
     "FederatedTargetsWidget",
     "deleting",

@@ -33,16 +33,6 @@ deleting = Signal()
 
 Policy = Callable[..., None]
 
-__all__ = [
-    "CASCADE",
-    "CASCADE_SIGNAL",
-    "CASCADE_SIGNAL_VETO",
-    "DO_NOTHING",
-    "DO_NOTHING_SIGNAL",
-    "POLICIES",
-    "deleting",
-]
-
 
 def _collected(collector: Collector) -> Iterator[Any]:
     for instances in collector.data.values():

@@ -380,11 +380,3 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
             # apply on_delete_tgt.
             return f"_{self.model._meta.model_name}_{self.name}+"
         return rel.related_query_name or rel.related_name or self.model._meta.model_name
-
-
-__all__ = [
-    "CONTENT_TYPE_MODEL",
-    "DEFAULT_PK_MAXLENGTH",
-    "FederatedManyToManyField",
-    "FederatedManyToManyRel",
-]
