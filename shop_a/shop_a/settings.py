@@ -121,6 +121,9 @@ GRAPHQL_GATEWAY = {
             "description": "Local and remote books, by when they were referenced.",
             # Every book, here or in shop_b, lists the references pointing at it.
             "related_name": "references",
+            # Filters and orderings on the books' own fields, run by the shop that owns them.
+            "filters": {"title": ["icontains", "exact"], "price": ["lt", "lte", "gt", "gte"]},
+            "target_ordering": ["title", "price"],
         }
     ],
     # Authors are reached only through a book's relation: they publish their
