@@ -19,7 +19,7 @@ from federated_fk import conf
 from federated_fk.fields import FederatedForeignKey, FederatedRelation
 from federated_fk.ids import InvalidId
 from federated_fk.models import GenericContentType
-from federated_fk.remote.types import snake_case
+from federated_fk.remote.converters import snake_case
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.errors import public_remote_error, public_removed_type_error
 from graphql_gateway.loader import Key, RelatedRows, as_stored, key_of, local_key
