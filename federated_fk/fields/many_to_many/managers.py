@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -73,17 +74,11 @@ class FederatedManyToManyDescriptor(SideDescriptor):
     """``User.favourites``: the relation's manager on instances, this on the class."""
 
     side = "forward"
+    m2m_field = property(attrgetter("field"))
+    accessor_name = property(attrgetter("field.name"))
 
     def __init__(self, field: FederatedManyToManyField) -> None:
         self.field = field
-
-    @property
-    def m2m_field(self) -> FederatedManyToManyField:
-        return self.field
-
-    @property
-    def accessor_name(self) -> str:
-        return self.field.name
 
     @cached_property
     def related_manager_cls(self) -> type:

@@ -8,6 +8,7 @@ manager of the source model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -125,17 +126,11 @@ class ReverseManyToManyDescriptor(SideDescriptor):
     """``Book.user_set``: the sources that link a local target."""
 
     side = "reverse"
+    m2m_field = property(attrgetter("reverse.m2m_field"))
+    accessor_name = property(attrgetter("reverse.accessor_name"))
 
     def __init__(self, reverse: FederatedManyToManyReverse) -> None:
         self.reverse = reverse
-
-    @property
-    def m2m_field(self) -> FederatedManyToManyField:
-        return self.reverse.m2m_field
-
-    @property
-    def accessor_name(self) -> str:
-        return self.reverse.accessor_name
 
     @cached_property
     def related_manager_cls(self) -> type:
