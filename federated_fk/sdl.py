@@ -42,6 +42,20 @@ MAX_FIELDS = 500
 #: The most problems an InvalidSchema message lists.
 _SHOWN = 10
 
+#: The lookups that compare a value: what a declaration may allow on any ordered field.
+COMPARISON_LOOKUPS = frozenset({"exact", "in", "isnull", "gt", "gte", "lt", "lte"})
+
+#: The lookups that match text: for text fields only.
+TEXT_LOOKUPS = frozenset(
+    {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
+)
+
+#: Every lookup a remote query may use, by Django's name (``in``: a list, ``isnull``: a bool).
+FILTER_LOOKUPS = COMPARISON_LOOKUPS | TEXT_LOOKUPS
+
+#: The fields of a filter input that combine filters rather than name a path.
+RESERVED_FILTER_NAMES = frozenset({"AND", "OR", "NOT", "DISTINCT"})
+
 
 class InvalidSchema(FederationError):
     """A remote project's SDL that cannot be used as it is: nothing is made from it.

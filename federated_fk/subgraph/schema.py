@@ -25,7 +25,7 @@ other entity types (``model_fields``). ``SubgraphSchema`` answers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -46,6 +46,14 @@ from federated_fk.contract import DIRECTIVE, DjangoModelInfo, directive_argument
 from federated_fk.graphql_cost import CostLimiter, CostLimits, ListSize
 from federated_fk.subgraph.entities import SubgraphSchema, load_rows, visible
 from federated_fk.subgraph.model_fields import FieldPlan, plan_fields, relation_field
+from federated_fk.subgraph.queries import (
+    DEFAULT_QUERY_LIMIT,
+    Declaration,
+    QueryType,
+    declare,
+    root_field_name,
+)
+from federated_fk.subgraph.queries import build as build_query
 from federated_fk.subgraph.views import SubgraphView
 
 
@@ -91,6 +99,8 @@ class _Entry:
     exclude: Sequence[str]
     name: str
     listable: bool
+    #: What others may filter, order and search on (``queries.declare``), if anything.
+    queries: Declaration | None = None
 
 
 class Subgraph:
@@ -98,6 +108,8 @@ class Subgraph:
 
     :param max_representations: the most representations one ``_entities``
         call may carry
+    :param max_query_limit: the largest page a ``query<T>`` field answers
+        (see ``entity``'s ``filter_fields``), and its default ``limit``
     :param project_type_names: name each type by ``federated_fk.naming``
         (``ShopBBook`` for shop_b's ``Book``), so that subgraphs of several
         projects compose without two models sharing a name; default: the
@@ -111,14 +123,24 @@ class Subgraph:
     shared model's entity type is ``@shareable``.
     """
 
-    def __init__(self, max_representations: int = 1000, project_type_names: bool = False) -> None:
+    def __init__(
+        self,
+        max_representations: int = 1000,
+        project_type_names: bool = False,
+        max_query_limit: int = DEFAULT_QUERY_LIMIT,
+    ) -> None:
+        if not 1 <= max_query_limit <= MAX_LIST_LIMIT:
+            raise ValueError(f"max_query_limit must be from 1 to {MAX_LIST_LIMIT}.")
         self.max_representations = max_representations
         self.project_type_names = project_type_names
+        self.max_query_limit = max_query_limit
         self._entries: list[_Entry] = []
         #: The key-only types of related models no entity type stands for.
         self._stubs: dict[type[models.Model], type] | None = None
         #: GraphQL type name -> (entity class, model) of the listable types.
         self.listable: dict[str, tuple[type, type[models.Model]]] = {}
+        #: The root fields of the queryable types, made with the schema.
+        self._query_fields: dict[str, Any] = {}
 
     def entity(
         self,
@@ -128,6 +150,9 @@ class Subgraph:
         exclude: Sequence[str] | None = None,
         name: str | None = None,
         listable: bool = False,
+        filter_fields: Mapping[str, Sequence[str]] | None = None,
+        ordering: Sequence[str] | None = None,
+        search_fields: Sequence[str] | None = None,
     ) -> Callable[[type], type]:
         """Return a class decorator that makes ``model`` an entity type.
 
@@ -141,6 +166,24 @@ class Subgraph:
             ``federatedIds(typeName:, offset:, limit:)``, so that other
             services can see every object (and, through Apollo, with this
             project's own ``ids_field``)
+        :param filter_fields: the Django paths others may filter on, each with
+            the lookups allowed on it, Django's names:
+            ``{"title": ["exact", "icontains"], "author__name": ["exact"]}``
+            (``exact``, ``in``, ``isnull``, ``gt``, ``gte``, ``lt``, ``lte``;
+            text fields also ``iexact``, ``contains``, ``icontains``,
+            ``startswith``, ``istartswith``, ``endswith``, ``iendswith``)
+        :param ordering: the paths others may order by, in either direction
+        :param search_fields: the text paths a ``search`` string matches
+            (each word ``icontains`` one of them)
+        :raises ValueError: when a path or lookup is not one the model has,
+            naming those it has
+
+        With any of the last three, the type ``T`` gets a root field
+        ``queryT(filter:, search:, orderBy:, offset:, limit:)`` answering a
+        page ``{ total ids items }`` of the visible rows that match, ordered
+        as asked and then by primary key (``federated_fk.subgraph.queries``).
+        Nothing that is not declared can be filtered, ordered or searched on;
+        ``get_queryset`` applies first, and to every relation a path crosses.
 
         Each scalar field gets the GraphQL scalar of its Python type
         (``Decimal``, ``Date``, ``DateTime``, ``Time``, ``UUID``, ``JSON``,
@@ -168,11 +211,12 @@ class Subgraph:
                 "register every entity type first."
             )
 
+        queries = declare(model, filter_fields, ordering, search_fields)
+
         def decorate(cls: type) -> type:
             type_name = name or self._type_name(model)
-            self._entries.append(
-                _Entry(cls, model, fields, tuple(exclude or ()), type_name, listable)
-            )
+            entry = _Entry(cls, model, fields, tuple(exclude or ()), type_name, listable, queries)
+            self._entries.append(entry)
             if listable:
                 self.listable[type_name] = (cls, model)
             return cls
@@ -208,7 +252,8 @@ class Subgraph:
         referenced = {r.related_model for plan in plans.values() for r in plan.relations}
         stubs = {m: self._type_name(m) for m in referenced if m not in types}
         _check_names(
-            [(e.name, e.model) for e in self._entries] + [(n, m) for m, n in stubs.items()]
+            [(n, e.model) for e in self._entries for n in _type_names(e)]
+            + [(n, m) for m, n in stubs.items()]
         )
         self._stubs = {model: _stub_type(model, name) for model, name in stubs.items()}
         types.update(self._stubs)
@@ -217,6 +262,19 @@ class Subgraph:
                 relation.target = types[relation.related_model]
                 relation.stub = relation.related_model in self._stubs
             _build_entity(entry, plan)
+        for entry in self._entries:
+            if entry.queries is not None:
+                self._query_fields[root_field_name(entry.name)] = build_query(
+                    QueryType(
+                        entity=entry.cls,
+                        model=entry.model,
+                        type_name=entry.name,
+                        declaration=entry.queries,
+                        max_limit=self.max_query_limit,
+                        entity_of=types.get,
+                        shareable=_is_shared(entry.model),
+                    )
+                )
         return self._stubs
 
     def schema(
@@ -226,9 +284,11 @@ class Subgraph:
         **kwargs: Any,
     ) -> strawberry.federation.Schema:
         """Return the federation schema: ``_service``, ``_entities`` and ``query``."""
-        roots = tuple(root for root in (query, self._list_query()) if root is not None)
+        entities = [*self.entities, *self.stubs]  # builds the query fields too
+        roots = tuple(
+            root for root in (query, self._list_query(), self._queries_root()) if root is not None
+        )
         query = merge_types("Query", roots) if roots else _EmptyQuery
-        entities = [*self.entities, *self.stubs]
         extensions = [*kwargs.pop("extensions", ()), partial(CostLimiter, limits=self.cost_limits)]
         schema = SubgraphSchema(
             query=query, types=[*entities, *types], extensions=extensions, **kwargs
@@ -241,13 +301,23 @@ class Subgraph:
         ``max_representations`` representations in all its ``_entities`` selections
         (aliases, variables and defaults together) and ``MAX_SELECTIONS`` field
         selections. ``federatedIds`` costs each id its ``limit`` asks for; a
-        to-many relation is assumed ``ASSUMED_LIST_SIZE`` long."""
+        ``query<T>`` page costs its ``limit`` times the cost of an item (each
+        id 1); a to-many relation is assumed ``ASSUMED_LIST_SIZE`` long."""
         ids = ListSize("limit", 100, MAX_LIST_LIMIT, sized_fields=("ids",), loads_items=True)
+        list_sizes = {"Query.federatedIds": ids, f"Query.{self.ids_field}": ids}
+        weights = {"FederatedIdPage.ids": 1}
+        page = ListSize(
+            "limit", self.max_query_limit, self.max_query_limit, sized_fields=("ids", "items")
+        )
+        for entry in self._entries:
+            if entry.queries is not None:
+                list_sizes[f"Query.{root_field_name(entry.name)}"] = page
+                weights[f"{entry.name}QueryPage.ids"] = 1
         return CostLimits(
             max_cost=conf.federation_settings()["SUBGRAPH_MAX_COST"],
-            list_sizes={"Query.federatedIds": ids, f"Query.{self.ids_field}": ids},
+            list_sizes=list_sizes,
             list_size=ASSUMED_LIST_SIZE,
-            weights={"FederatedIdPage.ids": 1},
+            weights=weights,
             max_entities=self.max_representations,
             max_selections=MAX_SELECTIONS,
         )
@@ -302,6 +372,13 @@ class Subgraph:
         }
         return strawberry.type(type("FederatedIdsQuery", (), namespace))
 
+    def _queries_root(self) -> type | None:
+        """The ``query<T>`` root fields of the queryable types, or None."""
+        self._build()
+        if not self._query_fields:
+            return None
+        return strawberry.type(type("EntityQueries", (), dict(self._query_fields)))
+
     def view(self, schema: strawberry.federation.Schema, **kwargs: Any) -> Callable[..., Any]:
         """Return the async view that serves ``schema``, guarded by the subgraph token."""
         return csrf_exempt(SubgraphView.as_view(schema=schema, **kwargs))
@@ -322,6 +399,27 @@ def _plan(entry: _Entry) -> FieldPlan:
     own = {*getattr(entry.cls, "__annotations__", {})}
     own |= {k for k, v in vars(entry.cls).items() if isinstance(v, StrawberryField)}
     return plan_fields(entry.model, entry.fields, entry.exclude, own)
+
+
+def _type_names(entry: _Entry) -> list[str]:
+    """The GraphQL types ``entry`` makes: its entity type, and its query types if any."""
+    names = [entry.name]
+    declaration = entry.queries
+    if declaration is not None:
+        names.append(f"{entry.name}QueryPage")
+        if declaration.filters:
+            names.append(f"{entry.name}Filter")
+            names.extend(
+                f"{entry.name}{path[:1].upper()}{path[1:]}Lookup" for path in declaration.filters
+            )
+        if declaration.ordering:
+            names += [f"{entry.name}Order", f"{entry.name}OrderField"]
+    return names
+
+
+def _is_shared(model: type[models.Model]) -> bool:
+    meta = model._meta
+    return conf.project_for_label(meta.app_label, meta.model_name) == conf.SHARED_PROJECT
 
 
 def _check_names(names: list[tuple[str, type[models.Model]]]) -> None:
@@ -362,10 +460,9 @@ def _build_entity(entry: _Entry, plan: FieldPlan) -> None:
     cls.resolve_reference = classmethod(_make_resolve_reference(model))
     cls._federated_model = model  # resolved in batches by SubgraphSchema
     cls._federated_relations = tuple(plan.relations)  # loaded with each batch
-    meta = model._meta
     # A shared model's rows are the same in every service: any of them may resolve
     # its fields, so the type of each composes with the others'.
-    shared = conf.project_for_label(meta.app_label, meta.model_name) == conf.SHARED_PROJECT
+    shared = _is_shared(model)
     strawberry_django.federation.type(
         model,
         keys=["id"],

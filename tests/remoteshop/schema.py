@@ -1,4 +1,9 @@
-"""The subgraph of the remote service: six entity types, one visibility hook."""
+"""The subgraph of the remote service: six entity types, one visibility hook.
+
+Books and editions are queryable (``queryBook``, ``queryEdition``): every
+lookup kind on every scalar kind, paths across relations (an edition's book
+is hidden when unpublished), ordering and search.
+"""
 
 from federated_fk.subgraph import Subgraph
 from tests.movieapp import models as movies
@@ -7,7 +12,25 @@ from tests.remoteshop import models
 subgraph = Subgraph()
 
 
-@subgraph.entity(models.Book, fields=["title", "author", "price"], listable=True)
+TEXT = ["exact", "iexact", "contains", "icontains", "startswith", "istartswith"]
+TEXT += ["endswith", "iendswith", "in", "isnull"]
+NUMBER = ["exact", "in", "gt", "gte", "lt", "lte"]
+
+
+@subgraph.entity(
+    models.Book,
+    fields=["title", "author", "price"],
+    listable=True,
+    filter_fields={
+        "title": TEXT,
+        "price": NUMBER,
+        "author": ["exact", "icontains"],
+        "id": ["exact", "in"],
+        "editions__pages": ["gt", "isnull"],
+    },
+    ordering=["price", "title", "author"],
+    search_fields=["title", "author"],
+)
 class Book:
     @classmethod
     def get_queryset(cls, queryset, info):
@@ -24,7 +47,23 @@ class Gadget:
     pass
 
 
-@subgraph.entity(models.Edition)
+@subgraph.entity(
+    models.Edition,
+    filter_fields={
+        "book__title": ["exact", "icontains", "isnull"],
+        "author__name": ["exact", "icontains"],
+        "published_on": ["gte", "lt"],
+        "printed_at": ["gt", "lte"],
+        "opens_at": ["isnull", "lt"],
+        "code": ["exact", "in"],
+        "in_print": ["exact"],
+        "weight": ["isnull", "gt"],
+        "pages": ["in", "lte"],
+        "binding": ["exact"],
+    },
+    ordering=["price", "weight", "author__name"],
+    search_fields=["subtitle", "author__name"],
+)
 class Edition:
     """Every field kind: typed scalars, a key to Book, a key to the shared Author (a stub)."""
 
