@@ -246,6 +246,15 @@ class GenericContentType(models.Model):
             "project, app label, model, primary-key type, and whether it is a list."
         ),
     )
+    queryable = models.JSONField(
+        _("remote queries"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What the remote service lets others filter, order and search on (its query "
+            "field, paths and lookups, ordering, search, largest page); empty if nothing."
+        ),
+    )
     in_schema = models.BooleanField(
         _("in the remote schema"),
         default=False,

@@ -13,18 +13,27 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    GraphQLArgument,
     GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLSchema,
     TypeDefinitionNode,
     build_ast_schema,
     get_named_type,
     parse,
 )
-from graphql.language import BooleanValueNode, ObjectTypeDefinitionNode, StringValueNode
+from graphql.language import (
+    BooleanValueNode,
+    IntValueNode,
+    ObjectTypeDefinitionNode,
+    StringValueNode,
+)
 
 from federated_fk import conf
 from federated_fk.contract import DIRECTIVE, PkType, read_directive
@@ -55,6 +64,15 @@ FILTER_LOOKUPS = COMPARISON_LOOKUPS | TEXT_LOOKUPS
 
 #: The fields of a filter input that combine filters rather than name a path.
 RESERVED_FILTER_NAMES = frozenset({"AND", "OR", "NOT", "DISTINCT"})
+
+#: The largest page a remote ``query<T>`` field may claim to answer.
+MAX_QUERY_LIMIT = 10_000
+
+#: The longest name of a remote query's field, type or path.
+MAX_QUERY_NAME_LENGTH = 200
+
+#: The arguments a ``query<T>`` field may have.
+_QUERY_ARGUMENTS = frozenset({"filter", "search", "orderBy", "offset", "limit"})
 
 
 class InvalidSchema(FederationError):
@@ -102,6 +120,43 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Queryable:
+    """What a remote entity type lets others query: its ``query<T>`` root field.
+
+    :param field: the root field (``queryShopBBook``)
+    :param filter_type: the input type of its ``filter`` argument, None without one
+    :param order_type: the input type of its ``orderBy`` items, None without one
+    :param filters: each Django path and its lookups, Django's names
+    :param types: the GraphQL scalar of each path's values
+    :param ordering: the paths it orders by
+    :param search: whether it takes a ``search`` string
+    :param max_limit: its largest page (the default of its ``limit``)
+    """
+
+    field: str
+    filter_type: str | None
+    order_type: str | None
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
+    types: tuple[tuple[str, str], ...]
+    ordering: tuple[str, ...]
+    search: bool
+    max_limit: int
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the declaration as stored in ``GenericContentType.queryable``."""
+        return {
+            "field": self.field,
+            "filter_type": self.filter_type,
+            "order_type": self.order_type,
+            "filters": {path: list(lookups) for path, lookups in self.filters},
+            "types": dict(self.types),
+            "ordering": list(self.ordering),
+            "search": self.search,
+            "max_limit": self.max_limit,
+        }
+
+
+@dataclass(frozen=True)
 class RemoteEntity:
     """One entity type of a remote subgraph, as a content type describes it."""
 
@@ -118,6 +173,8 @@ class RemoteEntity:
     relations: tuple[tuple[str, Relation], ...] = ()
     #: Whether the remote calls this type's model ``"shared"``.
     shared: bool = False
+    #: What others may query (``query<T>``), None if nothing.
+    queryable: Queryable | None = None
 
 
 def parse_sdl(sdl: str) -> Any:
@@ -142,7 +199,9 @@ def entities(
     with string ids. The fields are the type's scalar, enum and relation
     fields; a relation is a field whose type is another entity type, or a list
     of them. Stub types (``@key(..., resolvable: false)``) are not entities of
-    ``project``: they only name the targets of relations.
+    ``project``: they only name the targets of relations. A root field
+    ``query<T>`` makes ``T`` queryable (``Queryable``): its arguments' input
+    types carry the paths, lookups and ordering that may be used.
 
     :param max_types: the most entity types accepted
     :param max_lengths: the longest ``type_name``, ``app_label`` and ``model``
@@ -151,12 +210,13 @@ def entities(
     """
     document = _parse(sdl, project)
     _check_unique_type_names(document, project)
+    query_problems: list[str] = []
     try:
-        found = _read(document, project)
+        found = _read(document, project, query_problems)
     except (GraphQLError, TypeError) as exc:  # a schema graphql-core cannot build
         reason = str(exc).rstrip(".")
         raise InvalidSchema(project, [f"the schema cannot be built: {reason}"]) from None
-    problems = _problems(found, project, max_types, max_lengths or {})
+    problems = query_problems + _problems(found, project, max_types, max_lengths or {})
     if problems:
         raise InvalidSchema(project, problems)
     return found
@@ -247,7 +307,7 @@ def _untrusted_shared(found: list[RemoteEntity]) -> list[str]:
     ]
 
 
-def _read(document: DocumentNode, project: str) -> list[RemoteEntity]:
+def _read(document: DocumentNode, project: str, problems: list[str]) -> list[RemoteEntity]:
     # _service { sdl } has no federation directive definitions: skip validation.
     schema = build_ast_schema(document, assume_valid_sdl=True)
     found = []
@@ -277,6 +337,7 @@ def _read(document: DocumentNode, project: str) -> list[RemoteEntity]:
                 field_types=tuple(fields.items()),
                 relations=tuple(relations.items()),
                 shared=getattr(info, "project", None) == conf.SHARED_PROJECT,
+                queryable=_queryable(schema, type_, problems),
             )
         )
     return sorted(found, key=lambda e: e.type_name)
@@ -333,3 +394,194 @@ def _directive(node: ObjectTypeDefinitionNode, name: str) -> dict[str, str | boo
                 if isinstance(arg.value, StringValueNode | BooleanValueNode)
             }
     return None
+
+
+# --- query<T>: what a remote type lets others query ----------------------------------------
+
+
+def _queryable(
+    schema: GraphQLSchema, type_: GraphQLObjectType, problems: list[str]
+) -> Queryable | None:
+    """Read the ``query<T>`` root field of ``type_``; None if there is none.
+
+    Everything is checked as the protocol has it (``federated_fk.subgraph.queries``
+    writes it): a problem is added for anything else, and None returned.
+    """
+    name = f"query{type_.name}"
+    root = schema.query_type
+    field = root.fields.get(name) if root is not None else None
+    if field is None:
+        return None
+    found: list[str] = []
+    queryable = _read_query(name, field, type_, found)
+    problems.extend(f"Query.{name}: {problem}" for problem in found)
+    return None if found else queryable
+
+
+def _read_query(
+    name: str, field: GraphQLField, type_: GraphQLObjectType, problems: list[str]
+) -> Queryable | None:
+    _check_page(field, type_, problems)
+    args = field.args
+    unknown = sorted(set(args) - _QUERY_ARGUMENTS)
+    if unknown:
+        problems.append(f"unknown arguments {', '.join(_shown(a) for a in unknown[:_SHOWN])}")
+    if str(getattr(args.get("offset"), "type", None)) != "Int!":
+        problems.append("its offset argument is not Int!")
+    max_limit = _max_limit(args.get("limit"), problems)
+    search = "search" in args
+    if search and str(args["search"].type) != "String":
+        problems.append("its search argument is not String")
+    filter_type, filters, types = _read_filter(args.get("filter"), problems)
+    order_type, ordering = _read_order(args.get("orderBy"), problems)
+    if problems:
+        return None
+    return Queryable(
+        field=name,
+        filter_type=filter_type,
+        order_type=order_type,
+        filters=filters,
+        types=types,
+        ordering=ordering,
+        search=search,
+        max_limit=max_limit,
+    )
+
+
+def _check_page(field: GraphQLField, type_: GraphQLObjectType, problems: list[str]) -> None:
+    page = field.type.of_type if isinstance(field.type, GraphQLNonNull) else None
+    expected = {"total": "Int!", "ids": "[ID!]!", "items": f"[{type_.name}!]!"}
+    if not isinstance(page, GraphQLObjectType) or any(
+        str(getattr(page.fields.get(n), "type", None)) != t for n, t in expected.items()
+    ):
+        problems.append(
+            f"it does not answer a page {{ total: Int!, ids: [ID!]!, items: [{type_.name}!]! }}"
+        )
+
+
+def _max_limit(limit: GraphQLArgument | None, problems: list[str]) -> int:
+    node = getattr(getattr(limit, "ast_node", None), "default_value", None)
+    digits = node.value if isinstance(node, IntValueNode) else ""
+    default = int(digits) if digits.isdigit() and len(digits) <= 6 else None
+    if (
+        limit is None
+        or str(limit.type) != "Int!"
+        or not isinstance(default, int)
+        or isinstance(default, bool)
+        or not 1 <= default <= MAX_QUERY_LIMIT
+    ):
+        problems.append(
+            f"its limit argument is not Int! with a default (its largest page) from 1 to "
+            f"{MAX_QUERY_LIMIT}"
+        )
+        return 0
+    return default
+
+
+def _query_name(value: str, what: str, problems: list[str], path: bool = False) -> bool:
+    """Check ``value`` is a name (a Django path if ``path``); add a problem if not."""
+    ok = bool(NAME.fullmatch(value)) and len(value) <= MAX_QUERY_NAME_LENGTH
+    if path:
+        ok = ok and "" not in value.split("__") and value not in RESERVED_FILTER_NAMES
+    if not ok:
+        problems.append(f"{what} {_shown(value)} is not a {'field path' if path else 'name'}")
+    return ok
+
+
+def _read_filter(
+    argument: GraphQLArgument | None, problems: list[str]
+) -> tuple[str | None, tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, str], ...]]:
+    if argument is None:
+        return None, (), ()
+    filter_type = argument.type
+    if not isinstance(filter_type, GraphQLInputObjectType):
+        problems.append("its filter argument is not a nullable input type")
+        return None, (), ()
+    name = filter_type.name
+    _query_name(name, "the filter type", problems)
+    combinators = {"AND": f"[{name}!]", "OR": f"[{name}!]", "NOT": name}
+    for combinator, expected in combinators.items():
+        given = filter_type.fields.get(combinator)
+        if given is None or str(given.type) != expected:
+            problems.append(f"{name}.{combinator} is not {expected}")
+    paths = {p: f for p, f in filter_type.fields.items() if p not in combinators}
+    if not paths or len(paths) > MAX_FIELDS:
+        problems.append(f"{name} has {len(paths)} paths (from 1 to {MAX_FIELDS})")
+        return name, (), ()
+    filters, types = [], []
+    for path, path_field in paths.items():
+        if not _query_name(path, f"{name} path", problems, path=True):
+            continue
+        lookups, scalar = _read_lookups(path, path_field.type, problems)
+        filters.append((path, lookups))
+        types.append((path, scalar))
+    return name, tuple(filters), tuple(types)
+
+
+def _read_lookups(path: str, lookup_type: Any, problems: list[str]) -> tuple[tuple[str, ...], str]:
+    """Return the lookups of ``path`` and the scalar of its values."""
+    if not isinstance(lookup_type, GraphQLInputObjectType) or not lookup_type.fields:
+        problems.append(f"the lookups of {_shown(path)} are not a nullable input type")
+        return (), ""
+    lookups = tuple(lookup_type.fields)
+    unknown = [lookup for lookup in lookups if lookup not in FILTER_LOOKUPS]
+    if unknown:
+        problems.append(
+            f"{_shown(path)} has the lookup {_shown(unknown[0])}, which is not one of: "
+            f"{', '.join(sorted(FILTER_LOOKUPS))}"
+        )
+        return (), ""
+    scalars = set()
+    for lookup, lookup_field in lookup_type.fields.items():
+        given = lookup_field.type
+        if lookup == "isnull":
+            if str(given) != "Boolean":
+                problems.append(f"{_shown(path)}'s isnull is not Boolean")
+            continue
+        if lookup == "in":
+            if not isinstance(given, GraphQLList) or not isinstance(given.of_type, GraphQLNonNull):
+                problems.append(f"{_shown(path)}'s in is not a list of values")
+                continue
+            given = given.of_type.of_type
+        if not isinstance(given, GraphQLScalarType | GraphQLEnumType):
+            problems.append(f"{_shown(path)}'s {lookup} is not a nullable scalar")
+            continue
+        scalars.add(given.name)
+    if len(scalars) > 1:
+        problems.append(f"the lookups of {_shown(path)} take {len(scalars)} different scalars")
+    scalar = next(iter(scalars), "Boolean")
+    _query_name(scalar, f"the scalar of {_shown(path)}", problems)
+    return lookups, scalar
+
+
+def _read_order(
+    argument: GraphQLArgument | None, problems: list[str]
+) -> tuple[str | None, tuple[str, ...]]:
+    if argument is None:
+        return None, ()
+    given = argument.type
+    order = given.of_type.of_type if isinstance(given, GraphQLList) else None
+    if not isinstance(order, GraphQLInputObjectType) or not isinstance(
+        given.of_type, GraphQLNonNull
+    ):
+        problems.append("its orderBy argument is not a nullable list of input values")
+        return None, ()
+    _query_name(order.name, "the order type", problems)
+    field_type = getattr(order.fields.get("field"), "type", None)
+    descending = getattr(order.fields.get("descending"), "type", None)
+    enum = getattr(field_type, "of_type", None)
+    if (
+        set(order.fields) != {"field", "descending"}
+        or not isinstance(field_type, GraphQLNonNull)
+        or not isinstance(enum, GraphQLEnumType)
+        or str(descending) != "Boolean!"
+    ):
+        problems.append(f"{order.name} is not {{ field: <enum>!, descending: Boolean! }}")
+        return order.name, ()
+    values = tuple(enum.values)
+    if not values or len(values) > MAX_FIELDS:
+        problems.append(f"{enum.name} has {len(values)} values (from 1 to {MAX_FIELDS})")
+        return order.name, ()
+    for value in values:
+        _query_name(value, f"{enum.name} value", problems, path=True)
+    return order.name, values

@@ -85,6 +85,7 @@ class Command(BaseCommand):
                 "listable": entity.listable,
                 "field_types": dict(entity.field_types),
                 "relations": {name: rel.as_json() for name, rel in entity.relations},
+                "queryable": entity.queryable.as_json() if entity.queryable else {},
                 "in_schema": True,
             }
             ct = existing.pop((entity.app_label, entity.model), None)
