@@ -121,6 +121,9 @@ class FederationSettings(TypedDict, total=False):
     #: ``_entities`` representation 1 plus its selection's objects, each id
     #: ``federatedIds`` asks for 1.
     SUBGRAPH_MAX_COST: int
+    #: The most ids a remote queryset's ``pks()`` returns (and so one pushdown
+    #: carries); past it, ``TooManyRemoteIds``, never a silent cut.
+    MAX_PUSHDOWN_IDS: int
 
 
 DEFAULTS: FederationSettings = {
@@ -135,6 +138,7 @@ DEFAULTS: FederationSettings = {
     "SCALARS": {},
     "MAX_REMOTE_TYPES": 500,
     "SUBGRAPH_MAX_COST": 20_000,
+    "MAX_PUSHDOWN_IDS": 10_000,
 }
 
 

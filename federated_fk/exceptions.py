@@ -15,7 +15,12 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+from django.core.exceptions import (
+    FieldError,
+    ImproperlyConfigured,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+)
 
 __all__ = [
     "FederationError",
@@ -23,6 +28,8 @@ __all__ = [
     "RemoteCircuitOpen",
     "RemoteConnectionError",
     "RemoteHTTPError",
+    "RemoteMultipleObjectsReturned",
+    "RemoteNotQueryable",
     "RemoteObjectDoesNotExist",
     "RemoteProjectNotConfigured",
     "RemoteProtocolError",
@@ -32,6 +39,7 @@ __all__ = [
     "RemoteTimeout",
     "RemoteTypeNotInSchema",
     "RemoteUnavailable",
+    "TooManyRemoteIds",
 ]
 
 #: The longest remote text kept: in an exception, a log record or a command's output.
@@ -125,13 +133,79 @@ class RemoteObjectDoesNotExist(ObjectDoesNotExist, FederationError):
 
     Each stand-in class has its own subclass as ``StandIn.DoesNotExist``, as
     Django models do, so ``except Book.DoesNotExist`` works for remote books.
+
+    :param query: what a remote queryset's ``get()`` looked for, when it
+        looked for more than a primary key (then ``pk`` is None)
     """
 
-    def __init__(self, project: str, label: str, pk: Any) -> None:
+    def __init__(self, project: str, label: str, pk: Any, query: str | None = None) -> None:
         self.project = project
         self.label = label
         self.pk = pk
-        super().__init__(f"{label} matching pk={pk!r} does not exist in project {project!r}.")
+        self.query = query
+        what = "query" if query is not None else f"pk={pk!r}"
+        super().__init__(f"{label} matching {what} does not exist in project {project!r}.")
+
+
+class RemoteMultipleObjectsReturned(MultipleObjectsReturned, FederationError):
+    """A remote queryset's ``get()`` matched more than one object.
+
+    Each stand-in class has its own subclass as ``StandIn.MultipleObjectsReturned``.
+
+    :param count: how many objects matched
+    """
+
+    def __init__(self, project: str, label: str, count: int) -> None:
+        self.project = project
+        self.label = label
+        self.count = count
+        super().__init__(
+            f"get() returned more than one {label} -- it returned {count}! (project {project!r})"
+        )
+
+
+class RemoteNotQueryable(FederationError, FieldError, TypeError):
+    """A remote type whose owning service declares nothing to filter, order or search on.
+
+    Its objects are still read by primary key (``filter(pk__in=...)``,
+    ``get(pk=...)``). A ``FieldError``, and a ``TypeError`` as the by-pk-only
+    manager raised before querysets.
+
+    :param keyword: what was asked for (a lookup, an ordering, ``search``)
+    :param action: what cannot be done, in words (``"filtered by pk__in only"``)
+    """
+
+    def __init__(self, project: str, label: str, keyword: str, action: str) -> None:
+        self.project = project
+        self.label = label
+        self.keyword = keyword
+        super().__init__(
+            f"Remote {label} objects are {action} (got {keyword!r}): project {project!r} "
+            "declares no filter_fields, ordering or search_fields for this type. Declare them "
+            "in its subgraph (@subgraph.entity(..., filter_fields=...)), then run "
+            f"'manage.py sync_remote_contenttypes {project}'."
+        )
+
+
+class TooManyRemoteIds(FederationError, ValueError):
+    """A remote queryset matches more ids than one pushdown may carry.
+
+    Never cut silently: narrow the query, or raise ``FEDERATION["MAX_PUSHDOWN_IDS"]``.
+
+    :param count: how many ids the remote query matches
+    :param limit: ``FEDERATION["MAX_PUSHDOWN_IDS"]``
+    """
+
+    def __init__(self, project: str, label: str, count: int, limit: int) -> None:
+        self.project = project
+        self.label = label
+        self.count = count
+        self.limit = limit
+        super().__init__(
+            f"The remote {label} query matches {count} objects in project {project!r}, more "
+            f"than the {limit} ids one query may carry (FEDERATION['MAX_PUSHDOWN_IDS']): "
+            "narrow the query or raise the setting."
+        )
 
 
 class RemoteProjectNotConfigured(FederationError):

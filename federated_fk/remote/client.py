@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 
 from federated_fk import conf
 from federated_fk.exceptions import FederationError, RemoteProtocolError
+from federated_fk.ids import InvalidId
 from federated_fk.partial import PartialResult
 from federated_fk.remote import events
 from federated_fk.remote.cache import RemoteCache
-from federated_fk.remote.entities import EntityType, Found, fetch_project
+from federated_fk.remote.entities import EntityType, Found, _fields, _reads, fetch_project
 from federated_fk.remote.loop import arun, get_loop, run
+from federated_fk.remote.session import ProjectSession
 
 T = TypeVar("T")
 
@@ -145,3 +148,112 @@ def list_ids(project: str, type_name: str, offset: int, limit: int) -> tuple[lis
 
     variables = {"typeName": type_name, "offset": offset, "limit": limit}
     return _ask(project, IDS_QUERY, variables, read, "federatedIds { ids total }")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a remote query's answer: only what the query selected is set.
+
+    :param total: how many visible objects match, all pages together
+    :param ids: the primary keys of this page, parsed
+    :param items: (primary key, fields) of each object of this page, the
+        fields converted as ``_entities`` answers are
+    """
+
+    total: int | None = None
+    ids: list[Any] | None = None
+    items: list[tuple[Any, dict[str, Any]]] | None = None
+
+
+def query_page(
+    project: str,
+    text: str,
+    variables: dict[str, Any],
+    entity_type: EntityType,
+    parse_id: Callable[[Any], Any],
+) -> Page:
+    """Run one page of a remote query (``query<Type>``, aliased ``page``) from sync code.
+
+    :param text: the query; its root field is aliased ``page`` and selects
+        any of ``total``, ``ids`` and ``items``
+    :param variables: its variables; ``limit`` bounds what a page may hold
+    :param entity_type: how to read and convert ``items``
+    :param parse_id: turns a remote id into a primary key; raises ``InvalidId``
+    :raises RemoteUnavailable: the project could not answer, or answered
+        something that is not such a page
+    """
+    timeout = conf.project_settings(project)["TIMEOUT"] + 5
+    return run(_query_page(project, text, variables, entity_type, parse_id), timeout=timeout)
+
+
+async def aquery_page(
+    project: str,
+    text: str,
+    variables: dict[str, Any],
+    entity_type: EntityType,
+    parse_id: Callable[[Any], Any],
+) -> Page:
+    """The async twin of ``query_page``."""
+    return await arun(_query_page(project, text, variables, entity_type, parse_id))
+
+
+async def _query_page(
+    project: str,
+    text: str,
+    variables: dict[str, Any],
+    entity_type: EntityType,
+    parse_id: Callable[[Any], Any],
+) -> Page:
+    session = get_loop().session(project)
+    data = await session.execute(text, variables)
+    page = data.get("page") if isinstance(data, dict) else None
+    if not isinstance(page, dict):
+        raise RemoteProtocolError(project, session.endpoint, "no query page in the answer")
+    return _read_page(session, page, entity_type, parse_id, int(variables.get("limit", 0)))
+
+
+def _read_page(
+    session: ProjectSession,
+    page: dict[str, Any],
+    entity_type: EntityType,
+    parse_id: Callable[[Any], Any],
+    limit: int,
+) -> Page:
+    """Check one page against what was asked; convert its ids and items."""
+
+    def refuse(problem: str) -> RemoteProtocolError:
+        return RemoteProtocolError(session.project, session.endpoint, problem)
+
+    total = page.get("total")
+    if "total" in page and (not isinstance(total, int) or isinstance(total, bool) or total < 0):
+        raise refuse(f"the query total {total!r} is not a count")
+    ids = items = None
+    try:
+        if "ids" in page:
+            if not isinstance(page["ids"], list) or len(page["ids"]) > limit:
+                raise refuse(f"the query ids are not a list of at most {limit}")
+            ids = [parse_id(i) for i in page["ids"]]
+        if "items" in page:
+            if not isinstance(page["items"], list) or len(page["items"]) > limit:
+                raise refuse(f"the query items are not a list of at most {limit}")
+            items = _items(session, page["items"], entity_type, parse_id)
+    except InvalidId as exc:
+        raise refuse(f"the query answered an id that is not one: {exc}") from None
+    return Page(total=total, ids=ids, items=items)
+
+
+def _items(
+    session: ProjectSession, items: list[Any], entity_type: EntityType, parse_id: Callable
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Convert each item with the converters of ``_entities`` answers."""
+    reads = _reads(entity_type, frozenset())
+    converted = []
+    for item in items:
+        if not isinstance(item, dict) or "id" not in item:
+            raise RemoteProtocolError(
+                session.project, session.endpoint, "a query item is not an object with an id"
+            )
+        representation = {"__typename": entity_type.type_name, "id": str(item["id"])}
+        fields = _fields(session, entity_type, representation, item, reads)
+        converted.append((parse_id(item["id"]), fields or {}))
+    return converted

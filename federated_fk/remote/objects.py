@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.db.models import Q
 from django.db.models.base import ModelState
 
 from federated_fk import conf
-from federated_fk.exceptions import RemoteObjectDoesNotExist
+from federated_fk.exceptions import RemoteMultipleObjectsReturned, RemoteObjectDoesNotExist
 from federated_fk.remote.converters import snake_case
 from federated_fk.remote.entities import EntityType
-from federated_fk.remote.loading import client, fetch_remote_objects
+from federated_fk.remote.loading import client
 from federated_fk.remote.options import RemoteOptions
+from federated_fk.remote.queryset import (
+    QUERYSET_METHODS,
+    Queryable,
+    RemoteQuerySet,
+    queryset_method,
+)
 from federated_fk.remote.relations import RelationDescriptor, RelationIdDescriptor
 
 if TYPE_CHECKING:
@@ -30,32 +37,47 @@ if TYPE_CHECKING:
 
 
 class RemoteManager:
-    """The ``_default_manager`` of a stand-in class: look-ups by primary key."""
+    """The ``_default_manager`` of a stand-in class (``StandIn.objects``).
 
-    def __init__(self, model: type[RemoteObject]) -> None:
+    Its methods return ``RemoteQuerySet``s, run by the service that owns the
+    type (``federated_fk.remote.queryset``); ``get(pk)`` alone stays lazy, as
+    ``content_object`` is: it returns a stand-in without a request.
+
+    :param queryable: what the owning service lets others query of the type,
+        as ``GenericContentType.queryable`` stores it (empty: primary keys only)
+    """
+
+    def __init__(self, model: type[RemoteObject], queryable: dict[str, Any] | None = None) -> None:
         self.model = model
+        self._queryable = queryable or {}
 
-    def get(self, pk: Any = None, **kwargs: Any) -> RemoteObject:
-        """Return a lazy stand-in for ``pk``; it loads on first field access."""
-        pk = kwargs.pop("id", pk)
-        if kwargs or pk is None:
-            raise TypeError(
-                f"Remote {self.model._meta.label} objects are looked up by pk only, "
-                f"got {sorted(kwargs) or 'no pk'}."
-            )
-        return self.model(pk)
+    @cached_property
+    def queryable(self) -> Queryable | None:
+        """What may be filtered, ordered and searched on, or None if nothing."""
+        return Queryable.read(self.model._meta.label, self._queryable)
 
-    def filter(self, pk__in: Iterable[Any] = (), **kwargs: Any) -> list[RemoteObject]:
-        """Fetch the objects whose primary keys are in ``pk__in``, in one request.
+    def get_queryset(self) -> RemoteQuerySet:
+        """Return a new queryset of every object the remote lets this service see."""
+        return RemoteQuerySet(self.model, self.queryable)
 
-        Objects that do not exist are left out, as a queryset leaves them out.
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        """Return the object that matches; ``get(pk)`` alone: a lazy stand-in, no request.
+
+        Any other lookup is a queryset's ``get()``: one request, and the
+        stand-in's ``DoesNotExist`` or ``MultipleObjectsReturned``.
         """
-        if kwargs:
-            raise TypeError(
-                f"Remote {self.model._meta.label} objects are filtered by pk__in "
-                f"only, got {sorted(kwargs)}."
-            )
-        return fetch_remote_objects({self.model: pk__in}).raise_first()
+        pk = _lone_pk(args, kwargs)
+        if pk is not None:
+            return self.model(pk)
+        return self.get_queryset().get(*args, **kwargs)
+
+    def filter(self, *args: Any, **kwargs: Any) -> RemoteQuerySet:
+        """Return a queryset of the objects that match: see ``RemoteQuerySet.filter``.
+
+        ``filter(pk__in=...)`` alone is read through ``_entities`` (every
+        remote type, queryable or not): one request, missing objects left out.
+        """
+        return self.get_queryset().filter(*args, **kwargs)
 
     def page_ids(self, offset: int, limit: int) -> tuple[list[Any], int]:
         """Return a page of the primary keys the remote lets this service see, and their count.
@@ -76,6 +98,38 @@ class RemoteManager:
         return [opts.pk.to_python(pk) for pk in ids], total
 
 
+class ManagerDescriptor:
+    """``StandIn.objects``: the manager on the class; on an object, a remote field of that name.
+
+    As Django's, the manager is not reachable from instances; there the
+    name falls through to ``RemoteObject.__getattr__``.
+    """
+
+    def __init__(self, manager: RemoteManager) -> None:
+        self.manager = manager
+
+    def __get__(self, instance: Any, owner: type | None = None) -> RemoteManager:
+        if instance is not None:
+            raise AttributeError("objects")
+        return self.manager
+
+
+for _name in QUERYSET_METHODS:
+    if _name not in RemoteManager.__dict__:
+        setattr(RemoteManager, _name, queryset_method(_name))
+
+
+def _lone_pk(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Return the primary key of ``get(pk)``, ``get(pk=...)`` or ``get(id=...)``, else None."""
+    if len(args) == 1 and not kwargs and not isinstance(args[0], Q):
+        return args[0]
+    if not args and len(kwargs) == 1:
+        ((name, value),) = kwargs.items()
+        if name in ("pk", "id", "pk__exact", "id__exact"):
+            return value
+    return None
+
+
 class RemoteObject:
     """An object of a remote service, named by its content type and primary key.
 
@@ -90,6 +144,10 @@ class RemoteObject:
     _default_manager: ClassVar[RemoteManager]
     _base_manager: ClassVar[RemoteManager]
     DoesNotExist: ClassVar[type[RemoteObjectDoesNotExist]] = RemoteObjectDoesNotExist
+    MultipleObjectsReturned: ClassVar[type[RemoteMultipleObjectsReturned]] = (
+        RemoteMultipleObjectsReturned
+    )
+    objects: ClassVar[ManagerDescriptor]
 
     def __init__(self, pk: Any, data: dict[str, Any] | None = None) -> None:
         self.pk = self._meta.pk.to_python(pk)
@@ -264,7 +322,10 @@ def stand_in_class(ct: GenericContentType) -> type[RemoteObject]:
 
 def _stand_in_class(ct: GenericContentType, base: type) -> type[RemoteObject]:
     described = json.dumps(
-        [ct.type_name, ct.pk_type, ct.fields, ct.field_types, ct.relations, ct.listable],
+        [
+            *(ct.type_name, ct.pk_type, ct.fields, ct.field_types, ct.relations, ct.listable),
+            getattr(ct, "queryable", None) or {},
+        ],
         sort_keys=True,
         default=str,
     )
@@ -295,5 +356,12 @@ def _make_stand_in(ct: GenericContentType, base: type) -> type[RemoteObject]:
         (base.DoesNotExist,),
         {"__module__": module, "__qualname__": f"{object_name}.DoesNotExist"},
     )
-    cls._default_manager = cls._base_manager = RemoteManager(cls)
+    cls.MultipleObjectsReturned = type(
+        "MultipleObjectsReturned",
+        (base.MultipleObjectsReturned,),
+        {"__module__": module, "__qualname__": f"{object_name}.MultipleObjectsReturned"},
+    )
+    manager = RemoteManager(cls, getattr(ct, "queryable", None) or {})
+    cls._default_manager = cls._base_manager = manager
+    cls.objects = ManagerDescriptor(manager)  # type: ignore[assignment]
     return cls

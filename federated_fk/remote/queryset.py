@@ -1,0 +1,1061 @@
+"""Remote querysets: Django's queryset API over a type another service owns.
+
+``StandIn.objects.filter(title__icontains="dun").order_by("-price")[:10]``
+builds a ``RemoteQuerySet``: lazy and chainable as Django's, checked against
+what the owning service declares (``filter_fields``, ``ordering``,
+``search_fields``, synchronized into the content type's ``queryable``) before
+any request, and run by that service: one ``query<Type>`` request per
+evaluation, one per page when iterating. A queryset that only names primary
+keys (``filter(pk__in=...)``) is read through ``_entities`` instead, as
+stand-ins always were, for every remote type, queryable or not.
+
+Query text is generated from the type's description (names checked as
+GraphQL names); values travel only as variables. Every evaluation is written
+once, as a generator of requests (``_Ask``) that a sync or an async driver
+answers, so that the async twins share the sync methods' logic.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import FieldError, ValidationError
+from django.db.models import Q
+
+from federated_fk import conf
+from federated_fk.exceptions import (
+    RemoteNotQueryable,
+    RemoteSchemaError,
+    TooManyRemoteIds,
+)
+from federated_fk.ids import parse_remote_id
+from federated_fk.remote.loading import afetch_remote_objects, client, fetch_remote_objects
+from federated_fk.scalars import scalar_named
+
+if TYPE_CHECKING:
+    from federated_fk.models import GenericContentType
+    from federated_fk.remote.client import Page
+    from federated_fk.remote.objects import RemoteObject
+
+__all__ = ["Queryable", "RemoteQuerySet"]
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+#: What a primary key is filtered with when the owning service does not declare it.
+PK_LOOKUPS = ("exact", "in")
+#: How many objects ``repr()`` shows, as Django's ``REPR_OUTPUT_SIZE``.
+REPR_OUTPUT_SIZE = 20
+#: The most ``XOR`` operands expanded into ``AND``/``OR``/``NOT`` (the expansion doubles each time).
+MAX_XOR_OPERANDS = 8
+#: The most a page may ask for, whatever a stored description says.
+MAX_PAGE = 10_000
+#: The name a primary-key lookup compiles to when the remote does not declare ``id``.
+PK = "pk"
+
+
+@dataclass(frozen=True)
+class Queryable:
+    """What the owning service lets others query of one type (``ct.queryable``).
+
+    :param field: the root query field, ``query<Type>``
+    :param filter_type: the GraphQL input type of its ``filter`` argument, if any
+    :param order_type: the GraphQL input type of one ``orderBy`` entry, if any
+    :param filters: each declared path and the lookups allowed on it
+    :param types: the GraphQL scalar of each path's values
+    :param ordering: the fields it may be ordered by
+    :param search: whether it has a ``search`` argument
+    :param max_limit: the most objects one page holds
+    """
+
+    field: str
+    filter_type: str | None
+    order_type: str | None
+    filters: Mapping[str, tuple[str, ...]]
+    types: Mapping[str, str]
+    ordering: tuple[str, ...]
+    search: bool
+    max_limit: int
+
+    @classmethod
+    def read(cls, label: str, described: Mapping[str, Any] | None) -> Queryable | None:
+        """Return the description stored in a content type's ``queryable``, or None if empty.
+
+        :raises RemoteSchemaError: the stored description is malformed (its
+            names go into query text, so they are checked again here)
+        """
+        if not described:
+            return None
+        try:
+            made = cls(
+                field=str(described["field"]),
+                filter_type=_optional(described.get("filter_type")),
+                order_type=_optional(described.get("order_type")),
+                filters={
+                    str(path): tuple(str(lookup) for lookup in lookups)
+                    for path, lookups in dict(described.get("filters") or {}).items()
+                },
+                types={str(k): str(v) for k, v in dict(described.get("types") or {}).items()},
+                ordering=tuple(str(name) for name in described.get("ordering") or ()),
+                search=bool(described.get("search")),
+                max_limit=int(described.get("max_limit") or 100),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RemoteSchemaError(
+                f"The stored query description of remote {label} is malformed ({exc!r}): "
+                "run sync_remote_contenttypes again."
+            ) from None
+        # A declaration needs its input type: filters a filter type, ordering an order type.
+        names = [
+            made.field,
+            made.filter_type if made.filters or made.filter_type else "Filter",
+            made.order_type if made.ordering or made.order_type else "Order",
+        ]
+        for name in names:
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise RemoteSchemaError(
+                    f"The stored query description of remote {label} names {name!r} "
+                    "where a GraphQL name belongs: run sync_remote_contenttypes again."
+                )
+        if not 1 <= made.max_limit <= MAX_PAGE:
+            raise RemoteSchemaError(
+                f"The stored page size of remote {label} is {made.max_limit}, not 1 to {MAX_PAGE}."
+            )
+        return made
+
+
+def _optional(name: Any) -> str | None:
+    return None if name is None else str(name)
+
+
+# The compiled condition tree: what filter() and exclude() checked and kept.
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One checked condition: a declared path (or ``PK``), an allowed lookup, its value."""
+
+    path: str
+    lookup: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Node:
+    """Conditions joined by ``AND`` or ``OR``, negated or not (never empty)."""
+
+    connector: str
+    children: tuple[Node | Lookup, ...]
+    negated: bool = False
+
+
+Condition = Node | Lookup
+
+
+def _join(connector: str, children: Iterable[Condition | None], negated: bool = False) -> Any:
+    kept = tuple(c for c in children if c is not None)
+    if not kept:
+        return None  # Q() and ~Q() match everything, as Django's do
+    if len(kept) == 1 and not negated:
+        return kept[0]
+    return Node(connector, kept, negated)
+
+
+def _negate(condition: Condition) -> Condition:
+    if isinstance(condition, Node) and condition.negated:
+        return _join(condition.connector, condition.children)
+    return Node("AND", (condition,), negated=True)
+
+
+def _xor(children: list[Condition]) -> Condition | None:
+    """Expand ``a ^ b ^ ...`` (true when an odd number are) into ``AND``/``OR``/``NOT``."""
+    if len(children) > MAX_XOR_OPERANDS:
+        raise FieldError(
+            f"A remote query takes at most {MAX_XOR_OPERANDS} XOR operands, got {len(children)}."
+        )
+    result: Condition | None = None
+    for child in children:
+        if result is None:
+            result = child
+            continue
+        result = _join(
+            "OR",
+            [_join("AND", [result, _negate(child)]), _join("AND", [_negate(result), child])],
+        )
+    return result
+
+
+class _Spec:
+    """What may be asked of one remote type; turns Q trees into checked conditions."""
+
+    def __init__(self, model: type[RemoteObject], queryable: Queryable | None) -> None:
+        self.model = model
+        self.queryable = queryable
+        opts = model._meta
+        self.project: str = opts.project
+        self.label: str = opts.label
+        self.filters: Mapping[str, tuple[str, ...]] = queryable.filters if queryable else {}
+        #: The declared name of the primary key, if the remote lets it be filtered on.
+        self.pk_name = next((n for n in ("pk", "id") if n in self.filters), None)
+
+    def choices(self) -> list[str]:
+        return sorted({*self.filters, "pk"})
+
+    def compile(self, q: Q, action: str) -> Condition | None:
+        """Return ``q`` checked against the declaration.
+
+        :raises RemoteNotQueryable: the type declares nothing and ``q`` asks
+            for more than primary keys
+        :raises FieldError: a path or lookup that is not declared
+        """
+        children: list[Condition] = []
+        for child in q.children:
+            if isinstance(child, Q):
+                compiled = self.compile(child, action)
+            else:
+                keyword, value = child
+                compiled = self.resolve(keyword, value, action)
+            if compiled is not None:
+                children.append(compiled)
+        if q.connector == "XOR":
+            expanded = _xor(children)
+            return None if expanded is None else _negate(expanded) if q.negated else expanded
+        return _join(q.connector, children, q.negated)
+
+    def resolve(self, keyword: str, value: Any, action: str) -> Lookup:
+        """Return the checked condition of one ``path__lookup=value`` keyword argument."""
+        parts = keyword.split("__")
+        if parts[0] in ("pk", "id") and parts[0] not in self.filters:
+            lookup = "__".join(parts[1:]) or "exact"
+            if self.pk_name is not None:
+                return self._lookup(self.pk_name, lookup, value, keyword)
+            if lookup not in PK_LOOKUPS:
+                raise FieldError(
+                    f"Unsupported lookup {lookup!r} for the primary key of remote "
+                    f"{self.label}: {', '.join(PK_LOOKUPS)} only, unless project "
+                    f"{self.project!r} declares 'id' in its filter_fields."
+                )
+            return Lookup(PK, lookup, _pk_value(lookup, value))
+        if self.queryable is None:
+            raise RemoteNotQueryable(self.project, self.label, keyword, action)
+        for cut in range(len(parts), 0, -1):
+            path = "__".join(parts[:cut])
+            if path in self.filters:
+                return self._lookup(path, "__".join(parts[cut:]) or "exact", value, keyword)
+        unknown = "__".join(parts[:-1]) if len(parts) > 1 and _is_lookup(parts[-1]) else keyword
+        raise FieldError(
+            f"Cannot resolve keyword {unknown!r} into field. Choices are: "
+            f"{', '.join(self.choices())}. (Remote {self.label} is filtered on what project "
+            f"{self.project!r} declares in filter_fields.)"
+        )
+
+    def _lookup(self, path: str, lookup: str, value: Any, keyword: str) -> Lookup:
+        allowed = self.filters[path]
+        if value is None and lookup in ("exact", "iexact"):
+            # Django's spelling of "is null"; never sent as {exact: null}, which a
+            # GraphQL filter reads as "no condition".
+            if "isnull" not in allowed:
+                raise FieldError(
+                    f"{keyword}=None needs the 'isnull' lookup on {path!r}, which project "
+                    f"{self.project!r} does not declare for remote {self.label}; "
+                    f"allowed: {', '.join(allowed)}."
+                )
+            return Lookup(path, "isnull", True)
+        if lookup not in allowed:
+            raise FieldError(
+                f"Unsupported lookup {lookup!r} for remote {self.label} field {path!r}: "
+                f"project {self.project!r} allows {', '.join(allowed) or 'none'}."
+            )
+        return Lookup(path, lookup, _value(lookup, value, self._checker(path)))
+
+    def _checker(self, path: str) -> Callable[[Any], Any]:
+        """Return what checks a value of ``path`` and gives it as its scalar sends it."""
+        types = self.queryable.types if self.queryable else {}
+        scalar = scalar_named(types.get(path, ""))
+        if scalar is None:
+            return _json  # an enum, or a scalar nobody described: sent as given
+
+        def check(value: Any) -> Any:
+            try:
+                return _json(scalar.parse(_json(value)))
+            except (TypeError, ValueError, ValidationError):
+                raise ValueError(
+                    f"Remote {self.label} field {path!r} takes {scalar.name} values; "
+                    f"{value!r} is not one."
+                ) from None
+
+        return check
+
+    def ordering(self, names: tuple[str, ...]) -> tuple[tuple[str, bool], ...] | None:
+        """Return ``order_by`` names as (declared field, descending) pairs; None for the default.
+
+        The remote always orders by the primary key last, so a trailing
+        ``"pk"`` (or ``"id"``) is that default, and needs no declaration.
+        """
+        if self.queryable is None:
+            raise RemoteNotQueryable(
+                self.project, self.label, ", ".join(names), "ordered by pk only"
+            )
+        order: list[tuple[str, bool]] = []
+        for position, name in enumerate(names):
+            descending = name.startswith("-")
+            bare = name.lstrip("-")
+            if bare in self.queryable.ordering:
+                order.append((bare, descending))
+            elif bare in ("pk", "id") and not descending and position == len(names) - 1:
+                continue  # the remote's own last key
+            else:
+                raise FieldError(
+                    f"Cannot resolve keyword {bare!r} into field. Choices are: "
+                    f"{', '.join(sorted(self.queryable.ordering)) or 'none'}. (Remote "
+                    f"{self.label} is ordered by what project {self.project!r} declares "
+                    "in ordering, then by pk.)"
+                )
+        return tuple(order) or None
+
+
+#: Django's lookup names: what the end of an unknown keyword may be (for the message).
+_LOOKUP_NAMES = frozenset(
+    "exact iexact contains icontains in gt gte lt lte startswith istartswith endswith "
+    "iendswith range date year iso_year month day week week_day iso_week_day quarter time "
+    "hour minute second isnull regex iregex".split()
+)
+
+
+def _is_lookup(name: str) -> bool:
+    return name in _LOOKUP_NAMES
+
+
+def _pk_value(lookup: str, value: Any) -> Any:
+    if lookup == "in":
+        return tuple(_as_pk(v) for v in _sequence(lookup, value) if v is not None)
+    return _as_pk(value)
+
+
+def _as_pk(value: Any) -> Any:
+    # A model instance or a stand-in stands for its primary key.
+    return value.pk if hasattr(value, "_meta") and hasattr(value, "pk") else value
+
+
+def _sequence(lookup: str, value: Any) -> list[Any]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"The {lookup!r} lookup takes a list of values, got {value!r}.")
+    return list(value)
+
+
+def _value(lookup: str, value: Any, check: Callable[[Any], Any]) -> Any:
+    """Return ``value`` as the JSON a GraphQL variable carries, checked for its lookup.
+
+    :param check: checks one value of the field and returns it as JSON
+    """
+    if lookup == "isnull":
+        if not isinstance(value, bool):
+            raise ValueError("The QuerySet value for an isnull lookup must be True or False.")
+        return value
+    if lookup == "in":
+        return [check(v) for v in _sequence(lookup, value) if v is not None]
+    if lookup == "range":
+        bounds = _sequence(lookup, value)
+        if len(bounds) != 2:
+            raise ValueError(f"The 'range' lookup takes two values, got {len(bounds)}.")
+        return [check(v) for v in bounds]
+    if value is None:
+        raise ValueError("Cannot use None as a query value")
+    return check(value)
+
+
+def _json(value: Any) -> Any:
+    value = _as_pk(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    raise TypeError(f"A remote query cannot send {type(value).__name__} value {value!r}.")
+
+
+def filter_input(condition: Condition | None) -> Any:
+    """Return the ``filter`` variable of a checked condition tree (None: no filter).
+
+    Each object holds one path, or one of ``AND``/``OR``/``NOT``, never a mix,
+    so that its meaning does not depend on how the remote combines them.
+    """
+    if condition is None:
+        return None
+    if isinstance(condition, Lookup):
+        # A primary key the remote does not declare is read through _entities,
+        # alone (``_check_route``): it never reaches a filter.
+        return {condition.path: {condition.lookup: condition.value}}
+    parts = [filter_input(child) for child in condition.children]
+    body = parts[0] if len(parts) == 1 else {condition.connector: parts}
+    return {"NOT": body} if condition.negated else body
+
+
+def _pk_only(condition: Condition | None) -> bool:
+    if isinstance(condition, Lookup):
+        return condition.path == PK
+    if condition is None or condition.negated or condition.connector != "AND":
+        return False
+    return all(_pk_only(child) for child in condition.children)
+
+
+def _has_pk(condition: Condition | None) -> bool:
+    if isinstance(condition, Lookup):
+        return condition.path == PK
+    return condition is not None and any(_has_pk(c) for c in condition.children)
+
+
+def _wanted_pks(condition: Condition) -> list[Any]:
+    """The primary keys an ``AND`` of primary-key lookups names, in the order first given."""
+    lookups = [condition] if isinstance(condition, Lookup) else list(condition.children)
+    wanted: list[list[Any]] = []
+    for lookup in lookups:
+        assert isinstance(lookup, Lookup)  # _pk_only() held
+        values = list(lookup.value) if lookup.lookup == "in" else [lookup.value]
+        wanted.append(values)
+    if len(wanted) == 1:
+        return wanted[0]
+    # An intersection needs comparable ids: compared as the strings they travel as.
+    others = [{str(v) for v in values} for values in wanted[1:]]
+    return [v for v in wanted[0] if all(str(v) in keys for keys in others)]
+
+
+# The requests an evaluation makes, answered by a sync or an async driver.
+
+
+@dataclass(frozen=True)
+class _PageAsk:
+    """One ``query<Type>`` request: the page at ``offset``, ``limit`` long."""
+
+    select: frozenset[str]
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class _EntitiesAsk:
+    """One ``_entities`` fetch of the objects with these primary keys."""
+
+    pks: tuple[Any, ...]
+
+
+_Ask = _PageAsk | _EntitiesAsk
+#: An evaluation: yields requests, is sent their answers, returns its result.
+_Plan = Generator[_Ask, Any, Any]
+
+
+@dataclass
+class _State:
+    """What a queryset asks for; copied by each chained call."""
+
+    where: Condition | None = None
+    order: tuple[tuple[str, bool], ...] | None = None
+    search: tuple[str, ...] = ()
+    low: int = 0
+    high: int | None = None
+    values: tuple[str, ...] | None = None
+    flat: bool = False
+    empty: bool = False
+
+
+class RemoteQuerySet:
+    """A lazy query of a remote type, run by the service that owns it.
+
+    Chain ``filter``, ``exclude`` (``Q`` objects with ``&``, ``|``, ``~``,
+    paths across remote relations such as ``author__name``), ``order_by``,
+    ``search`` and slices; evaluate with iteration, ``len``, ``bool``,
+    ``count``, ``exists``, ``first``, ``last``, ``get``, ``in_bulk``,
+    ``values_list`` or ``pks``, or their async twins (``acount``,
+    ``aexists``, ``aget``, ``afirst``, ``alast``, ``ain_bulk``, ``apks``,
+    ``async for``). Each evaluation is one request, one per page when
+    iterating, and its result is cached on the queryset.
+
+    :param model: the stand-in class of the remote type
+    :param queryable: what the owning service declares, None if nothing
+    """
+
+    def __init__(self, model: type[RemoteObject], queryable: Queryable | None = None) -> None:
+        self.model = model
+        self._spec = _Spec(model, queryable)
+        self._state = _State()
+        self._result_cache: list[Any] | None = None
+
+    # Building.
+
+    @property
+    def queryable(self) -> Queryable | None:
+        """What the owning service lets this service query of the type, if anything."""
+        return self._spec.queryable
+
+    @property
+    def content_type(self) -> GenericContentType:
+        """The GenericContentType of the remote type."""
+        opts = self.model._meta
+        return opts.content_types.db_manager(opts.db).get_for_model(self.model)
+
+    @property
+    def ordered(self) -> bool:
+        """Always True: the remote orders by the primary key last."""
+        return True
+
+    def _chain(self, **changes: Any) -> RemoteQuerySet:
+        clone = object.__new__(type(self))
+        clone.model = self.model
+        clone._spec = self._spec
+        clone._state = replace(self._state, **changes)
+        clone._result_cache = None
+        return clone
+
+    def all(self) -> RemoteQuerySet:
+        """Return a copy of this queryset (its cache is not shared)."""
+        return self._chain()
+
+    def none(self) -> RemoteQuerySet:
+        """Return a queryset that matches nothing, and so never asks."""
+        return self._chain(empty=True)
+
+    def filter(self, *args: Any, **kwargs: Any) -> RemoteQuerySet:
+        """Return a queryset of the objects that also match these lookups.
+
+        :raises FieldError: a path or lookup the owning service does not declare
+        :raises RemoteNotQueryable: the owning service declares nothing, and
+            the lookups ask for more than primary keys
+        """
+        return self._filter_or_exclude(False, args, kwargs, "filtered by pk__in only")
+
+    def exclude(self, *args: Any, **kwargs: Any) -> RemoteQuerySet:
+        """Return a queryset without the objects that match these lookups (all of them)."""
+        return self._filter_or_exclude(True, args, kwargs, "filtered by pk__in only")
+
+    def _filter_or_exclude(
+        self, negate: bool, args: tuple[Any, ...], kwargs: dict[str, Any], action: str
+    ) -> RemoteQuerySet:
+        self._not_sliced("filter")
+        compiled = self._spec.compile(Q(*args, **kwargs), action)
+        if compiled is None:
+            return self._chain()
+        if negate:
+            compiled = _negate(compiled)
+        clone = self._chain(where=_join("AND", [self._state.where, compiled]))
+        clone._check_route()
+        return clone
+
+    def order_by(self, *names: str) -> RemoteQuerySet:
+        """Return a queryset ordered by these declared fields (``"-price"`` descending).
+
+        The remote orders by the primary key last, so pages are stable;
+        ``order_by()`` with no names goes back to the primary-key order.
+        """
+        if self._state.low or self._state.high is not None:
+            raise TypeError("Cannot reorder a query once a slice has been taken.")
+        clone = self._chain(order=self._spec.ordering(names) if names else None)
+        clone._check_route()
+        return clone
+
+    def search(self, term: str) -> RemoteQuerySet:
+        """Return a queryset of the objects the owning service finds for ``term``.
+
+        Each word must be found (``icontains``) in one of the type's
+        ``search_fields``, as the admin's search does.
+
+        :raises FieldError: the owning service declares no ``search_fields``
+        """
+        queryable = self._spec.queryable
+        if queryable is None:
+            raise RemoteNotQueryable(self._spec.project, self._spec.label, term, "never searched")
+        if not queryable.search:
+            raise FieldError(
+                f"Remote {self._spec.label} cannot be searched: project "
+                f"{self._spec.project!r} declares no search_fields for it."
+            )
+        self._not_sliced("search")
+        # Kept as given: the remote splits words, keeping "quoted words" together.
+        terms = (str(term).strip(),) if str(term).strip() else ()
+        clone = self._chain(search=self._state.search + terms)
+        clone._check_route()
+        return clone
+
+    def values_list(self, *fields: str, flat: bool = False) -> RemoteQuerySet:
+        """Return a queryset of tuples of these fields (values with ``flat=True``).
+
+        ``values_list("pk", flat=True)`` asks only for ids.
+        """
+        if flat and len(fields) != 1:
+            raise TypeError(
+                "'flat' is not valid when values_list is called with more than one field."
+            )
+        names = fields or ("pk", *sorted(self.model._meta.python_names))
+        known = {"pk", "id", *self.model._meta.python_names}
+        for name in names:
+            if name not in known:
+                raise FieldError(
+                    f"Cannot resolve keyword {name!r} into field. Choices are: "
+                    f"{', '.join(sorted(known))}."
+                )
+        return self._chain(values=tuple(names), flat=flat)
+
+    def _not_sliced(self, what: str) -> None:
+        if self._state.low or self._state.high is not None:
+            raise TypeError(f"Cannot {what} a query once a slice has been taken.")
+
+    def _check_route(self) -> None:
+        """Refuse, before any request, primary keys mixed into what only the remote can run."""
+        state = self._state
+        if not _has_pk(state.where) or self._by_entities():
+            return
+        raise FieldError(
+            f"Remote {self._spec.label}: a primary-key lookup (pk, pk__in) is read "
+            "through _entities, alone; combined with other lookups, exclude(), "
+            f"order_by() or search(), it needs 'id' in project {self._spec.project!r}'s "
+            "filter_fields."
+        )
+
+    def _by_entities(self) -> bool:
+        state = self._state
+        return _pk_only(state.where) and state.order is None and not state.search
+
+    # Slicing.
+
+    def __getitem__(self, k: int | slice) -> Any:
+        if not isinstance(k, int | slice):
+            raise TypeError(f"QuerySet indices must be integers or slices, not {type(k).__name__}.")
+        if (isinstance(k, int) and k < 0) or (
+            isinstance(k, slice) and ((k.start or 0) < 0 or (k.stop is not None and k.stop < 0))
+        ):
+            raise ValueError("Negative indexing is not supported.")
+        if self._result_cache is not None:
+            return self._result_cache[k]
+        if isinstance(k, slice):
+            low, high = self._limits(k.start, k.stop)
+            clone = self._chain(low=low, high=high)
+            return list(clone)[:: k.step] if k.step else clone
+        low, high = self._limits(k, k + 1)
+        return self._chain(low=low, high=high)._fetch_all_list()[0]
+
+    def _limits(self, low: int | None, high: int | None) -> tuple[int, int | None]:
+        """Narrow this queryset's slice as Django's ``Query.set_limits`` does."""
+        cur_low, cur_high = self._state.low, self._state.high
+        new_high = cur_high
+        if high is not None:
+            new_high = min(cur_high, cur_low + high) if cur_high is not None else cur_low + high
+        new_low = cur_low
+        if low is not None:
+            new_low = min(new_high, cur_low + low) if new_high is not None else cur_low + low
+        return new_low, new_high
+
+    # Evaluating: each public method runs one plan, sync or async.
+
+    def _drive(self, plan: _Plan) -> Any:
+        try:
+            ask = next(plan)
+            while True:
+                ask = plan.send(self._answer(ask))
+        except StopIteration as done:
+            return done.value
+
+    async def _adrive(self, plan: _Plan) -> Any:
+        try:
+            ask = next(plan)
+            while True:
+                ask = plan.send(await self._aanswer(ask))
+        except StopIteration as done:
+            return done.value
+
+    def _answer(self, ask: _Ask) -> Any:
+        if isinstance(ask, _EntitiesAsk):
+            return fetch_remote_objects({self.model: ask.pks}).raise_first()
+        return client().query_page(*self._page_request(ask))
+
+    async def _aanswer(self, ask: _Ask) -> Any:
+        if isinstance(ask, _EntitiesAsk):
+            return (await afetch_remote_objects({self.model: ask.pks})).raise_first()
+        return await client().aquery_page(*self._page_request(ask))
+
+    def _page_request(self, ask: _PageAsk) -> tuple[Any, ...]:
+        opts = self.model._meta
+        text, variables = self._graphql(ask)
+        label = f"{opts.project} {opts.app_label}.{opts.model_name}"
+
+        def parse_id(value: Any) -> Any:
+            return parse_remote_id(label, opts.pk_type, value)
+
+        return opts.project, text, variables, opts.entity_type(), parse_id
+
+    def _graphql(self, ask: _PageAsk) -> tuple[str, dict[str, Any]]:
+        queryable = self._queryable()
+        state = self._state
+        params = ["$offset: Int!", "$limit: Int!"]
+        args = ["offset: $offset", "limit: $limit"]
+        variables: dict[str, Any] = {"offset": ask.offset, "limit": ask.limit}
+        # Each argument only when used: a type declares filters, ordering and
+        # search apart, and its field has only the arguments it declares.
+        where = filter_input(state.where)
+        if where is not None:
+            params.append(f"$filter: {queryable.filter_type}")
+            args.append("filter: $filter")
+            variables["filter"] = where
+        if state.order:
+            params.append(f"$orderBy: [{queryable.order_type}!]")
+            args.append("orderBy: $orderBy")
+            variables["orderBy"] = [{"field": f, "descending": d} for f, d in state.order]
+        if state.search:
+            params.append("$search: String")
+            args.append("search: $search")
+            variables["search"] = " ".join(state.search)
+        selection = [name for name in ("total", "ids") if name in ask.select]
+        if "items" in ask.select:
+            fragment = self.model._meta.entity_type().fragment()
+            selection.append(f"items {{ __typename {fragment} }}")
+        text = (
+            f"query FederatedQuery({', '.join(params)}) "
+            f"{{ page: {queryable.field}({', '.join(args)}) {{ {' '.join(selection)} }} }}"
+        )
+        return text, variables
+
+    def as_graphql(self, select: Iterable[str] = ("total", "items")) -> tuple[str, dict[str, Any]]:
+        """Return the query and variables of this queryset's first page: what would be sent.
+
+        :raises RemoteNotQueryable: the queryset is read through ``_entities``
+            (primary keys only) or the type is not queryable
+        """
+        size = self._page_size()
+        limit = size if self._state.high is None else min(size, self._state.high - self._state.low)
+        return self._graphql(_PageAsk(frozenset(select), self._state.low, max(1, limit)))
+
+    def _queryable(self) -> Queryable:
+        queryable = self._spec.queryable
+        if queryable is None or self._by_entities():
+            raise RemoteNotQueryable(
+                self._spec.project, self._spec.label, "all()", "read by pk only"
+            )
+        return queryable
+
+    def _page_size(self) -> int:
+        return self._queryable().max_limit
+
+    # Plans.
+
+    def _rows(self, select: str, cap: int | None = None) -> _Plan:
+        """Every row of the slice, a page per request: stand-ins (``items``) or ids.
+
+        :param cap: raise ``TooManyRemoteIds`` as soon as more than this match
+        """
+        state = self._state
+        if state.empty or (state.high is not None and state.high <= state.low):
+            return []
+        if self._by_entities():
+            objects = yield _EntitiesAsk(tuple(_wanted_pks(state.where)))
+            rows = objects[state.low : state.high]
+            if cap is not None and len(rows) > cap:
+                raise self._too_many(len(rows), cap)
+            return [o.pk for o in rows] if select == "ids" else rows
+        size = self._page_size()
+        rows: list[Any] = []
+        offset, remaining = state.low, None if state.high is None else state.high - state.low
+        while remaining is None or remaining > 0:
+            limit = size if remaining is None else min(size, remaining)
+            page: Page = yield _PageAsk(frozenset({"total", select}), offset, limit)
+            got = self._page_rows(page, select)
+            if cap is not None and page.total is not None:
+                matching = max(0, page.total - state.low)
+                if state.high is not None:
+                    matching = min(matching, state.high - state.low)
+                if matching > cap:
+                    raise self._too_many(matching, cap)
+            rows.extend(got)
+            offset += len(got)
+            if remaining is not None:
+                remaining -= len(got)
+            if len(got) < limit or (page.total is not None and offset >= page.total):
+                break
+        return rows
+
+    def _page_rows(self, page: Page, select: str) -> list[Any]:
+        if select == "ids":
+            return list(page.ids or [])
+        return [self.model(pk, data=data) for pk, data in page.items or []]
+
+    def _too_many(self, count: int, cap: int) -> TooManyRemoteIds:
+        return TooManyRemoteIds(self._spec.project, self._spec.label, count, cap)
+
+    def _all_plan(self) -> _Plan:
+        values = self._state.values
+        if values is not None and all(v in ("pk", "id") for v in values):
+            pks = yield from self._rows("ids")
+            return [pk if self._state.flat else (pk,) * len(values) for pk in pks]
+        objects = yield from self._rows("items")
+        if values is None:
+            return objects
+        return [self._shape(o) for o in objects]
+
+    def _shape(self, obj: RemoteObject) -> Any:
+        values = [obj.pk if n in ("pk", "id") else obj._remote_value(n) for n in self._state.values]
+        return values[0] if self._state.flat else tuple(values)
+
+    def _count_plan(self) -> _Plan:
+        state = self._state
+        if self._result_cache is not None:
+            return len(self._result_cache)
+        if state.empty or (state.high is not None and state.high <= state.low):
+            return 0
+        if self._by_entities():
+            rows = yield from self._rows("items")
+            return len(rows)
+        page: Page = yield _PageAsk(frozenset({"total"}), 0, 0)
+        total = max(0, (page.total or 0) - state.low)
+        return total if state.high is None else min(total, state.high - state.low)
+
+    def _exists_plan(self) -> _Plan:
+        state = self._state
+        if self._result_cache is not None:
+            return bool(self._result_cache)
+        if state.empty or (state.high is not None and state.high <= state.low):
+            return False
+        if self._by_entities():
+            rows = yield from self._rows("items")
+            return bool(rows)
+        page: Page = yield _PageAsk(frozenset({"ids"}), state.low, 1)
+        return bool(page.ids)
+
+    def _get_plan(self) -> _Plan:
+        state = self._state
+        if self._by_entities() or state.empty:
+            rows = yield from self._rows("items")
+            count = len(rows)
+        else:
+            limit = 1 if state.high is None else min(1, state.high - state.low)
+            if limit <= 0:
+                rows, count = [], 0
+            else:
+                page: Page = yield _PageAsk(frozenset({"total", "items"}), state.low, limit)
+                rows = self._page_rows(page, "items")
+                count = max(0, (page.total or 0) - state.low)
+                if state.high is not None:
+                    count = min(count, state.high - state.low)
+        if count == 1 and rows:
+            return self._shape(rows[0]) if state.values is not None else rows[0]
+        opts = self.model._meta
+        if not count or not rows:
+            raise self.model.DoesNotExist(opts.project, opts.label, None, query=self._describe())
+        raise self.model.MultipleObjectsReturned(opts.project, opts.label, count)
+
+    def _describe(self) -> str:
+        state = self._state
+        parts = []
+        if state.where is not None:
+            parts.append(f"filter={filter_input_text(state.where)}")
+        if state.search:
+            parts.append(f"search={' '.join(state.search)!r}")
+        return ", ".join(parts) or "all()"
+
+    def _last_plan(self) -> _Plan:
+        if self._result_cache is not None:
+            return self._result_cache[-1] if self._result_cache else None
+        state = self._state
+        if self._by_entities() or state.empty:
+            rows = yield from self._all_plan()
+            return rows[-1] if rows else None
+        count = yield from self._count_plan()
+        if not count:
+            return None
+        clone = self._chain(low=state.low + count - 1, high=state.low + count)
+        rows = yield from clone._all_plan()
+        return rows[-1] if rows else None
+
+    def _pks_plan(self) -> _Plan:
+        cap = conf.federation_settings()["MAX_PUSHDOWN_IDS"]
+        if self._result_cache is not None and self._state.values is None:
+            if len(self._result_cache) > cap:
+                raise self._too_many(len(self._result_cache), cap)
+            return [o.pk for o in self._result_cache]
+        return (yield from self._rows("ids", cap=cap))
+
+    def _in_bulk_plan(self, id_list: Iterable[Any] | None, field_name: str) -> _Plan:
+        if field_name not in ("pk", "id"):
+            raise ValueError(
+                f"in_bulk()'s field_name must be 'pk' for remote {self._spec.label}, "
+                f"not {field_name!r}."
+            )
+        if self._state.low or self._state.high is not None:
+            raise TypeError("Cannot use 'limit' or 'offset' with in_bulk().")
+        if self._state.values is not None:
+            raise TypeError("in_bulk() cannot be used with values() or values_list().")
+        if id_list is None:
+            objects = yield from self._chain()._all_plan()
+        else:
+            ids = list(id_list)
+            if not ids:
+                return {}
+            objects = yield from self.filter(pk__in=ids)._all_plan()
+        return {obj.pk: obj for obj in objects}
+
+    # Evaluating, sync.
+
+    def _fetch_all_list(self) -> list[Any]:
+        if self._result_cache is None:
+            self._result_cache = self._drive(self._all_plan())
+        return self._result_cache
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._fetch_all_list())
+
+    def __len__(self) -> int:
+        return len(self._fetch_all_list())
+
+    def __bool__(self) -> bool:
+        return bool(self._fetch_all_list())
+
+    def __repr__(self) -> str:
+        data = list(self[: REPR_OUTPUT_SIZE + 1])
+        if len(data) > REPR_OUTPUT_SIZE:
+            data[-1] = "...(remaining elements truncated)..."
+        return f"<{type(self).__name__} {data!r}>"
+
+    def iterator(self, chunk_size: int | None = None) -> Iterator[Any]:
+        """Yield the objects page by page, without caching them on the queryset."""
+        if self._result_cache is not None:
+            yield from self._result_cache
+            return
+        yield from self._drive(self._all_plan())
+
+    def count(self) -> int:
+        """Return how many visible objects match: one request (none if already fetched)."""
+        return self._drive(self._count_plan())
+
+    def exists(self) -> bool:
+        """Return whether any visible object matches: one request for one id."""
+        return self._drive(self._exists_plan())
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        """Return the one object that matches: one request.
+
+        :raises DoesNotExist: none matches (the stand-in's own class)
+        :raises MultipleObjectsReturned: more than one matches
+        """
+        return self._drive(self._getting(args, kwargs)._get_plan())
+
+    def _getting(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RemoteQuerySet:
+        if not args and not kwargs:
+            return self
+        return self._filter_or_exclude(False, args, kwargs, "looked up by pk only")
+
+    def first(self) -> Any:
+        """Return the first object, or None: one request for one object."""
+        if self._result_cache is not None:
+            return self._result_cache[0] if self._result_cache else None
+        rows = self[:1]
+        return next(iter(rows), None)
+
+    def last(self) -> Any:
+        """Return the last object, or None: two requests (the count, then the object)."""
+        return self._drive(self._last_plan())
+
+    def in_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict:
+        """Return the objects by primary key: those of ``id_list``, or all that match."""
+        return self._drive(self._in_bulk_plan(id_list, field_name))
+
+    def pks(self) -> list[Any]:
+        """Return the primary keys of every match, one request per page.
+
+        :raises TooManyRemoteIds: more match than ``FEDERATION["MAX_PUSHDOWN_IDS"]``
+            (found out from the first page, before asking for the others)
+        """
+        return self._drive(self._pks_plan())
+
+    # Evaluating, async.
+
+    async def _afetch_all(self) -> list[Any]:
+        if self._result_cache is None:
+            self._result_cache = await self._adrive(self._all_plan())
+        return self._result_cache
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        async def generator() -> AsyncIterator[Any]:
+            for item in await self._afetch_all():
+                yield item
+
+        return generator()
+
+    async def acount(self) -> int:
+        """The async twin of ``count``."""
+        return await self._adrive(self._count_plan())
+
+    async def aexists(self) -> bool:
+        """The async twin of ``exists``."""
+        return await self._adrive(self._exists_plan())
+
+    async def aget(self, *args: Any, **kwargs: Any) -> Any:
+        """The async twin of ``get``."""
+        return await self._adrive(self._getting(args, kwargs)._get_plan())
+
+    async def afirst(self) -> Any:
+        """The async twin of ``first``."""
+        if self._result_cache is not None:
+            return self._result_cache[0] if self._result_cache else None
+        rows = await self[:1]._afetch_all()
+        return rows[0] if rows else None
+
+    async def alast(self) -> Any:
+        """The async twin of ``last``."""
+        return await self._adrive(self._last_plan())
+
+    async def ain_bulk(
+        self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
+    ) -> dict:
+        """The async twin of ``in_bulk``."""
+        return await self._adrive(self._in_bulk_plan(id_list, field_name))
+
+    async def apks(self) -> list[Any]:
+        """The async twin of ``pks``."""
+        return await self._adrive(self._pks_plan())
+
+
+def filter_input_text(condition: Condition) -> str:
+    """Return a short description of a condition tree, for messages."""
+    if isinstance(condition, Lookup):
+        return f"{condition.path}__{condition.lookup}={condition.value!r}"
+    inner = f" {condition.connector} ".join(filter_input_text(c) for c in condition.children)
+    inner = f"({inner})" if len(condition.children) > 1 else inner
+    return f"NOT {inner}" if condition.negated else inner
+
+
+#: For the manager: the queryset methods it offers, as Django's managers do.
+QUERYSET_METHODS: tuple[str, ...] = (
+    "all",
+    "none",
+    "filter",
+    "exclude",
+    "order_by",
+    "search",
+    "values_list",
+    "count",
+    "exists",
+    "first",
+    "last",
+    "in_bulk",
+    "pks",
+    "iterator",
+    "acount",
+    "aexists",
+    "aget",
+    "afirst",
+    "alast",
+    "ain_bulk",
+    "apks",
+)
+
+
+def queryset_method(name: str) -> Callable[..., Any]:
+    """Return a manager method that calls queryset method ``name`` on a new queryset."""
+
+    def method(manager: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(manager.get_queryset(), name)(*args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = getattr(RemoteQuerySet, name).__doc__
+    return method
