@@ -38,7 +38,12 @@ LAYERS = [
     ["federated_fk.remote.relations"],
     ["federated_fk.remote.objects", "federated_fk.remote"],
     ["federated_fk.models", "federated_fk.fields.many_to_many.forms"],
-    ["federated_fk.prefetch", "federated_fk.fields", "federated_fk.deferred"],
+    [
+        "federated_fk.prefetch",
+        "federated_fk.pushdown",
+        "federated_fk.fields",
+        "federated_fk.deferred",
+    ],
     [
         "federated_fk.forms",
         "federated_fk.admin",

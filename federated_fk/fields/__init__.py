@@ -5,11 +5,14 @@ from federated_fk.fields.foreign_key import FederatedForeignKey
 from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 from federated_fk.fields.relation import FederatedRelation
 from federated_fk.fields.remote_key import RemoteForeignKey
+from federated_fk.pushdown import FederatedManager, FederatedQuerySetMixin
 
 __all__ = [
     "DeferredForeignKey",
     "FederatedForeignKey",
+    "FederatedManager",
     "FederatedManyToManyField",
+    "FederatedQuerySetMixin",
     "FederatedRelation",
     "RemoteForeignKey",
 ]

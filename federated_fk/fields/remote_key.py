@@ -8,14 +8,18 @@ an attribute giving the target's stand-in (a ``RemoteObject``), lazily.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.core import checks
+from django.core.exceptions import FieldError
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Lookup, QuerySet, Transform
+from django.db.models.constants import LOOKUP_SEP
 from django.db.models.fields.mixins import FieldCacheMixin
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.lookups import In
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +27,7 @@ from federated_fk import conf
 from federated_fk.contract import PkType, pk_field
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import report_partial
+from federated_fk.pushdown import TargetIds, is_remote_queryset
 from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 #: (project, app_label, model name in lower case): what a remote key points at.
@@ -176,6 +181,22 @@ class RemoteForeignKey(FieldCacheMixin, models.Field):
     def formfield(self, **kwargs: Any) -> forms.Field:
         return super().formfield(**{"form_class": _FORM_FIELDS[self.pk_type], **kwargs})
 
+    # Lookups across the key: pushed down to the owning service.
+
+    def get_transform(self, lookup_name: str) -> Any:
+        """Return Django's transform of that name, else a step of a remote path.
+
+        ``book__title__icontains="dune"`` keeps the rows whose key is among
+        the ids the owning service matches for ``title__icontains="dune"``:
+        one remote query (``RemoteQuerySet.pks()``), then ``book_id IN (...)``
+        here. What the remote may be filtered on is checked, before any
+        request, by the remote queryset.
+        """
+        found = super().get_transform(lookup_name)
+        if found is not None or lookup_name in self.get_lookups():
+            return found
+        return partial(RemotePath, name=lookup_name)
+
     def save_form_data(self, instance: models.Model, data: Any) -> None:
         setattr(instance, self.attname, data)
 
@@ -277,3 +298,113 @@ class RemoteForeignKeyDescriptor:
             )
         setattr(instance, field.attname, value.pk)
         field.set_cached_value(instance, value)
+
+
+# -- lookups across a remote key ----------------------------------------------
+
+
+class RemotePathField:
+    """What a path through a RemoteForeignKey compares: each lookup is a remote filter.
+
+    Django's lookup names (``exact``, ``icontains``, ``in``, ...) end the
+    path; any other name is one more step of it (``author__name``).
+    """
+
+    def __init__(self, key: RemoteForeignKey) -> None:
+        self.key = key
+
+    def get_lookup(self, lookup_name: str) -> type[Lookup] | None:
+        if lookup_name not in models.Field.get_lookups():
+            return None
+        found = _PUSHDOWN_LOOKUPS.get(lookup_name)
+        if found is None:
+            found = type(
+                f"Remote{lookup_name.title()}", (RemoteLookup,), {"lookup_name": lookup_name}
+            )
+            _PUSHDOWN_LOOKUPS[lookup_name] = found
+        return found
+
+    def get_transform(self, lookup_name: str) -> Any:
+        return partial(RemotePath, name=lookup_name)
+
+
+_PUSHDOWN_LOOKUPS: dict[str, type[Lookup]] = {}
+
+
+class RemotePath(Transform):
+    """One step of a path across a RemoteForeignKey (``book__author``); never compiled alone."""
+
+    def __init__(self, lhs: Any, *, name: str) -> None:
+        self.name = name
+        key = lhs.key if isinstance(lhs, RemotePath) else lhs.output_field
+        self.key = key
+        super().__init__(lhs, output_field=RemotePathField(key))
+
+    @property
+    def path(self) -> list[str]:
+        """The remote field path, from the key: ``["author", "name"]``."""
+        lhs = self.lhs
+        return [*(lhs.path if isinstance(lhs, RemotePath) else []), self.name]
+
+    @property
+    def column(self) -> Any:
+        """The key's column (a ``Col``)."""
+        lhs = self.lhs
+        return lhs.column if isinstance(lhs, RemotePath) else lhs
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        raise FieldError(
+            f"{LOOKUP_SEP.join([self.key.name, *self.path])} is a remote field of "
+            f"{self.key.remote_label}: it can be filtered on, not selected."
+        )
+
+
+class RemoteLookup(Lookup):
+    """``<key>__<remote path>__<lookup>=value``: the rows whose key the owning service matches.
+
+    The remote queryset is made (and checked: undeclared fields and lookups
+    raise ``FieldError``) when the filter is; its ids are asked for when the
+    local query is compiled.
+    """
+
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> Any:
+        path = self.lhs.path
+        key = self.lhs.key
+        if hasattr(self.rhs, "resolve_expression"):
+            raise FieldError(
+                f"{LOOKUP_SEP.join([key.name, *path, self.lookup_name])} is run by "
+                f"{key.target[0]}: it compares with values, not with expressions of this "
+                "database."
+            )
+        lookup = LOOKUP_SEP.join([*path, self.lookup_name])
+        self.remote = key.remote_model().objects.filter(**{lookup: self.rhs})
+        return self.rhs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        column = self.lhs.column
+        return compiler.compile(In(column, TargetIds(self.remote.pks, column.output_field)))
+
+
+@RemoteForeignKey.register_lookup
+class RemoteKeyIn(In):
+    """``<key>__in`` also takes a remote queryset of the key's target: its ids, not its rows."""
+
+    def get_prep_lookup(self) -> Any:
+        if is_remote_queryset(self.rhs):
+            key = self.lhs.output_field
+            opts = self.rhs.model._meta
+            if (getattr(opts, "project", None), opts.app_label, opts.model_name) != key.target:
+                raise ValueError(
+                    f'Cannot use QuerySet for "{opts.label}": Use a QuerySet for '
+                    f'"{key.remote_label}".'
+                )
+            return self.rhs
+        return super().get_prep_lookup()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if is_remote_queryset(self.rhs):
+            ids = TargetIds(self.rhs.pks, self.lhs.output_field)
+            return compiler.compile(In(self.lhs, ids))
+        return super().as_sql(compiler, connection)

@@ -4,7 +4,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from federated_fk.fields import FederatedForeignKey, FederatedRelation
+from federated_fk.fields import FederatedForeignKey, FederatedManager, FederatedRelation
 from federated_fk.models import GenericContentType
 
 
@@ -16,6 +16,8 @@ class Reference(models.Model):
     object_id = models.CharField(max_length=64, null=True)
     content_object = FederatedForeignKey("content_type", "object_id")
 
+    objects = FederatedManager()
+
     class Meta:
         ordering = ["pk"]
 
@@ -24,6 +26,8 @@ class IntReference(models.Model):
     content_type = models.ForeignKey(GenericContentType, models.CASCADE)
     object_id = models.PositiveIntegerField()
     content_object = FederatedForeignKey()
+
+    objects = FederatedManager()
 
 
 class Book(models.Model):

@@ -19,12 +19,20 @@ from django.db.models import Lookup, Q
 from django.db.models.lookups import Exact, In, IsNull
 from django.db.models.query import BaseIterable, ModelIterable
 from django.db.models.query_utils import RegisterLookupMixin
+from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, OR, WhereNode
 
 from federated_fk import conf
 from federated_fk.ids import id_parser, parse_remote_id, pk_field
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import report_partial
+from federated_fk.pushdown import (
+    TargetGroup,
+    content_type_id,
+    group_targets,
+    group_values,
+    is_remote_queryset,
+)
 from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 if TYPE_CHECKING:
@@ -322,6 +330,11 @@ class TargetJoin(RegisterLookupMixin):
     def field(self) -> models.ForeignKey:
         return self.m2m_field.source_field
 
+    @property
+    def related_model(self) -> type[models.Model]:
+        """The model joined to: the through model (a subquery reads its table name)."""
+        return self.m2m_field.through
+
     def get_joining_fields(self) -> tuple[tuple[models.Field, models.Field], ...]:
         return self.field.get_reverse_joining_fields()
 
@@ -334,15 +347,24 @@ class TargetLookup(Lookup):
 
     The values become (content type id, object id) keys at once: the ORM
     probes a lookup's right-hand side for expression methods, and a remote
-    stand-in must not load itself to answer.
+    stand-in must not load itself to answer. ``in`` also takes local and
+    remote querysets, alone or in a list with objects
+    (``federated_fk.pushdown``): a local one is a subquery, a remote one the
+    ids its service matched, asked for when the query is compiled.
     """
 
     prepare_rhs = False
 
-    def get_prep_lookup(self) -> list[Key]:
+    def get_prep_lookup(self) -> tuple[tuple[Key, ...], tuple[TargetGroup, ...]]:
         field = self.lhs.output_field.m2m_field
-        values = self.rhs if self.lookup_name == "in" else [self.rhs]
-        return list(dict.fromkeys(target_key(field, obj, None) for obj in values))
+        if self.lookup_name != "in" or _is_queryset(self.rhs):
+            values = [self.rhs]
+        else:
+            values = list(self.rhs)
+        querysets = [v for v in values if _is_queryset(v)]
+        keys = (target_key(field, obj, None) for obj in values if not _is_queryset(obj))
+        groups = group_targets(querysets, f"{field.model._meta.object_name}.{field.name}")
+        return tuple(dict.fromkeys(keys)), tuple(groups)
 
     def columns(self) -> tuple[Any, Any]:
         field = self.lhs.output_field.m2m_field
@@ -350,20 +372,29 @@ class TargetLookup(Lookup):
         return field.ct_field.get_col(alias), field.object_id_field.get_col(alias)
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        if not self.rhs:
+        keys, groups = self.rhs
+        if not keys and not groups:
             raise EmptyResultSet
         ct_col, id_col = self.columns()
         by_type: dict[int, list[str]] = defaultdict(list)
-        for ct_id, object_id in self.rhs:
+        for ct_id, object_id in keys:
             by_type[ct_id].append(object_id)
-        condition = WhereNode(
-            [
-                WhereNode([Exact(ct_col, ct_id), In(id_col, object_ids)], connector=AND)
-                for ct_id, object_ids in by_type.items()
-            ],
-            connector=OR,
-        )
-        return compiler.compile(condition)
+        conditions = [
+            WhereNode([Exact(ct_col, ct_id), In(id_col, object_ids)], connector=AND)
+            for ct_id, object_ids in by_type.items()
+        ]
+        field = self.lhs.output_field.m2m_field
+        for group in groups:
+            ct_id = content_type_id(group.model, connection.alias, field.for_concrete_model)
+            values = group_values(group, field.object_id_field)
+            if isinstance(values, models.QuerySet):
+                values = values.query.resolve_expression(compiler.query)
+            conditions.append(WhereNode([Exact(ct_col, ct_id), In(id_col, values)], connector=AND))
+        return compiler.compile(WhereNode(conditions, connector=OR))
+
+
+def _is_queryset(value: Any) -> bool:
+    return isinstance(value, models.QuerySet | Query) or is_remote_queryset(value)
 
 
 @TargetJoin.register_lookup
