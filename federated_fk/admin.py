@@ -10,6 +10,11 @@
   remote project per page, and shows a target whose project cannot answer
   as its id and "unavailable" instead of failing.
 - ``target_display(name)``: that column (or read-only field) on its own.
+- ``FederatedPickerMixin`` (part of ``FederatedAdminMixin`` and of the
+  federated inlines): forms edit FederatedForeignKeys,
+  FederatedManyToManyFields and RemoteForeignKeys with a target picker, a
+  select2 search over the allowed target types (``federated_targets``),
+  answered by ``GenericContentTypeAdmin``'s ``autocomplete/`` view.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
@@ -30,17 +36,30 @@ from django.db.models import prefetch_related_objects
 from django.forms import ALL_FIELDS
 from django.forms.models import modelform_defines_fields
 from django.http import HttpRequest
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from federated_fk.fields import FederatedForeignKey, RemoteForeignKey
-from federated_fk.forms import BaseGenericInlineFormSet, generic_inlineformset_factory
+from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField, RemoteForeignKey
+from federated_fk.forms import (
+    BaseGenericInlineFormSet,
+    FederatedTargetField,
+    FederatedTargetSelect,
+    FederatedTargetSelectMultiple,
+    RemoteTargetField,
+    generic_inlineformset_factory,
+    picker_form,
+    target_types,
+    types_callable,
+)
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
+from federated_fk.views import FederatedAutocompleteJsonView
 
 __all__ = [
     "FederatedAdminMixin",
     "FederatedInlineModelAdmin",
+    "FederatedPickerMixin",
     "FederatedStackedInline",
     "FederatedTabularInline",
     "GenericInlineModelAdmin",
@@ -52,7 +71,12 @@ __all__ = [
 
 @admin.register(GenericContentType)
 class GenericContentTypeAdmin(admin.ModelAdmin):
-    """Read-only list of the content types this service knows, local and remote."""
+    """Read-only list of the content types this service knows, local and remote.
+
+    It also serves the target picker's search, at ``autocomplete/`` (URL name
+    ``<site>:federated_fk_genericcontenttype_autocomplete``): a site whose
+    forms use the picker registers this admin, as ``admin.site`` does.
+    """
 
     list_display = ("project", "app_label", "model", "type_name", "pk_type", "is_local")
     list_filter = ("project", "app_label")
@@ -71,6 +95,166 @@ class GenericContentTypeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        view = FederatedAutocompleteJsonView.as_view(admin_site=self.admin_site)
+        return [
+            path(
+                "autocomplete/",
+                self.admin_site.admin_view(view),
+                name="federated_fk_genericcontenttype_autocomplete",
+            ),
+            *super().get_urls(),
+        ]
+
+
+# The target picker.
+
+
+class FederatedPickerMixin:
+    """Edit federated keys in admin forms by searching for their targets.
+
+    For a ``ModelAdmin`` or an inline. A FederatedForeignKey that the form
+    would show (``fields`` names it, or names nothing) replaces its
+    content-type and object-id fields with one picker: a select2 search,
+    Django's ``AutocompleteSelect`` over
+    ``federated_fk.views.FederatedAutocompleteJsonView``, among the allowed
+    target types. FederatedManyToManyFields and RemoteForeignKeys get the
+    same search. Naming the content-type or object-id field in ``fields``,
+    or the key in ``readonly_fields``, keeps Django's fields instead.
+
+    Saving checks that a new target exists: a remote one costs one request
+    per project, and a project that cannot answer is a form error
+    ("shop_b unavailable").
+
+    ``federated_targets`` maps key names to the types offered, as labels
+    (``"books.Book"`` here, ``"shop_b:books.Book"`` in another service);
+    a key it does not name offers every type its content-type field allows
+    (``limit_choices_to``) except the models of Django's internal apps and
+    of ``federated_fk`` (``federated_fk.forms.INTERNAL_APPS``)::
+
+        class ReferenceAdmin(FederatedAdminMixin, admin.ModelAdmin):
+            fields = ["content_object"]
+            federated_targets = {"content_object": ["books.Book", "shop_b:books.Book"]}
+
+    Local targets are found through their admin's ``search_fields``, as
+    Django's autocomplete finds them; remote ones through their service's
+    search. The search is served by ``GenericContentTypeAdmin``: on a site
+    that does not register it (``admin.site`` does), forms keep Django's
+    fields.
+    """
+
+    #: Key name -> the labels of the target types offered (see the class).
+    federated_targets: dict[str, Sequence[str]] = {}
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        if self.picker_enabled() and isinstance(
+            db_field, FederatedManyToManyField | RemoteForeignKey
+        ):
+            return self._picker_formfield(db_field, request, **kwargs)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def picker_enabled(self) -> bool:
+        """Whether the site serves the picker's search (it registers GenericContentTypeAdmin)."""
+        return self.admin_site.is_registered(GenericContentType)  # type: ignore[attr-defined]
+
+    def _picker_formfield(self, key: Any, request: HttpRequest, **kwargs: Any) -> forms.Field:
+        using = kwargs.get("using")
+        labels = self.federated_targets.get(key.name)
+        if isinstance(key, RemoteForeignKey):
+            widget = FederatedTargetSelect(key, self.admin_site, using=using)  # type: ignore[attr-defined]
+            return key.formfield(form_class=RemoteTargetField, key=key, widget=widget)
+        types = self._offered_types(key, labels, using)
+        widget = FederatedTargetSelectMultiple(key, self.admin_site, types, using=using)  # type: ignore[attr-defined]
+        return key.formfield(types=types_callable(key, labels, using), verify=True, widget=widget)
+
+    def _offered_types(self, key: Any, labels: Sequence[str] | None, using: Any) -> Any:
+        # Without labels, the view computes the default itself: no list in the URL.
+        return None if labels is None else [ct.pk for ct in target_types(key, labels, using)]
+
+    def picked_keys(
+        self, fields: Sequence[str] | None, readonly: Sequence[Any]
+    ) -> dict[str, FederatedForeignKey]:
+        """Return the FederatedForeignKeys the form edits with a picker, by name."""
+        model = self.model  # type: ignore[attr-defined]
+        keys: dict[str, FederatedForeignKey] = {}
+        if not self.picker_enabled():
+            return keys
+        for key in model._meta.private_fields:
+            if not isinstance(key, FederatedForeignKey) or key.name in readonly:
+                continue
+            if self._is_parent_key(key):
+                continue
+            if fields is not None and (
+                key.name not in fields or key.ct_field in fields or key.fk_field in fields
+            ):
+                continue
+            ct_field = model._meta.get_field(key.ct_field)
+            if ct_field.editable and key.ct_field not in readonly:
+                keys[key.name] = key
+        return keys
+
+    def _is_parent_key(self, key: FederatedForeignKey) -> bool:
+        return False
+
+    def picker(
+        self, request: HttpRequest, obj: Any, fields: Sequence[str] | None, base: type
+    ) -> tuple[type, list[str]]:
+        """Return the form class with pickers, and the names of the fields they replace."""
+        keys = self.picked_keys(fields, self.get_readonly_fields(request, obj))  # type: ignore[attr-defined]
+        declared = {}
+        for name, key in keys.items():
+            labels = self.federated_targets.get(name)
+            ct_field = key.model._meta.get_field(key.ct_field)
+            widget = FederatedTargetSelect(
+                key,
+                self.admin_site,
+                self._offered_types(key, labels, None),  # type: ignore[attr-defined]
+            )
+            declared[name] = FederatedTargetField(
+                types=types_callable(key, labels, None),
+                required=not ct_field.blank,
+                label=key.name.replace("_", " ").capitalize(),
+                widget=widget,
+            )
+        # The key itself too: Django refuses a non-editable field in ``fields``.
+        replaced = [n for key in keys.values() for n in (key.name, key.ct_field, key.fk_field)]
+        return picker_form(base, keys, declared), replaced
+
+    def _exclude(self, request: HttpRequest, obj: Any, replaced: list[str]) -> list[str] | None:
+        # As ModelAdmin.get_form and InlineModelAdmin.get_formset compute it.
+        excluded = self.get_exclude(request, obj)  # type: ignore[attr-defined]
+        exclude = [] if excluded is None else list(excluded)
+        exclude.extend(self.get_readonly_fields(request, obj))  # type: ignore[attr-defined]
+        form = self.form  # type: ignore[attr-defined]
+        if excluded is None and hasattr(form, "_meta") and form._meta.exclude:
+            exclude.extend(form._meta.exclude)
+        exclude.extend(replaced)
+        return exclude or None
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type:
+        if "fields" in kwargs:
+            fields = kwargs.pop("fields")
+        else:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))  # type: ignore[attr-defined]
+        form, replaced = self.picker(request, obj, fields, kwargs.get("form", self.form))  # type: ignore[attr-defined]
+        kwargs.setdefault("exclude", self._exclude(request, obj, replaced))
+        kwargs["form"] = form
+        return super().get_form(request, obj, change, fields=fields, **kwargs)  # type: ignore[misc]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> type:
+        if "fields" in kwargs:
+            fields = kwargs.pop("fields")
+        else:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))  # type: ignore[attr-defined]
+        form, replaced = self.picker(request, obj, fields, kwargs.get("form", self.form))  # type: ignore[attr-defined]
+        kwargs.setdefault("exclude", self._exclude(request, obj, replaced))
+        kwargs["form"] = form
+        return super().get_formset(request, obj, fields=fields, **kwargs)  # type: ignore[misc]
 
 
 # Inlines.
@@ -116,11 +300,13 @@ def _error(msg: str, obj: Any, number: str) -> checks.Error:
     return checks.Error(msg, obj=obj.__class__, id=f"federated_fk.{number}")
 
 
-class FederatedInlineModelAdmin(DjangoGenericInline):
+class FederatedInlineModelAdmin(FederatedPickerMixin, DjangoGenericInline):
     """An inline of the rows whose FederatedForeignKey points at the parent object.
 
     Use it as Django's ``GenericInlineModelAdmin``; ``ct_field`` and
-    ``ct_fk_field`` name the key's content-type and object-id fields.
+    ``ct_fk_field`` name the key's content-type and object-id fields. The
+    model's other federated keys get the target picker
+    (``FederatedPickerMixin``).
     """
 
     ct_field = "content_type"
@@ -140,10 +326,12 @@ class FederatedInlineModelAdmin(DjangoGenericInline):
         if self.exclude is None and hasattr(self.form, "_meta") and self.form._meta.exclude:
             # The form's Meta.exclude counts only if the inline defines none.
             exclude.extend(self.form._meta.exclude)
+        form, replaced = self.picker(request, obj, fields, kwargs.pop("form", self.form))
+        exclude.extend(replaced)
         defaults = {
             "ct_field": self.ct_field,
             "fk_field": self.ct_fk_field,
-            "form": self.form,
+            "form": form,
             "formfield_callback": partial(self.formfield_for_dbfield, request=request),
             "formset": self.formset,
             "extra": self.get_extra(request, obj),
@@ -163,6 +351,10 @@ class FederatedInlineModelAdmin(DjangoGenericInline):
         if defaults["fields"] is None and not modelform_defines_fields(defaults["form"]):
             defaults["fields"] = ALL_FIELDS
         return generic_inlineformset_factory(self.model, **defaults)
+
+    def _is_parent_key(self, key: FederatedForeignKey) -> bool:
+        # The key to the parent object is set by the formset, not picked.
+        return key.ct_field == self.ct_field and key.fk_field == self.ct_fk_field
 
 
 def _permission_protected_form(base: type, can_change: bool, can_add: bool) -> type:
@@ -327,8 +519,10 @@ class FederatedChangeList(ChangeList):
             row._federated_remote_errors = errors
 
 
-class FederatedAdminMixin:
+class FederatedAdminMixin(FederatedPickerMixin):
     """A ``ModelAdmin`` mixin for models with FederatedForeignKeys or RemoteForeignKeys.
+
+    Its forms pick targets by search (``FederatedPickerMixin``).
 
     In ``list_display``, the name of such a key becomes a ``target_display``
     column, and the targets of each page are loaded with one request per

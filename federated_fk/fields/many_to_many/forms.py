@@ -3,12 +3,14 @@
 The widget lists the current targets, each with a checkbox to keep it, and
 offers empty rows to add targets by content type and id. Listing costs one
 query per local model and no remote request: remote targets are named by
-their content type and id.
+their content type and id. The admin's ``FederatedAdminMixin`` replaces the
+widget with a target picker (``federated_fk.forms``) and has the field check
+that new remote targets exist.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django import forms
@@ -21,6 +23,7 @@ from federated_fk import conf
 from federated_fk.exceptions import FederationError
 from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
+from federated_fk.remote import RemoteObject, fetch_remote_objects
 
 #: A target as a form sees it: "<content type id>:<object id>".
 SEPARATOR = ":"
@@ -124,13 +127,57 @@ class FederatedTargetsWidget(forms.Widget):
         return labels
 
 
+def verify_remote_targets(targets: Iterable[Any]) -> None:
+    """Check that remote stand-ins exist: one request per remote project.
+
+    :raises ValidationError: a target does not exist (code ``no_object``), or
+        its project could not answer (code ``unavailable``)
+    """
+    wanted: dict[type[RemoteObject], list[Any]] = {}
+    for target in targets:
+        if isinstance(target, RemoteObject):
+            wanted.setdefault(type(target), []).append(target.pk)
+    if not wanted:
+        return
+    result = fetch_remote_objects(wanted)
+    if result.errors:
+        raise ValidationError(
+            [
+                ValidationError(
+                    _("%(project)s unavailable: the target cannot be checked. Try again later."),
+                    code="unavailable",
+                    params={"project": project},
+                )
+                for project in sorted(result.errors)
+            ]
+        )
+    found = {(type(obj), obj.pk) for obj in result.objects}
+    missing = [
+        ValidationError(
+            _("%(model)s %(id)s does not exist in %(project)s."),
+            code="no_object",
+            params={"model": model._meta.verbose_name, "id": pk, "project": model._meta.project},
+        )
+        for model, pks in wanted.items()
+        for pk in pks
+        if (model, pk) not in found
+    ]
+    if missing:
+        raise ValidationError(missing)
+
+
 class FederatedTargetsField(forms.Field):
     """Targets of any model, local or remote, chosen by content type and id.
 
     Cleans to a list of local instances and remote stand-ins; a local target
-    must exist, a remote one is taken at its word (checking it would cost a
-    request per form) once its project is configured, its type is in the
-    synchronized schema and its id is exactly one of that type.
+    must exist. A remote one is checked once its project is configured, its
+    type is in the synchronized schema and its id is exactly one of that
+    type; with ``verify``, a remote target not in ``known`` must also exist
+    (one request per remote project), else it is taken at its word.
+
+    :param types: a callable returning the ids of the content types targets
+        may have (``None``: any)
+    :param verify: check that new remote targets exist
     """
 
     widget = FederatedTargetsWidget
@@ -139,7 +186,28 @@ class FederatedTargetsField(forms.Field):
         "no_content_type": _("There is no content type %(ct)s."),
         "no_object": _("%(model)s %(id)s does not exist."),
         "not_readable": _("%(ct)s cannot be linked: %(why)s"),
+        "not_allowed": _("%(ct)s is not a type of target this field accepts."),
     }
+
+    def __init__(
+        self,
+        *,
+        types: Callable[[], Iterable[int]] | None = None,
+        verify: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.types = types
+        self.verify = verify
+        #: Keys already stored ("<ct id>:<object id>"): not checked again.
+        self.known: set[tuple[int, str]] = set()
+
+    def known_from(self, initial: Any) -> set[tuple[int, str]]:
+        """Return the keys of the form's initial value (the targets already stored)."""
+        try:
+            return set(self.to_python(initial))
+        except ValidationError:
+            return set()
 
     def to_python(self, value: Any) -> list[tuple[int, str]]:
         if value in self.empty_values:
@@ -152,7 +220,31 @@ class FederatedTargetsField(forms.Field):
     def clean(self, value: Any) -> list[Any]:
         keys = self.to_python(value)
         self.validate(keys)
-        return [self._target(ct_id, object_id) for ct_id, object_id in keys]
+        return self.targets(keys)
+
+    def targets(self, keys: list[tuple[int, str]]) -> list[Any]:
+        """Return the target of each key, checked as the class says."""
+        new = [key for key in keys if key not in self.known]
+        if self.types is not None and new:
+            allowed = set(self.types())
+            for ct_id, _object_id in new:
+                if ct_id not in allowed:
+                    raise ValidationError(
+                        self.error_messages["not_allowed"],
+                        code="not_allowed",
+                        params={"ct": self._type_label(ct_id)},
+                    )
+        targets = [self._target(ct_id, object_id) for ct_id, object_id in keys]
+        if self.verify:
+            verify_remote_targets(t for k, t in zip(keys, targets, strict=True) if k in new)
+        return targets
+
+    def _type_label(self, ct_id: int) -> str:
+        try:
+            ct = GenericContentType.objects.get_for_id(ct_id)
+        except GenericContentType.DoesNotExist:
+            return str(ct_id)
+        return f"{ct.project} {ct.app_label}.{ct.model}"
 
     def _target(self, ct_id: int, object_id: str) -> Any:
         try:
