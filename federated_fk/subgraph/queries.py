@@ -50,6 +50,8 @@ would give.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
 import functools
 import inspect
 import keyword
@@ -98,17 +100,11 @@ MAX_SEARCH_TERMS = 10
 #: The most entries of one ``orderBy`` argument.
 MAX_ORDER_BY = 10
 
-#: The lookups each scalar takes (any scalar not named: ``exact``, ``in``, ``isnull``).
-_LOOKUPS_OF_SCALAR: dict[str, frozenset[str]] = {
-    "String": FILTER_LOOKUPS,
-    "Boolean": frozenset({"exact", "isnull"}),
-    "UUID": frozenset({"exact", "in", "isnull"}),
-    "ID": frozenset({"exact", "in", "isnull"}),
-    **{
-        name: COMPARISON_LOOKUPS for name in ("Int", "Float", "Decimal", "Date", "DateTime", "Time")
-    },
-}
-_DEFAULT_LOOKUPS = frozenset({"exact", "in", "isnull"})
+#: The lookups of a value that is neither text nor ordered (a key, a UUID, ...).
+_EQUALITY_LOOKUPS = frozenset({"exact", "in", "isnull"})
+
+#: The Python types whose values are ordered, so compared (``gt``, ``lte``, ...).
+_ORDERED = (int, float, decimal.Decimal, datetime.date, datetime.time)
 
 
 @dataclass(frozen=True)
@@ -130,6 +126,8 @@ class FieldPath:
     #: The GraphQL scalar of the field: ``ID`` for a primary key.
     scalar: str
     annotation: Any
+    #: The lookups the field takes (``lookups_of``).
+    lookups: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -205,7 +203,7 @@ def _lookups(model: type[models.Model], path: str, lookups: Sequence[str]) -> tu
 
 
 def _check_lookups(model: type[models.Model], path: FieldPath, lookups: Sequence[str]) -> None:
-    allowed = lookups_of(path.scalar)
+    allowed = path.lookups
     refused = [lookup for lookup in lookups if lookup not in allowed]
     if refused:
         raise ValueError(
@@ -214,9 +212,21 @@ def _check_lookups(model: type[models.Model], path: FieldPath, lookups: Sequence
         )
 
 
-def lookups_of(scalar: str) -> frozenset[str]:
-    """Return the lookups a field of ``scalar`` may be declared with."""
-    return _LOOKUPS_OF_SCALAR.get(scalar, _DEFAULT_LOOKUPS)
+def lookups_of(python_type: Any) -> frozenset[str]:
+    """Return the lookups a field whose values are ``python_type`` may be declared with.
+
+    Text takes every lookup; ordered values (numbers, dates, times) compare;
+    anything else is matched whole (a boolean: ``exact`` and ``isnull`` only).
+    """
+    if not isinstance(python_type, type):
+        return _EQUALITY_LOOKUPS
+    if issubclass(python_type, str):
+        return FILTER_LOOKUPS
+    if issubclass(python_type, bool):
+        return _EQUALITY_LOOKUPS - {"in"}
+    if issubclass(python_type, _ORDERED):
+        return COMPARISON_LOOKUPS
+    return _EQUALITY_LOOKUPS
 
 
 def _order_path(model: type[models.Model], path: str) -> FieldPath:
@@ -237,7 +247,7 @@ def _order_path(model: type[models.Model], path: str) -> FieldPath:
 
 def _search_path(model: type[models.Model], path: str) -> FieldPath:
     resolved = _resolve(model, path, "search_fields")
-    if resolved.scalar != "String":
+    if resolved.lookups != FILTER_LOOKUPS:  # not text
         raise ValueError(
             f"{model._meta.label}: search_fields {path!r} is a {resolved.scalar}; a search "
             "matches text fields only (icontains)."
@@ -290,19 +300,22 @@ def _resolve(model: type[models.Model], path: str, option: str) -> FieldPath:
                 "(lookups are declared apart, as filter_fields={path: [lookups]})."
             )
         else:
-            scalar, annotation = _scalar(label, option, path, model_field)
-            return FieldPath(path, tuple(hops), model_field, scalar, annotation)
+            return _field_path(label, option, path, tuple(hops), model_field)
     raise AssertionError("unreachable: the last part returns or raises")
 
 
-def _scalar(label: str, option: str, path: str, model_field: models.Field) -> tuple[str, Any]:
+def _field_path(
+    label: str, option: str, path: str, hops: tuple[Hop, ...], model_field: models.Field
+) -> FieldPath:
+    """Type the field a path ends at as its entity type publishes it (a key as ``ID``)."""
     if model_field.primary_key:
-        return "ID", strawberry.ID
+        return FieldPath(path, hops, model_field, "ID", strawberry.ID, _EQUALITY_LOOKUPS)
     scalar = scalar_of_field(model_field)
-    if scalar is None or scalar.name == "JSON":
+    if scalar is None or isinstance(model_field, models.JSONField):
         kind = type(model_field).__name__
         raise ValueError(f"{label}: {option} {path!r} is a {kind}, which cannot be queried.")
-    return scalar.name, scalar.annotation
+    lookups = lookups_of(scalar.python_type)
+    return FieldPath(path, hops, model_field, scalar.name, scalar.annotation, lookups)
 
 
 # --- The GraphQL types of one declaration ------------------------------------------------
