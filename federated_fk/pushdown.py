@@ -49,6 +49,7 @@ __all__ = [
     "group_targets",
     "is_remote_queryset",
     "targets_q",
+    "unsupported_path",
 ]
 
 #: The lookups a FederatedForeignKey takes through FederatedQuerySet.
@@ -226,16 +227,17 @@ def _federated_keys(model: type[models.Model]) -> dict[str, GenericForeignKey]:
     return keys
 
 
-def unsupported_path(model: type[models.Model], name: str, rest: list[str]) -> FieldError:
-    """The FieldError of a lookup through a FederatedForeignKey that does not exist."""
-    path = LOOKUP_SEP.join(rest)
+def unsupported_path(model: type[models.Model], name: str, path: str) -> FieldError:
+    """The FieldError of a lookup that follows a generic relation ``name`` into its targets.
+
+    :param path: what follows ``name`` (``"title__icontains"``)
+    """
     return FieldError(
-        f"Cannot filter {model._meta.object_name} by '{name}{LOOKUP_SEP}{path}': "
-        f"the targets of {name} may be of any model, in any service, so lookups "
-        f"cannot follow it. Filter the targets, then pass them: "
-        f"{name}__in=Target.objects.filter({path}=...) (a local or remote "
-        f"queryset, or a list of querysets and objects); also {name}=<object> "
-        f"and {name}__isnull=True."
+        f"Cannot filter {model._meta.object_name} by '{name}{LOOKUP_SEP}{path}': {name} "
+        f"takes exact, in and isnull, and its targets may be of any model, in any service, "
+        f"so lookups cannot follow it. Filter the targets, then pass them: "
+        f"{name}__in=Target.objects.filter({path}=...) (a local or remote queryset, or a "
+        f"list of querysets and objects)."
     )
 
 
@@ -291,7 +293,7 @@ def _translate(
     if key is None:
         return None
     if len(rest) > 1 or (rest and rest[0] not in FOREIGN_KEY_LOOKUPS):
-        raise unsupported_path(model, first, rest)
+        raise unsupported_path(model, first, LOOKUP_SEP.join(rest))
     return targets_q(key, rest[0] if rest else "exact", value, using)
 
 

@@ -176,6 +176,10 @@ def test_a_path_through_the_key_names_the_supported_spelling(refs):
     message = str(raised.value)
     assert "content_object__in=Target.objects.filter(title__icontains=...)" in message
     assert "GenericRelation" not in message
+    with pytest.raises(FieldError, match="preferred_videos takes exact, in and isnull"):
+        User.objects.filter(preferred_videos__title__icontains="dune")
+    with pytest.raises(FieldError, match=r"preferred_videos__in=Target\.objects\.filter\(title="):
+        User.objects.filter(preferred_videos__title="Dune")
 
 
 def test_the_default_manager_refuses_before_any_lookup_runs():

@@ -32,6 +32,7 @@ from federated_fk.pushdown import (
     group_targets,
     group_values,
     is_remote_queryset,
+    unsupported_path,
 )
 from federated_fk.remote import RemoteObject, fetch_remote_objects
 
@@ -334,6 +335,11 @@ class TargetJoin(RegisterLookupMixin):
     def related_model(self) -> type[models.Model]:
         """The model joined to: the through model (a subquery reads its table name)."""
         return self.m2m_field.through
+
+    def get_transform(self, lookup_name: str) -> Any:
+        """Refuse a path into the targets, naming what to write instead."""
+        field = self.m2m_field
+        raise unsupported_path(field.model, field.name, lookup_name)
 
     def get_joining_fields(self) -> tuple[tuple[models.Field, models.Field], ...]:
         return self.field.get_reverse_joining_fields()
