@@ -45,10 +45,8 @@ __all__ = [
     "FederatedTargetField",
     "FederatedTargetSelect",
     "FederatedTargetSelectMultiple",
-    "PickerFormMixin",
     "RemoteTargetField",
     "generic_inlineformset_factory",
-    "stand_in_for",
     "target_types",
 ]
 
@@ -221,7 +219,7 @@ def is_pickable(ct: GenericContentType) -> bool:
 
 
 def option_text(obj: Any, ct: GenericContentType) -> str:
-    """Name a target for the picker: ``"Dune (book, shop_b)"``.
+    """Name a target for the picker: ``"Dune (book, shop_b)"``, its type and project.
 
     A remote stand-in that is not loaded is named by its id (no request).
     """
@@ -229,7 +227,10 @@ def option_text(obj: Any, ct: GenericContentType) -> str:
         name = f"#{obj.pk}"
     else:
         name = str(obj)
-    return f"{name} ({type(obj)._meta.verbose_name}, {ct.project})"
+    # A remote type is named as its service names its model ("book"), not
+    # by its GraphQL type ("ShopBBook").
+    kind = ct.model if ct.is_remote else type(obj)._meta.verbose_name
+    return f"{name} ({kind}, {ct.project})"
 
 
 def option_value(key: Key, ct: GenericContentType, pk: Any) -> str:

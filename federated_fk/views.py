@@ -151,7 +151,12 @@ class FederatedAutocompleteJsonView(AutocompleteJsonView):
             raise Http404(_("Page is not “last”, nor can it be converted to an int.")) from None
         page = self.search(request, types, number)
         unavailable = [
-            {"id": "", "text": _("%(project)s unavailable") % {"project": p}, "disabled": True}
+            {
+                # Not "": select2 hides the option whose id is its placeholder's.
+                "id": f"unavailable:{p}",
+                "text": _("%(project)s unavailable") % {"project": p},
+                "disabled": True,
+            }
             for p in page.unavailable
         ]
         return JsonResponse(

@@ -166,7 +166,11 @@ def test_types_narrow_the_search_and_cannot_widen_it(staff_client, federation, s
 def test_a_service_that_is_down_is_one_result_beside_the_local_ones(staff_client, shop_b_down):
     Book.objects.create(title="Book 12, the local one")
     body = search(staff_client, "book 12")
-    assert body["results"][0] == {"id": "", "text": "shop_b unavailable", "disabled": True}
+    assert body["results"][0] == {
+        "id": "unavailable:shop_b",
+        "text": "shop_b unavailable",
+        "disabled": True,
+    }
     assert [r["text"] for r in body["results"][1:]] == ["Book 12, the local one (book, shop_a)"]
 
 

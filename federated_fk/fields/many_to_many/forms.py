@@ -156,7 +156,7 @@ def verify_remote_targets(targets: Iterable[Any]) -> None:
         ValidationError(
             _("%(model)s %(id)s does not exist in %(project)s."),
             code="no_object",
-            params={"model": model._meta.verbose_name, "id": pk, "project": model._meta.project},
+            params={"model": model._meta.model_name, "id": pk, "project": model._meta.project},
         )
         for model, pks in wanted.items()
         for pk in pks
