@@ -368,3 +368,18 @@ def test_pages_over_the_cost_limit_are_refused_before_running(remote):
     body = remote.query(f"{{ {aliases} }}")
     assert body.get("data") is None
     assert "costs" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("selection", "queries"),
+    [("total", 1), ("ids", 1), ("total ids", 2), ("total ids items { id title }", 3)],
+)
+def test_a_page_costs_one_query_per_part_asked_for(
+    local, django_assert_num_queries, selection, queries
+):
+    """Whatever its size: the count, the page's keys, then its rows (as _entities loads them)."""
+    with django_assert_num_queries(queries):
+        body = local.query(
+            f'{{ queryBook(filter: {{title: {{icontains: "book"}}}}) {{ {selection} }} }}'
+        )
+    assert "errors" not in body
