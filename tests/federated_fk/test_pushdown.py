@@ -298,3 +298,8 @@ def test_remote_key_compares_values_not_expressions(review_book):
 
     with pytest.raises(FieldError, match="compares with values"):
         Review.objects.filter(book__title=F("stars"))
+
+
+def test_remote_fields_are_filtered_on_not_selected(review_book):
+    with pytest.raises(FieldError, match="it can be filtered on, not selected"):
+        list(Review.objects.values("book__title"))
