@@ -229,17 +229,19 @@ class _Spec:
     def resolve(self, keyword: str, value: Any, action: str) -> Lookup:
         """Return the checked condition of one ``path__lookup=value`` keyword argument."""
         parts = keyword.split("__")
-        if parts[0] in ("pk", "id") and parts[0] not in self.filters:
+        if parts[0] in ("pk", "id") and len(parts) <= 2:
             lookup = "__".join(parts[1:]) or "exact"
+            if lookup in PK_LOOKUPS:
+                # Read through _entities when alone (``_check_route``), else
+                # sent as the declared ``id`` path.
+                return Lookup(PK, lookup, _pk_value(lookup, value))
             if self.pk_name is not None:
                 return self._lookup(self.pk_name, lookup, value, keyword)
-            if lookup not in PK_LOOKUPS:
-                raise FieldError(
-                    f"Unsupported lookup {lookup!r} for the primary key of remote "
-                    f"{self.label}: {', '.join(PK_LOOKUPS)} only, unless project "
-                    f"{self.project!r} declares 'id' in its filter_fields."
-                )
-            return Lookup(PK, lookup, _pk_value(lookup, value))
+            raise FieldError(
+                f"Unsupported lookup {lookup!r} for the primary key of remote "
+                f"{self.label}: {', '.join(PK_LOOKUPS)} only, unless project "
+                f"{self.project!r} declares 'id' in its filter_fields."
+            )
         if self.queryable is None:
             raise RemoteNotQueryable(self.project, self.label, keyword, action)
         for cut in range(len(parts), 0, -1):
@@ -379,7 +381,7 @@ def _json(value: Any) -> Any:
     raise TypeError(f"A remote query cannot send {type(value).__name__} value {value!r}.")
 
 
-def filter_input(condition: Condition | None) -> Any:
+def filter_input(condition: Condition | None, pk_name: str | None = None) -> Any:
     """Return the ``filter`` variable of a checked condition tree (None: no filter).
 
     Each object holds one path, or one of ``AND``/``OR``/``NOT``, never a mix,
@@ -388,10 +390,16 @@ def filter_input(condition: Condition | None) -> Any:
     if condition is None:
         return None
     if isinstance(condition, Lookup):
-        # A primary key the remote does not declare is read through _entities,
-        # alone (``_check_route``): it never reaches a filter.
+        if condition.path == PK:  # mixed with other conditions: the declared id path
+            if pk_name is None:
+                raise AssertionError("_check_route() refuses a primary key nobody declared")
+            value = condition.value
+            if condition.lookup == "in":
+                return {pk_name: {"in": [str(v) for v in value]}}
+            # pk=None matches nothing, as in Django.
+            return {pk_name: {"in": []} if value is None else {"exact": str(value)}}
         return {condition.path: {condition.lookup: condition.value}}
-    parts = [filter_input(child) for child in condition.children]
+    parts = [filter_input(child, pk_name) for child in condition.children]
     body = parts[0] if len(parts) == 1 else {condition.connector: parts}
     return {"NOT": body} if condition.negated else body
 
@@ -404,10 +412,14 @@ def _pk_only(condition: Condition | None) -> bool:
     return all(_pk_only(child) for child in condition.children)
 
 
-def _has_pk(condition: Condition | None) -> bool:
+def _pk_lookups(condition: Condition | None) -> Iterator[str]:
+    """Yield the lookup of each primary-key condition of the tree."""
     if isinstance(condition, Lookup):
-        return condition.path == PK
-    return condition is not None and any(_has_pk(c) for c in condition.children)
+        if condition.path == PK:
+            yield condition.lookup
+    elif condition is not None:
+        for child in condition.children:
+            yield from _pk_lookups(child)
 
 
 def _wanted_pks(condition: Condition) -> list[Any]:
@@ -430,8 +442,13 @@ def _wanted_pks(condition: Condition) -> list[Any]:
 
 @dataclass(frozen=True)
 class _PageAsk:
-    """One ``query<Type>`` request: the page at ``offset``, ``limit`` long."""
+    """One ``query<Type>`` request of ``queryset``: the page at ``offset``, ``limit`` long.
 
+    The queryset goes with the request: a plan may ask for its clones' pages
+    (``get()`` filters, ``last()`` slices).
+    """
+
+    queryset: RemoteQuerySet
     select: frozenset[str]
     offset: int
     limit: int
@@ -604,16 +621,26 @@ class RemoteQuerySet:
             raise TypeError(f"Cannot {what} a query once a slice has been taken.")
 
     def _check_route(self) -> None:
-        """Refuse, before any request, primary keys mixed into what only the remote can run."""
+        """Refuse, before any request, primary keys mixed into what only the remote can run.
+
+        Primary-key lookups alone are read through ``_entities``; mixed with
+        anything else, they are sent as the ``id`` path, which the owning
+        service must declare with those lookups.
+        """
         state = self._state
-        if not _has_pk(state.where) or self._by_entities():
+        if self._by_entities():
             return
-        raise FieldError(
-            f"Remote {self._spec.label}: a primary-key lookup (pk, pk__in) is read "
-            "through _entities, alone; combined with other lookups, exclude(), "
-            f"order_by() or search(), it needs 'id' in project {self._spec.project!r}'s "
-            "filter_fields."
-        )
+        spec = self._spec
+        allowed = spec.filters.get(spec.pk_name or "", ())
+        refused = sorted({lookup for lookup in _pk_lookups(state.where) if lookup not in allowed})
+        if refused:
+            raise FieldError(
+                f"Remote {spec.label}: a primary-key lookup ({', '.join(refused)}) mixed "
+                "with other lookups, exclude(), order_by() or search() is sent to the owning "
+                f"service, which must declare it: project {spec.project!r} allows "
+                f"{', '.join(allowed) or 'nothing'} on 'id' (alone, pk and pk__in are read "
+                "through _entities)."
+            )
 
     def _by_entities(self) -> bool:
         state = self._state
@@ -669,12 +696,12 @@ class RemoteQuerySet:
     def _answer(self, ask: _Ask) -> Any:
         if isinstance(ask, _EntitiesAsk):
             return fetch_remote_objects({self.model: ask.pks}).raise_first()
-        return client().query_page(*self._page_request(ask))
+        return client().query_page(*ask.queryset._page_request(ask))
 
     async def _aanswer(self, ask: _Ask) -> Any:
         if isinstance(ask, _EntitiesAsk):
             return (await afetch_remote_objects({self.model: ask.pks})).raise_first()
-        return await client().aquery_page(*self._page_request(ask))
+        return await client().aquery_page(*ask.queryset._page_request(ask))
 
     def _page_request(self, ask: _PageAsk) -> tuple[Any, ...]:
         opts = self.model._meta
@@ -684,7 +711,8 @@ class RemoteQuerySet:
         def parse_id(value: Any) -> Any:
             return parse_remote_id(label, opts.pk_type, value)
 
-        return opts.project, text, variables, opts.entity_type(), parse_id
+        field = self._queryable().field
+        return opts.project, field, text, variables, opts.entity_type(), parse_id
 
     def _graphql(self, ask: _PageAsk) -> tuple[str, dict[str, Any]]:
         queryable = self._queryable()
@@ -694,7 +722,7 @@ class RemoteQuerySet:
         variables: dict[str, Any] = {"offset": ask.offset, "limit": ask.limit}
         # Each argument only when used: a type declares filters, ordering and
         # search apart, and its field has only the arguments it declares.
-        where = filter_input(state.where)
+        where = filter_input(state.where, self._spec.pk_name)
         if where is not None:
             params.append(f"$filter: {queryable.filter_type}")
             args.append("filter: $filter")
@@ -713,7 +741,7 @@ class RemoteQuerySet:
             selection.append(f"items {{ __typename {fragment} }}")
         text = (
             f"query FederatedQuery({', '.join(params)}) "
-            f"{{ page: {queryable.field}({', '.join(args)}) {{ {' '.join(selection)} }} }}"
+            f"{{ {queryable.field}({', '.join(args)}) {{ {' '.join(selection)} }} }}"
         )
         return text, variables
 
@@ -725,7 +753,7 @@ class RemoteQuerySet:
         """
         size = self._page_size()
         limit = size if self._state.high is None else min(size, self._state.high - self._state.low)
-        return self._graphql(_PageAsk(frozenset(select), self._state.low, max(1, limit)))
+        return self._graphql(_PageAsk(self, frozenset(select), self._state.low, max(1, limit)))
 
     def _queryable(self) -> Queryable:
         queryable = self._spec.queryable
@@ -759,7 +787,7 @@ class RemoteQuerySet:
         offset, remaining = state.low, None if state.high is None else state.high - state.low
         while remaining is None or remaining > 0:
             limit = size if remaining is None else min(size, remaining)
-            page: Page = yield _PageAsk(frozenset({"total", select}), offset, limit)
+            page: Page = yield _PageAsk(self, frozenset({"total", select}), offset, limit)
             got = self._page_rows(page, select)
             if cap is not None and page.total is not None:
                 matching = max(0, page.total - state.low)
@@ -806,7 +834,7 @@ class RemoteQuerySet:
         if self._by_entities():
             rows = yield from self._rows("items")
             return len(rows)
-        page: Page = yield _PageAsk(frozenset({"total"}), 0, 0)
+        page: Page = yield _PageAsk(self, frozenset({"total"}), 0, 0)
         total = max(0, (page.total or 0) - state.low)
         return total if state.high is None else min(total, state.high - state.low)
 
@@ -819,7 +847,7 @@ class RemoteQuerySet:
         if self._by_entities():
             rows = yield from self._rows("items")
             return bool(rows)
-        page: Page = yield _PageAsk(frozenset({"ids"}), state.low, 1)
+        page: Page = yield _PageAsk(self, frozenset({"ids"}), state.low, 1)
         return bool(page.ids)
 
     def _get_plan(self) -> _Plan:
@@ -832,7 +860,7 @@ class RemoteQuerySet:
             if limit <= 0:
                 rows, count = [], 0
             else:
-                page: Page = yield _PageAsk(frozenset({"total", "items"}), state.low, limit)
+                page: Page = yield _PageAsk(self, frozenset({"total", "items"}), state.low, limit)
                 rows = self._page_rows(page, "items")
                 count = max(0, (page.total or 0) - state.low)
                 if state.high is not None:
@@ -886,7 +914,9 @@ class RemoteQuerySet:
         if self._state.values is not None:
             raise TypeError("in_bulk() cannot be used with values() or values_list().")
         if id_list is None:
-            objects = yield from self._chain()._all_plan()
+            objects = self._result_cache
+            if objects is None:
+                objects = yield from self._all_plan()
         else:
             ids = list(id_list)
             if not ids:
