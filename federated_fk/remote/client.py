@@ -167,15 +167,17 @@ class Page:
 
 def query_page(
     project: str,
+    field: str,
     text: str,
     variables: dict[str, Any],
     entity_type: EntityType,
     parse_id: Callable[[Any], Any],
 ) -> Page:
-    """Run one page of a remote query (``query<Type>``, aliased ``page``) from sync code.
+    """Run one page of a remote query (``query<Type>``) from sync code.
 
-    :param text: the query; its root field is aliased ``page`` and selects
-        any of ``total``, ``ids`` and ``items``
+    :param field: the query's root field, ``query<Type>``
+    :param text: the query; its root field selects any of ``total``, ``ids``
+        and ``items``
     :param variables: its variables; ``limit`` bounds what a page may hold
     :param entity_type: how to read and convert ``items``
     :param parse_id: turns a remote id into a primary key; raises ``InvalidId``
@@ -183,22 +185,25 @@ def query_page(
         something that is not such a page
     """
     timeout = conf.project_settings(project)["TIMEOUT"] + 5
-    return run(_query_page(project, text, variables, entity_type, parse_id), timeout=timeout)
+    page = _query_page(project, field, text, variables, entity_type, parse_id)
+    return run(page, timeout=timeout)
 
 
 async def aquery_page(
     project: str,
+    field: str,
     text: str,
     variables: dict[str, Any],
     entity_type: EntityType,
     parse_id: Callable[[Any], Any],
 ) -> Page:
     """The async twin of ``query_page``."""
-    return await arun(_query_page(project, text, variables, entity_type, parse_id))
+    return await arun(_query_page(project, field, text, variables, entity_type, parse_id))
 
 
 async def _query_page(
     project: str,
+    field: str,
     text: str,
     variables: dict[str, Any],
     entity_type: EntityType,
@@ -206,9 +211,9 @@ async def _query_page(
 ) -> Page:
     session = get_loop().session(project)
     data = await session.execute(text, variables)
-    page = data.get("page") if isinstance(data, dict) else None
+    page = data.get(field) if isinstance(data, dict) else None
     if not isinstance(page, dict):
-        raise RemoteProtocolError(project, session.endpoint, "no query page in the answer")
+        raise RemoteProtocolError(project, session.endpoint, f"no {field} page in the answer")
     return _read_page(session, page, entity_type, parse_id, int(variables.get("limit", 0)))
 
 
