@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.options import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
@@ -41,6 +42,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField, RemoteForeignKey
+from federated_fk.fields.remote_key import parse_target
 from federated_fk.forms import (
     BaseGenericInlineFormSet,
     FederatedTargetField,
@@ -54,7 +56,7 @@ from federated_fk.forms import (
 )
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
-from federated_fk.views import FederatedAutocompleteJsonView
+from federated_fk.views import FederatedAutocompleteJsonView, find_key
 
 __all__ = [
     "FederatedAdminMixin",
@@ -155,6 +157,39 @@ class FederatedPickerMixin:
         ):
             return self._picker_formfield(db_field, request, **kwargs)
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        return [*super().check(**kwargs), *self._check_federated_targets()]  # type: ignore[misc]
+
+    def _check_federated_targets(self) -> list[checks.CheckMessage]:
+        model = self.model  # type: ignore[attr-defined]
+        errors = []
+        for name, labels in self.federated_targets.items():
+            if find_key(model, name) is None:
+                errors.append(
+                    _error(
+                        f"'federated_targets' names '{name}', which is not a "
+                        "FederatedForeignKey, FederatedManyToManyField or RemoteForeignKey "
+                        f"of '{model._meta.label}'.",
+                        self,
+                        "E506",
+                    )
+                )
+                continue
+            for label in [labels] if isinstance(labels, str) else labels:
+                try:
+                    parse_target(label) if ":" in label else apps.get_model(label)
+                except (LookupError, ValueError):
+                    errors.append(
+                        _error(
+                            f"'federated_targets[{name!r}]' names {label!r}, which is neither "
+                            "an installed model ('app_label.Model') nor a model of another "
+                            "service ('project:app_label.Model').",
+                            self,
+                            "E507",
+                        )
+                    )
+        return errors
 
     def picker_enabled(self) -> bool:
         """Whether the site serves the picker's search (it registers GenericContentTypeAdmin)."""

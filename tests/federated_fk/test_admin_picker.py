@@ -14,7 +14,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import path
 
-from federated_fk.admin import FederatedAdminMixin, GenericContentTypeAdmin
+from federated_fk.admin import (
+    FederatedAdminMixin,
+    FederatedPickerMixin,
+    GenericContentTypeAdmin,
+)
 from federated_fk.fields.many_to_many.forms import key_string
 from federated_fk.forms import (
     INTERNAL_APPS,
@@ -61,7 +65,25 @@ class FanAdmin(FederatedAdminMixin, admin.ModelAdmin):
     federated_targets = {"videos": ["gm2mapp.Movie", "shop_b:remoteshop.Book"]}
 
 
-urlpatterns = [path("admin/", site.urls)]
+inline_site = AdminSite(name="picker_inline_admin")
+inline_site.register(GenericContentType, GenericContentTypeAdmin)
+
+
+class VideoRowInline(FederatedPickerMixin, admin.TabularInline):
+    """The rows of a many-to-many's through table: each a FederatedForeignKey."""
+
+    model = Fan.videos.through
+    fields = ["target"]
+    extra = 1
+
+
+@admin.register(Fan, site=inline_site)
+class FanRowsAdmin(admin.ModelAdmin):
+    fields = ["name"]
+    inlines = [VideoRowInline]
+
+
+urlpatterns = [path("admin/", site.urls), path("rows/", inline_site.urls)]
 SEARCH = "/admin/federated_fk/genericcontenttype/autocomplete/"
 
 
@@ -323,3 +345,52 @@ def test_a_many_to_many_field_picks_among_the_named_types(staff_client, federati
     fan = Fan.objects.get()
     assert sorted(fan.videos.values_list("object_id", flat=True)) == [str(movie.pk), "7"]
     assert shop_b.stats()["graphql_requests"] == 1
+
+
+@pytest.mark.urls(__name__)
+def test_an_inline_picks_the_target_of_each_row(staff_client, federation, shop_b):
+    fan = Fan.objects.create(name="Fan")
+    url = f"/rows/gm2mapp/fan/{fan.pk}/change/"
+    response = staff_client.get(url)
+    formset = response.context["inline_admin_formsets"][0].formset
+    field = formset.forms[0].fields["target"]
+    assert isinstance(field, FederatedTargetField)
+    assert isinstance(field.widget, FederatedTargetSelect)
+    assert 'data-field-name="target"' in response.content.decode()
+    body = search(staff_client, "B Book 12", field="target", model="gm2mapp.fan_videos")
+    assert "B Book 12 (book, shop_b)" in [r["text"] for r in body["results"]]
+    prefix = formset.prefix
+    shop_b.stats(reset=True)
+    response = staff_client.post(
+        url,
+        {
+            "name": "Fan",
+            f"{prefix}-TOTAL_FORMS": "1",
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+            f"{prefix}-0-target": key_string(remote_ct().pk, 12),
+        },
+    )
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    assert list(fan.videos.values_list("object_id", flat=True)) == ["12"]
+    assert shop_b.stats()["graphql_requests"] == 1
+
+
+def test_federated_targets_is_checked():
+    class Wrong(FederatedAdminMixin, admin.ModelAdmin):
+        federated_targets = {
+            "note": ["testapp.Book"],
+            "content_object": ["testapp.Book", "testapp.Nothing", "shop_b:Book", "shop_b:x.Y"],
+        }
+
+    errors = Wrong(Reference, AdminSite(name="checked")).check()
+    assert [(e.id, e.obj) for e in errors] == [
+        ("federated_fk.E506", Wrong),
+        ("federated_fk.E507", Wrong),
+        ("federated_fk.E507", Wrong),
+    ]
+    assert "names 'note', which is not a FederatedForeignKey" in errors[0].msg
+    assert "'testapp.Nothing'" in errors[1].msg and "'shop_b:Book'" in errors[2].msg
+    assert FanAdmin(Fan, site).check() == []
+    assert VideoRowInline(Fan, inline_site).check() == []
