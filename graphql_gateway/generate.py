@@ -289,7 +289,7 @@ class FederatedUnion:
         )
         unavailable: dict[str, FederationError] = {}
         if request.lookups:
-            found = pushdown(request.lookups, chosen, ffk.ct_field, ffk.fk_field)
+            found = pushdown(request.lookups, chosen, ffk)
             references, unavailable = references.filter(found.condition), found.unavailable
         if by_target:
             ordered, failed = ordered_by_target(

@@ -22,12 +22,12 @@ import strawberry
 from django.apps import apps
 from django.core.exceptions import FieldError
 from django.db import models
-from django.db.models import CharField, Q
-from django.db.models.functions import Cast
+from django.db.models import Q
 
-from federated_fk.exceptions import FederationError
+from federated_fk.exceptions import FederationError, TooManyRemoteIds
 from federated_fk.ids import InvalidId, parse_ids
 from federated_fk.models import GenericContentType
+from federated_fk.pushdown import targets_q
 from federated_fk.remote import fetch_remote_objects
 from federated_fk.remote.converters import snake_case
 from graphql_gateway.paging import PageError
@@ -93,38 +93,33 @@ def lookups_of(given: Any) -> dict[str, Any]:
     return found
 
 
-def pushdown(
-    lookups: dict[str, Any], members: list[Target], ct_field: str, fk_field: str
-) -> Pushdown:
+def pushdown(lookups: dict[str, Any], members: list[Target], key: Any) -> Pushdown:
     """Return the condition on references whose target matches ``lookups``, in every member.
 
     A local member is filtered here, as a subquery; a remote member by its
-    own service (its ids come back, not its rows). A project that cannot
-    answer matches nothing, and is reported.
+    own service (its ids come back, not its rows), asked now, so that a
+    project that cannot answer matches nothing and is reported instead of
+    failing the page (``federated_fk.pushdown.targets_q`` builds each part).
 
+    :param key: the union's FederatedForeignKey
     :raises PageError: a remote member's service does not let this filter run
     """
     result = Pushdown(Q(pk__in=[]))
     for member in members:
-        ct = _content_type(member)
-        if ct is None:
+        model = _model(member)
+        if model is None:
             continue
-        own = Q(**{f"{ct_field}": ct.pk})
         if member.project is None:
-            model = ct.model_class()
-            matching = model._default_manager.filter(**lookups).annotate(
-                _federated_id=Cast("pk", CharField())
-            )
-            result.condition |= own & Q(**{f"{fk_field}__in": matching.values("_federated_id")})
-            continue
-        try:
-            ids = ct.model_class()._default_manager.filter(**lookups).pks()
-        except FieldError as exc:
-            raise PageError(f"{member.name} cannot be filtered that way: {exc}") from None
-        except FederationError as exc:
-            result.unavailable[member.project] = exc
-            continue
-        result.condition |= own & Q(**{f"{fk_field}__in": [str(pk) for pk in ids]})
+            matching: Any = model._default_manager.filter(**lookups)
+        else:
+            try:
+                matching = [model(pk) for pk in model._default_manager.filter(**lookups).pks()]
+            except (FieldError, TooManyRemoteIds) as exc:
+                raise PageError(f"{member.name} cannot be filtered that way: {exc}") from None
+            except FederationError as exc:
+                result.unavailable[member.project] = exc
+                continue
+        result.condition |= targets_q(key, "in", matching)
     return result
 
 
@@ -171,15 +166,17 @@ def _parsable(model: type[models.Model], ids: Iterable[str]) -> list[Any]:
     return [pk for pk in parsed if not isinstance(pk, InvalidId)]
 
 
-def _content_type(member: Target) -> GenericContentType | None:
-    project = member.project
-    manager = GenericContentType.objects
-    if project is None:
-        return manager.get_for_model(apps.get_model(member.app_label, member.model))
+def _model(member: Target) -> type | None:
+    """The model of a member: a local model, or the stand-in class of a synchronized type."""
+    if member.project is None:
+        return apps.get_model(member.app_label, member.model)
     try:
-        return manager.get_by_natural_key(project, member.app_label, member.model)
+        ct = GenericContentType.objects.get_by_natural_key(
+            member.project, member.app_label, member.model
+        )
     except GenericContentType.DoesNotExist:
         return None
+    return ct.model_class()
 
 
 def _pascal(python_name: str) -> str:

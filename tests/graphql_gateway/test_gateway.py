@@ -2,6 +2,7 @@
 
 import time
 import urllib.request
+from decimal import Decimal
 
 import pytest
 
@@ -155,3 +156,40 @@ def test_graphiql_page_is_served_with_local_files(shops):
     assert "/graphiql/graphiql.js" in html and "unpkg.com" not in html
     status, script = shops.get("/graphiql/graphiql.js")
     assert status == 200 and "GraphiQL" in script
+
+
+FILTERED = """
+query ($filter: BookFilter, $orderBy: String, $limit: Int) {
+  books(filter: $filter, orderBy: $orderBy, limit: $limit) {
+    totalCount
+    items { __typename ... on BookItem { title price } }
+  }
+}
+"""
+
+
+def test_a_filter_on_the_books_runs_in_the_shop_that_owns_each(shops):
+    before = shops.shop_b_requests()
+    variables = {"filter": {"title": {"icontains": "dun"}}, "orderBy": "price"}
+    status, body = shops.query(FILTERED, variables)
+    assert status == 200 and "errors" not in body, body
+    page = body["data"]["books"]
+    assert [(i["__typename"], i["title"], i["price"]) for i in page["items"]] == [
+        ("ShopBBook", "Dune", "8.49"),
+        ("ShopABook", "Dune", "9.99"),
+        ("ShopBAudiobook", "Dune", "24.99"),
+    ]
+    assert page["totalCount"] == 3
+    # shop_b ran the filter for its two types, then read the page's sort keys and items.
+    assert shops.shop_b_requests() - before <= 5
+
+
+def test_ordering_by_price_across_shops_equals_sorting_every_book(shops):
+    status, body = shops.query(FILTERED, {"orderBy": "-price", "limit": 100})
+    assert status == 200 and "errors" not in body, body
+    prices = [Decimal(i["price"]) for i in body["data"]["books"]["items"]]
+    everything = []
+    for offset in range(0, 259, 100):
+        _, page = shops.query(BOOKS, {"offset": offset, "limit": 100})
+        everything += [Decimal(i["price"]) for i in page["data"]["books"]["items"]]
+    assert prices == sorted(everything, reverse=True)[:100]

@@ -90,3 +90,11 @@ def test_ordering_by_an_undeclared_field_is_refused(screenings):
     assert result.data is None
     assert "orderBy must be one of" in result.errors[0].message
     assert "title" in result.errors[0].message
+
+
+def test_a_filter_a_remote_member_does_not_declare_is_a_clear_error(screenings, shop_b, shop_c):
+    """The test subgraphs declare no filter for movies: the page says so, and nothing else."""
+    result = page(screenings, filter={"title": {"exact": "Dune"}})
+    assert result.data is None
+    assert "cannot be filtered that way" in result.errors[0].message
+    assert "declares no" in result.errors[0].message or "filter" in result.errors[0].message
