@@ -23,6 +23,7 @@ from federated_fk.conf import current_project
 from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
+from federated_fk.pushdown import targets_q
 from graphql_gateway.paging import check_bounds
 
 #: The books the list shows: the targets of Reference.content_object, in any shop.
@@ -100,22 +101,56 @@ def shop_page(project: str, model: str, pk: str) -> str:
     return f"{base.rstrip('/')}/{model}s/{pk}/"
 
 
-def book_page(offset: int, limit: int) -> Page:
-    """Return the books from ``offset``, at most ``limit`` of them."""
+def book_page(offset: int, limit: int, search: str = "") -> Page:
+    """Return the books from ``offset``, at most ``limit`` of them.
+
+    :param search: words the title or the author's name must hold; each shop
+        searches its own books (shop_b through its declared ``search_fields``)
+    """
     check_bounds(offset, limit)
     Reference = apps.get_model("books", "Reference")
     field = "content_object"
-    content_type = Reference._meta.get_field(field).ct_field
+    key = Reference._meta.get_field(field)
     references = Reference._default_manager.filter(
-        **{f"{content_type}__in": _book_content_types()}
+        **{f"{key.ct_field}__in": _book_content_types()}
     ).order_by("pk")
+    searched: dict[str, FederationError] = {}
+    if search:
+        condition, searched = _matching(key, search)
+        references = references.filter(condition)
     total = references.count()
     page = list(references[offset : offset + limit])
     with collect_remote_errors() as unavailable:
         # The authors of local and remote books alike: one query for the page.
         prefetch_related_objects(page, field, f"{field}__author")
     entries = [_entry(ref, getattr(ref, field), unavailable) for ref in page]
-    return Page(entries, total, offset, limit, unavailable)
+    return Page(entries, total, offset, limit, {**searched, **unavailable})
+
+
+def _matching(key: Any, search: str) -> tuple[Q, dict[str, FederationError]]:
+    """Return the condition on references whose book matches ``search``, in every shop.
+
+    A local book is searched here; a remote one by its own shop (its ids come
+    back, not its rows). A shop that cannot answer matches nothing, and is
+    reported as unavailable.
+    """
+    condition = Q(pk__in=[])
+    unavailable: dict[str, FederationError] = {}
+    for ct in _book_content_types():
+        model = ct.model_class()
+        if ct.is_local:
+            words = Q(title__icontains=search) | Q(author__name__icontains=search)
+            condition |= targets_q(key, "in", model._default_manager.filter(words))
+            continue
+        if not model._meta.in_schema:
+            continue
+        try:
+            found = [model(pk) for pk in model._default_manager.get_queryset().search(search).pks()]
+        except FederationError as exc:
+            unavailable[ct.project] = exc
+            continue
+        condition |= targets_q(key, "in", found)
+    return condition, unavailable
 
 
 def _book_content_types() -> Any:

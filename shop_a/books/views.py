@@ -13,7 +13,7 @@ from books.models import Book
 
 
 def books(request: HttpRequest) -> HttpResponse:
-    """The unified list as a page: ``?page=N``."""
+    """The unified list as a page: ``?page=N``, and ``&q=words`` to search titles and authors."""
     size = gateway_settings()["DEFAULT_PAGE_SIZE"]
     raw = request.GET.get("page", "1")
     # ASCII digits only, and few enough for int() to be cheap; check_bounds
@@ -25,14 +25,20 @@ def books(request: HttpRequest) -> HttpResponse:
             content_type="text/plain",
         )
     number = int(raw)
+    search = request.GET.get("q", "").strip()[:100]
     try:
-        page = book_page((number - 1) * size, size)
+        page = book_page((number - 1) * size, size, search)
     except PageError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     return render(
         request,
         "books/books.html",
-        {"page": page, "number": number, "unavailable": sorted(page.unavailable)},
+        {
+            "page": page,
+            "number": number,
+            "search": search,
+            "unavailable": sorted(page.unavailable),
+        },
     )
 
 

@@ -193,3 +193,17 @@ def test_ordering_by_price_across_shops_equals_sorting_every_book(shops):
         _, page = shops.query(BOOKS, {"offset": offset, "limit": 100})
         everything += [Decimal(i["price"]) for i in page["data"]["books"]["items"]]
     assert prices == sorted(everything, reverse=True)[:100]
+
+
+def test_books_page_searches_every_shop(shops):
+    before = shops.shop_b_requests()
+    status, html = shops.get("/books/?q=dUnE")
+    assert status == 200
+    # Dune: shop_a's book, and shop_b's book and audiobook, each found by its own shop.
+    assert "3 books." in html and html.count("<h2>Dune</h2>") == 1
+    assert "<h2>Kindred</h2>" not in html
+    assert 'value="dUnE"' in html
+    # shop_b searched its books and its audiobooks, then sent the page's two targets.
+    assert shops.shop_b_requests() - before == 3
+    status, html = shops.get("/books/?q=no-such-words")
+    assert status == 200 and "0 books." in html
