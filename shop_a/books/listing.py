@@ -21,9 +21,9 @@ from django.urls import reverse
 
 from federated_fk.conf import current_project
 from federated_fk.exceptions import FederationError
+from federated_fk.fields import targets_q
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
-from federated_fk.pushdown import targets_q
 from graphql_gateway.paging import check_bounds
 
 #: The books the list shows: the targets of Reference.content_object, in any shop.
