@@ -238,8 +238,12 @@ class FederatedPickerMixin:
         self, request: HttpRequest, obj: Any, fields: Sequence[str] | None, base: type
     ) -> tuple[type, list[str]]:
         """Return the form class with pickers, and the names of the fields they replace."""
-        keys = self.picked_keys(fields, self.get_readonly_fields(request, obj))  # type: ignore[attr-defined]
-        declared = {}
+        readonly = self.get_readonly_fields(request, obj)  # type: ignore[attr-defined]
+        keys = self.picked_keys(fields, readonly)
+        # As ModelAdmin.get_form does: declared fields that are read-only go.
+        declared: dict[str, Any] = dict.fromkeys(
+            f for f in readonly if f in getattr(base, "declared_fields", {})
+        )
         for name, key in keys.items():
             labels = self.federated_targets.get(name)
             ct_field = key.model._meta.get_field(key.ct_field)

@@ -463,9 +463,9 @@ class PickerFormMixin:
 def picker_form(
     base: type[forms.BaseForm],
     keys: dict[str, FederatedForeignKey],
-    fields: dict[str, forms.Field],
+    fields: dict[str, forms.Field | None],
 ) -> type[forms.BaseForm]:
-    """Return ``base`` with ``fields`` declared and ``keys`` edited by target."""
+    """Return ``base`` declaring ``fields`` (``None`` removes one), editing ``keys`` by target."""
     attrs: dict[str, Any] = {**fields, "federated_keys": {**base_keys(base), **keys}}
     return type(base.__name__, (PickerFormMixin, base), attrs)
 
