@@ -66,6 +66,7 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.utils.text import smart_split, unescape_string_literal
 from strawberry import UNSET
 from strawberry.types import Info
@@ -109,11 +110,47 @@ _ORDERED = (int, float, decimal.Decimal, datetime.date, datetime.time)
 
 @dataclass(frozen=True)
 class Hop:
-    """One relation a path goes through: its query name and the related model."""
+    """One relation a path goes through, and how a subquery over its related rows is matched.
+
+    A row matches when its ``outer`` field is among the ``inner`` values of
+    the related rows: a forward key compares its own column (``inner`` None:
+    the related rows' keys), any other relation a field of this model with
+    the values the related rows point back with (no join, so no row twice).
+    """
 
     name: str
     model: type[models.Model]
     many: bool
+    outer: str
+    inner: str | None
+
+    def matches(self, rows: models.QuerySet) -> Q:
+        """The rows of this hop's model that ``rows`` (of the related model) are related to."""
+        if self.inner is None:
+            return Q(**{f"{self.outer}__in": rows})
+        # No NULL in the list: NOT IN over a NULL is never true.
+        values = rows.filter(**{f"{self.inner}__isnull": False}).values(self.inner)
+        return Q(**{f"{self.outer}__in": values})
+
+
+def _hop(label: str, option: str, path: str, name: str, model_field: Any) -> Hop:
+    """Return how ``path`` crosses the relation ``model_field`` (called ``name`` in lookups)."""
+    related = model_field.related_model
+    many = bool(model_field.one_to_many or model_field.many_to_many)
+    if isinstance(model_field, models.ForeignKey):  # OneToOneField too
+        return Hop(name, related, many, outer=name, inner=None)
+    if isinstance(model_field, models.ManyToManyField):
+        back = model_field.related_query_name()
+        return Hop(name, related, many, outer="pk", inner=back)
+    key = getattr(model_field, "field", None)
+    if isinstance(model_field, ForeignObjectRel) and isinstance(key, models.ForeignKey):
+        return Hop(name, related, many, outer=key.target_field.name, inner=key.name)
+    if isinstance(model_field, ForeignObjectRel) and isinstance(key, models.ManyToManyField):
+        return Hop(name, related, many, outer="pk", inner=key.name)
+    raise ValueError(
+        f"{label}: {option} {path!r} goes through {name!r} ({type(model_field).__name__}): "
+        "only foreign keys, one-to-one and many-to-many relations, either way, are followed."
+    )
 
 
 @dataclass(frozen=True)
@@ -290,9 +327,7 @@ def _resolve(model: type[models.Model], path: str, option: str) -> FieldPath:
                     f"{label}: {option} {path!r} ends at the relation {part!r}; name one of "
                     f"its fields ({path}__<field>), choices are: {choices}."
                 )
-            hops.append(
-                Hop(part, related, bool(model_field.one_to_many or model_field.many_to_many))
-            )
+            hops.append(_hop(label, option, path, part, model_field))
             current = related
         elif not last:
             raise ValueError(
@@ -596,10 +631,10 @@ class _Compiler:
         rows = restrict(
             self.query.entity_of(hop.model), hop.model._default_manager.all(), self.info
         )
-        matched = Q(**{f"{hop.name}__in": rows.filter(self._through(rest, q, lookup, operand))})
+        matched = hop.matches(rows.filter(self._through(rest, q, lookup, operand)))
         if lookup == "isnull" and operand:
             # As a join would: a row with no (visible) related row matches too.
-            return matched | ~Q(**{f"{hop.name}__in": rows})
+            return matched | ~hop.matches(rows)
         return matched
 
     def search(self, text: str) -> Q:

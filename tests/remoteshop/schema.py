@@ -51,6 +51,7 @@ class Gadget:
     models.Edition,
     filter_fields={
         "book__title": ["exact", "icontains", "isnull"],
+        "related__title": ["icontains"],
         "author__name": ["exact", "icontains"],
         "published_on": ["gte", "lt"],
         "printed_at": ["gt", "lte"],

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from graphql import parse
 
 from federated_fk.graphql_cost import measure
+from tests.remoteshop.models import Edition
 from tests.remoteshop.schema import schema, subgraph
 
 #: Books seeded in this process (the shop_b fixture seeds 500).
@@ -320,8 +321,26 @@ def test_a_path_across_a_to_many_relation_never_repeats_a_row(local):
         "total": 1,
         "ids": ["1"],
     }
+    # Three more editions of book 5: it matches once, and counts once.
+    first = Edition.objects.get(pk=1)
+    for pk in (10, 11, 12):
+        first.pk, first.book_id = pk, 5
+        first.save(force_insert=True)
+    assert local.page("queryBook", "filter: {editions__pages: {gt: 50}}") == {
+        "total": 2,
+        "ids": ["1", "5"],
+    }
+    # Many-to-many, through the books' visibility: edition 3 relates to books 100 and 4.
+    assert local.page("queryEdition", 'filter: {related__title: {icontains: "book 4"}}') == {
+        "total": 1,
+        "ids": ["3"],
+    }
+    assert local.page("queryEdition", 'filter: {related__title: {icontains: "book 100"}}') == {
+        "total": 0,
+        "ids": [],
+    }
     without = local.page("queryBook", "filter: {editions__pages: {isnull: true}} limit: 0")
-    assert without["total"] == BOOKS - 1 - 1  # all visible books but book 1
+    assert without["total"] == BOOKS - 1 - 2  # every visible book but books 1 and 5
 
 
 @pytest.mark.parametrize(
