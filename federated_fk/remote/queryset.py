@@ -461,9 +461,32 @@ class _EntitiesAsk:
     pks: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class _Got:
+    """Rows of one page, handed out by a paging plan (not a request: answered with None)."""
+
+    rows: list[Any]
+
+
 _Ask = _PageAsk | _EntitiesAsk
 #: An evaluation: yields requests, is sent their answers, returns its result.
-_Plan = Generator[_Ask, Any, Any]
+_Plan = Generator[Any, Any, Any]
+
+
+def _collect(pages: _Plan) -> _Plan:
+    """Pass a paging plan's requests on; return every row it handed out, as one list."""
+    rows: list[Any] = []
+    answer = None
+    while True:
+        try:
+            event = pages.send(answer)
+        except StopIteration:
+            return rows
+        if isinstance(event, _Got):
+            rows.extend(event.rows)
+            answer = None
+        else:
+            answer = yield event
 
 
 @dataclass
@@ -768,22 +791,27 @@ class RemoteQuerySet:
 
     # Plans.
 
-    def _rows(self, select: str, cap: int | None = None) -> _Plan:
+    def _pages(self, select: str, cap: int | None = None, shaped: bool = False) -> _Plan:
         """Every row of the slice, a page per request: stand-ins (``items``) or ids.
 
+        Yields requests, and each page's rows as ``_Got`` (so that ``iterator()``
+        hands them out before asking for the next page).
+
         :param cap: raise ``TooManyRemoteIds`` as soon as more than this match
+        :param shaped: hand out rows as ``values_list()`` asked for them
         """
         state = self._state
         if state.empty or (state.high is not None and state.high <= state.low):
-            return []
+            return
         if self._by_entities():
             objects = yield _EntitiesAsk(tuple(_wanted_pks(state.where)))
             rows = objects[state.low : state.high]
             if cap is not None and len(rows) > cap:
                 raise self._too_many(len(rows), cap)
-            return [o.pk for o in rows] if select == "ids" else rows
+            rows = [o.pk for o in rows] if select == "ids" else rows
+            yield _Got([self._shape(row) for row in rows] if shaped else rows)
+            return
         size = self._page_size()
-        rows: list[Any] = []
         offset, remaining = state.low, None if state.high is None else state.high - state.low
         while remaining is None or remaining > 0:
             limit = size if remaining is None else min(size, remaining)
@@ -795,13 +823,24 @@ class RemoteQuerySet:
                     matching = min(matching, state.high - state.low)
                 if matching > cap:
                     raise self._too_many(matching, cap)
-            rows.extend(got)
+            yield _Got([self._shape(row) for row in got] if shaped else got)
             offset += len(got)
             if remaining is not None:
                 remaining -= len(got)
             if len(got) < limit or (page.total is not None and offset >= page.total):
                 break
-        return rows
+
+    def _rows(self, select: str, cap: int | None = None) -> _Plan:
+        """Every row of the slice, as one list (``_pages`` collected)."""
+        return (yield from _collect(self._pages(select, cap)))
+
+    def _shaped_pages(self) -> _Plan:
+        """The pages of this queryset's results: objects, or the values asked for."""
+        return self._pages("ids" if self._ids_only() else "items", shaped=True)
+
+    def _ids_only(self) -> bool:
+        values = self._state.values
+        return values is not None and all(v in ("pk", "id") for v in values)
 
     def _page_rows(self, page: Page, select: str) -> list[Any]:
         if select == "ids":
@@ -812,18 +851,18 @@ class RemoteQuerySet:
         return TooManyRemoteIds(self._spec.project, self._spec.label, count, cap)
 
     def _all_plan(self) -> _Plan:
-        values = self._state.values
-        if values is not None and all(v in ("pk", "id") for v in values):
-            pks = yield from self._rows("ids")
-            return [pk if self._state.flat else (pk,) * len(values) for pk in pks]
-        objects = yield from self._rows("items")
-        if values is None:
-            return objects
-        return [self._shape(o) for o in objects]
+        return (yield from _collect(self._shaped_pages()))
 
-    def _shape(self, obj: RemoteObject) -> Any:
-        values = [obj.pk if n in ("pk", "id") else obj._remote_value(n) for n in self._state.values]
-        return values[0] if self._state.flat else tuple(values)
+    def _shape(self, row: Any) -> Any:
+        """Return a row (an object, or a primary key when only ids were asked) as asked for."""
+        values = self._state.values
+        if values is None:
+            return row
+        if not isinstance(row, self.model):  # a primary key: only ids were asked for
+            shaped = [row] * len(values)
+        else:
+            shaped = [row.pk if n in ("pk", "id") else row._remote_value(n) for n in values]
+        return shaped[0] if self._state.flat else tuple(shaped)
 
     def _count_plan(self) -> _Plan:
         state = self._state
@@ -866,7 +905,7 @@ class RemoteQuerySet:
                 if state.high is not None:
                     count = min(count, state.high - state.low)
         if count == 1 and rows:
-            return self._shape(rows[0]) if state.values is not None else rows[0]
+            return self._shape(rows[0])
         opts = self.model._meta
         if not count or not rows:
             raise self.model.DoesNotExist(opts.project, opts.label, None, query=self._describe())
@@ -947,11 +986,26 @@ class RemoteQuerySet:
         return f"<{type(self).__name__} {data!r}>"
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[Any]:
-        """Yield the objects page by page, without caching them on the queryset."""
+        """Yield the results page by page, without caching them on the queryset.
+
+        Each page is asked for when the previous one is used up (``chunk_size``
+        is the remote's page size, whatever is given).
+        """
         if self._result_cache is not None:
             yield from self._result_cache
             return
-        yield from self._drive(self._all_plan())
+        pages = self._shaped_pages()
+        answer = None
+        while True:
+            try:
+                event = pages.send(answer)
+            except StopIteration:
+                return
+            if isinstance(event, _Got):
+                yield from event.rows
+                answer = None
+            else:
+                answer = self._answer(event)
 
     def count(self) -> int:
         """Return how many visible objects match: one request (none if already fetched)."""

@@ -187,6 +187,15 @@ def test_iteration_pages_one_request_per_page(Book, shop_b):
         assert len(list(hundred)) == 100
     with assertNumRemoteRequests(5, project="shop_b"):
         assert sum(1 for _ in Book.objects.iterator()) == 495
+    # iterator() asks for a page when the previous one is used up, and keeps nothing.
+    streamed = Book.objects.order_by("-price").values_list("pk", flat=True)
+    pages = streamed.iterator()
+    with CaptureRemoteRequests(project="shop_b") as made:
+        assert [next(pages) for _ in range(100)] == VISIBLE[::-1][:100]
+        assert len(made.requests) == 1
+        assert next(pages) == VISIBLE[::-1][100]
+        assert len(made.requests) == 2
+    assert streamed._result_cache is None
     shop_b.stats(reset=True)
     list(Book.objects.filter(author="Author 0"))
     assert shop_b.stats()["graphql_requests"] == 1  # 71 books: one page
