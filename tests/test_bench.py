@@ -49,3 +49,22 @@ def test_smoke_run_of_every_scenario(tmp_path):
                 assert set(row["round_trip_p50_ms"]) == {"entities", "limit"}
                 assert row["floor_p50_ratio"] > 1
     assert "| 1 local overhead | n=40 |" in result.stdout
+
+
+def test_smoke_run_of_the_pushdown_benchmark(tmp_path):
+    output = tmp_path / "pushdown.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.bench.pushdown", "--smoke", "--json", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(output.read_text())
+    assert report["matching"] == 20  # ids ending in "77" of 2,000, none of them hidden
+    pushdown, local = report["results"]["pushdown"], report["results"]["local"]
+    assert pushdown["requests"] == 1  # the owning service ran the filter
+    assert local["requests"] == 2 + 4  # two pages of ids, four batches of 500 books
+    assert pushdown["response_bytes"] < local["response_bytes"] / 100
