@@ -23,6 +23,17 @@ Django's lookup name verbatim), ``TOrderField`` and ``TOrder``, the page type
 ``queryT(filter:, search:, orderBy:, offset:, limit:)``. The default of
 ``limit`` is its cap: what a consumer reads as the largest page.
 
+How a query reads, in Django's terms: the entity's ``get_queryset`` first;
+each lookup then matches as ``filter(path__lookup=value)`` would, except
+that every relation on the way is a subquery over the related model's
+visible rows, so that two lookups across one to-many relation may match
+different related rows (as two chained ``filter()`` calls do), and
+``isnull: true`` across a relation also matches a row with no visible related
+row (as a join would). ``search`` splits its string into words (a "quoted
+phrase" is one) and each must be ``icontains`` one of the search paths. The
+order asked for ends with the primary key, ascending, so pages are stable;
+nulls sort last ascending and first descending on every database.
+
 Why not strawberry-graphql-django's ``filters.py`` and ``ordering.py``:
 
 - their types are one per model, with camelCase names (``iContains``,
@@ -371,8 +382,9 @@ class QueryType:
     filter_type: type | None = None
     order_type: type | None = None
     page_type: type | None = None
-    #: Filter input class -> {python name: (path, {python name: lookup})}
-    _filter_fields: dict[str, tuple[FieldPath, dict[str, str]]] = field(default_factory=dict)
+    #: Each field of the filter input by Python name: its path, and its lookup
+    #: input's fields (Python name -> Django lookup).
+    filter_fields: dict[str, tuple[FieldPath, dict[str, str]]] = field(default_factory=dict)
 
     @property
     def field_name(self) -> str:
@@ -455,7 +467,7 @@ def _filter_type(query: QueryType) -> type:
         python_name = _python_name(path)
         annotations[python_name] = lookup_type | None
         setattr(cls, python_name, strawberry.field(name=path, default=UNSET))
-        query._filter_fields[python_name] = (resolved, names)
+        query.filter_fields[python_name] = (resolved, names)
     annotations["AND"] = list[cls] | None  # type: ignore[valid-type]
     annotations["OR"] = list[cls] | None  # type: ignore[valid-type]
     annotations["NOT"] = cls | None
@@ -593,7 +605,7 @@ class _Compiler:
         if depth > MAX_FILTER_DEPTH:
             raise ValueError(f"AND, OR and NOT may nest at most {MAX_FILTER_DEPTH} deep.")
         q = Q()
-        for python_name, (path, lookups) in self.query._filter_fields.items():
+        for python_name, (path, lookups) in self.query.filter_fields.items():
             given = getattr(value, python_name, UNSET)
             if not _given(given):
                 continue
