@@ -771,16 +771,22 @@ class RemoteQuerySet:
     def as_graphql(self, select: Iterable[str] = ("total", "items")) -> tuple[str, dict[str, Any]]:
         """Return the query and variables of this queryset's first page: what would be sent.
 
-        :raises RemoteNotQueryable: the queryset is read through ``_entities``
-            (primary keys only) or the type is not queryable
+        :raises TypeError: the queryset names primary keys only: it is read
+            through ``_entities``, not a query
+        :raises RemoteNotQueryable: the type is not queryable
         """
+        if self._by_entities():
+            raise TypeError(
+                f"This remote {self._spec.label} queryset names primary keys only: it is read "
+                "through _entities, with no query."
+            )
         size = self._page_size()
         limit = size if self._state.high is None else min(size, self._state.high - self._state.low)
         return self._graphql(_PageAsk(self, frozenset(select), self._state.low, max(1, limit)))
 
     def _queryable(self) -> Queryable:
         queryable = self._spec.queryable
-        if queryable is None or self._by_entities():
+        if queryable is None:
             raise RemoteNotQueryable(
                 self._spec.project, self._spec.label, "all()", "read by pk only"
             )
