@@ -35,6 +35,7 @@ from federated_fk.exceptions import (
     TooManyRemoteIds,
 )
 from federated_fk.ids import parse_remote_id
+from federated_fk.remote.entities import Ref
 from federated_fk.remote.loading import afetch_remote_objects, client, fetch_remote_objects
 from federated_fk.scalars import scalar_named
 
@@ -867,7 +868,7 @@ class RemoteQuerySet:
         if not isinstance(row, self.model):  # a primary key: only ids were asked for
             shaped = [row] * len(values)
         else:
-            shaped = [row.pk if n in ("pk", "id") else row._remote_value(n) for n in values]
+            shaped = [row.pk if n in ("pk", "id") else _key(row._remote_value(n)) for n in values]
         return shaped[0] if self._state.flat else tuple(shaped)
 
     def _count_plan(self) -> _Plan:
@@ -1103,6 +1104,15 @@ class RemoteQuerySet:
     async def apks(self) -> list[Any]:
         """The async twin of ``pks``."""
         return await self._adrive(self._pks_plan())
+
+
+def _key(value: Any) -> Any:
+    """A relation's value as ``values_list()`` gives it: the related key (or keys)."""
+    if isinstance(value, Ref):
+        return value.pk
+    if isinstance(value, list):
+        return [_key(v) for v in value]
+    return value
 
 
 def filter_input_text(condition: Condition) -> str:

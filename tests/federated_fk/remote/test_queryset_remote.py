@@ -252,7 +252,7 @@ def test_get(Book):
     assert Book.objects.values_list("title", flat=True).get(pk=5) == "B Book 5"
 
 
-def test_values_list_and_in_bulk(Book):
+def test_values_list_and_in_bulk(Book, synced):
     with assertNumRemoteRequests(1, project="shop_b") as made:
         pks = list(Book.objects.filter(author="Author 4").values_list("pk", flat=True))
     assert pks == expected(lambda i: i % 7 == 4)
@@ -265,6 +265,9 @@ def test_values_list_and_in_bulk(Book):
         "B Book 3",
         "B Book 1",
     ]
+    # A relation gives its key, as a foreign key's values_list() does.
+    editions = stand_in(synced, "shop_b", "Edition").objects.filter(pages__in=[0, 99])
+    assert list(editions.values_list("pk", "author")) == [(2, 2), (3, 1)]
     with assertNumRemoteRequests(1, project="shop_b"):
         bulk = Book.objects.in_bulk([1, 2, 100, 99999])
     assert sorted(bulk) == [1, 2] and bulk[2].title == "B Book 2"
