@@ -13,12 +13,14 @@ type, what the object-id column is compared with:
   ``FEDERATION["MAX_PUSHDOWN_IDS"]``: a set is never cut silently.
 
 Ids are compared as the key column stores them: a ``CharField`` object id
-holds ``str(pk)``, so a subquery casts integer keys to text and the ids of
-other key types (UUIDs) are read and written as text.
+holds ``str(pk)``, so a subquery casts integer keys to text, and the keys of
+other types (UUIDs, which SQLite stores as 32 hex digits) are read first and
+compared as text.
 
-``FederatedQuerySet`` gives a model's manager ``filter(content_object__in=...)``
-for its ``FederatedForeignKey``\\ s, which Django's ORM refuses before any
-lookup runs (a ``GenericForeignKey`` has no related model).
+``FederatedManager`` (``FederatedQuerySetMixin`` in a queryset of one's own)
+gives ``filter(content_object__in=...)`` for a model's FederatedForeignKeys,
+which Django's ORM refuses before any lookup runs (a ``GenericForeignKey``
+has no related model, and ``Query.names_to_path`` rejects it).
 """
 
 from __future__ import annotations
