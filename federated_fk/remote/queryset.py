@@ -1072,6 +1072,26 @@ class RemoteQuerySet:
 
         return generator()
 
+    async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
+        """The async twin of ``iterator``."""
+        if self._result_cache is not None:
+            for row in self._result_cache:
+                yield row
+            return
+        pages = self._shaped_pages()
+        answer = None
+        while True:
+            try:
+                event = pages.send(answer)
+            except StopIteration:
+                return
+            if isinstance(event, _Got):
+                for row in event.rows:
+                    yield row
+                answer = None
+            else:
+                answer = await self._aanswer(event)
+
     async def acount(self) -> int:
         """The async twin of ``count``."""
         return await self._adrive(self._count_plan())
@@ -1140,6 +1160,7 @@ QUERYSET_METHODS: tuple[str, ...] = (
     "in_bulk",
     "pks",
     "iterator",
+    "aiterator",
     "acount",
     "aexists",
     "aget",

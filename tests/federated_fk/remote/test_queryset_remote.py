@@ -381,6 +381,12 @@ async def test_async_twins(synced, shop_b):
     # acount, aexists x2, afirst, alast (the count, then the last one), aget x3,
     # ain_bulk, apks, a slice, five pages, one _entities fetch.
     assert len(made.requests) == 18, made.describe()
+    streamed = Book.objects.values_list("pk", flat=True).aiterator()
+    async with CaptureRemoteRequests(project="shop_b") as paging:
+        assert [await anext(streamed) for _ in range(100)] == VISIBLE[:100]
+        assert len(paging.requests) == 1
+        assert [pk async for pk in streamed] == VISIBLE[100:]
+        assert len(paging.requests) == 5
     cached = Book.objects.filter(author="Author 5")
     books = [b async for b in cached]
     async with CaptureRemoteRequests(project="shop_b") as again:
