@@ -42,18 +42,6 @@ from federated_fk.ids import pk_field
 from federated_fk.models import GenericContentType
 from federated_fk.remote import RemoteObject
 
-__all__ = [
-    "FederatedManager",
-    "FederatedQuerySet",
-    "FederatedQuerySetMixin",
-    "TargetGroup",
-    "TargetIds",
-    "group_targets",
-    "is_remote_queryset",
-    "targets_q",
-    "unsupported_path",
-]
-
 #: The lookups a FederatedForeignKey takes through FederatedQuerySet.
 FOREIGN_KEY_LOOKUPS = ("exact", "in", "isnull")
 

@@ -14,9 +14,11 @@ client on first use.
 
 from federated_fk.remote.loading import afetch_remote_objects, fetch_remote_objects
 from federated_fk.remote.objects import RemoteObject
+from federated_fk.remote.queryset import RemoteQuerySet
 
 __all__ = [
     "RemoteObject",
+    "RemoteQuerySet",
     "afetch_remote_objects",
     "fetch_remote_objects",
 ]

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from federated_fk.remote.client import Page
     from federated_fk.remote.objects import RemoteObject
 
-__all__ = ["Queryable", "RemoteQuerySet"]
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 #: What a primary key is filtered with when the owning service does not declare it.
