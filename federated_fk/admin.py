@@ -276,24 +276,22 @@ class FederatedPickerMixin:
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> type:
-        if "fields" in kwargs:
-            fields = kwargs.pop("fields")
-        else:
-            fields = flatten_fieldsets(self.get_fieldsets(request, obj))  # type: ignore[attr-defined]
-        form, replaced = self.picker(request, obj, fields, kwargs.get("form", self.form))  # type: ignore[attr-defined]
-        kwargs.setdefault("exclude", self._exclude(request, obj, replaced))
-        kwargs["form"] = form
-        return super().get_form(request, obj, change, fields=fields, **kwargs)  # type: ignore[misc]
+        kwargs = self._with_picker(request, obj, kwargs)
+        return super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> type:
+        kwargs = self._with_picker(request, obj, kwargs)
+        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+
+    def _with_picker(self, request: HttpRequest, obj: Any, kwargs: dict[str, Any]) -> dict:
+        """Return the form factory's keyword arguments with the picker's form and fields."""
         if "fields" in kwargs:
             fields = kwargs.pop("fields")
         else:
             fields = flatten_fieldsets(self.get_fieldsets(request, obj))  # type: ignore[attr-defined]
         form, replaced = self.picker(request, obj, fields, kwargs.get("form", self.form))  # type: ignore[attr-defined]
         kwargs.setdefault("exclude", self._exclude(request, obj, replaced))
-        kwargs["form"] = form
-        return super().get_formset(request, obj, fields=fields, **kwargs)  # type: ignore[misc]
+        return {**kwargs, "form": form, "fields": fields}
 
 
 # Inlines.
