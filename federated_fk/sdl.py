@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ from graphql.language import (
 
 from federated_fk import conf
 from federated_fk.contract import DIRECTIVE, PkType, read_directive
-from federated_fk.exceptions import FederationError, redact_remote_text
+from federated_fk.exceptions import FederationError, RemoteSchemaError, redact_remote_text
 
 #: A GraphQL name, in ASCII (what ``@djangoModel`` strings must be too).
 NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*", re.ASCII)
@@ -119,6 +120,14 @@ class Relation:
         }
 
 
+#: The largest page a stored declaration may name.
+MAX_STORED_PAGE = 10_000
+
+
+def _optional(name: Any) -> str | None:
+    return None if name is None else str(name)
+
+
 @dataclass(frozen=True)
 class Queryable:
     """What a remote entity type lets others query: its ``query<T>`` root field.
@@ -141,6 +150,55 @@ class Queryable:
     ordering: tuple[str, ...]
     search: bool
     max_limit: int
+
+    @classmethod
+    def read(cls, label: str, described: Mapping[str, Any] | None) -> Queryable | None:
+        """Return the declaration stored in a content type's ``queryable``, or None if empty.
+
+        :raises RemoteSchemaError: the stored declaration is malformed (its
+            names go into query text, so they are checked again here)
+        """
+        if not described:
+            return None
+        try:
+            made = cls(
+                field=str(described["field"]),
+                filter_type=_optional(described.get("filter_type")),
+                order_type=_optional(described.get("order_type")),
+                filters=tuple(
+                    (str(path), tuple(str(lookup) for lookup in lookups))
+                    for path, lookups in dict(described.get("filters") or {}).items()
+                ),
+                types=tuple(
+                    (str(k), str(v)) for k, v in dict(described.get("types") or {}).items()
+                ),
+                ordering=tuple(str(name) for name in described.get("ordering") or ()),
+                search=bool(described.get("search")),
+                max_limit=int(described.get("max_limit") or 100),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RemoteSchemaError(
+                f"The stored query description of remote {label} is malformed ({exc!r}): "
+                "run sync_remote_contenttypes again."
+            ) from None
+        # A declaration needs its input type: filters a filter type, ordering an order type.
+        names = [
+            made.field,
+            made.filter_type if made.filters or made.filter_type else "Filter",
+            made.order_type if made.ordering or made.order_type else "Order",
+        ]
+        for name in names:
+            if not isinstance(name, str) or not NAME.fullmatch(name):
+                raise RemoteSchemaError(
+                    f"The stored query description of remote {label} names {name!r} "
+                    "where a GraphQL name belongs: run sync_remote_contenttypes again."
+                )
+        if not 1 <= made.max_limit <= MAX_STORED_PAGE:
+            raise RemoteSchemaError(
+                f"The stored page size of remote {label} is {made.max_limit}, "
+                f"not 1 to {MAX_STORED_PAGE}."
+            )
+        return made
 
     def as_json(self) -> dict[str, Any]:
         """Return the declaration as stored in ``GenericContentType.queryable``."""

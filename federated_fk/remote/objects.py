@@ -24,13 +24,9 @@ from federated_fk.remote.converters import snake_case
 from federated_fk.remote.entities import EntityType
 from federated_fk.remote.loading import client
 from federated_fk.remote.options import RemoteOptions
-from federated_fk.remote.queryset import (
-    QUERYSET_METHODS,
-    Queryable,
-    RemoteQuerySet,
-    queryset_method,
-)
+from federated_fk.remote.queryset import QUERYSET_METHODS, RemoteQuerySet, queryset_method
 from federated_fk.remote.relations import RelationDescriptor, RelationIdDescriptor
+from federated_fk.sdl import Queryable
 
 if TYPE_CHECKING:
     from federated_fk.models import GenericContentType

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -31,13 +30,13 @@ from django.db.models import Q
 from federated_fk import conf
 from federated_fk.exceptions import (
     RemoteNotQueryable,
-    RemoteSchemaError,
     TooManyRemoteIds,
 )
 from federated_fk.ids import parse_remote_id
 from federated_fk.remote.entities import Ref
 from federated_fk.remote.loading import afetch_remote_objects, client, fetch_remote_objects
 from federated_fk.scalars import scalar_named
+from federated_fk.sdl import Queryable
 
 if TYPE_CHECKING:
     from federated_fk.models import GenericContentType
@@ -45,91 +44,14 @@ if TYPE_CHECKING:
     from federated_fk.remote.objects import RemoteObject
 
 
-_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 #: What a primary key is filtered with when the owning service does not declare it.
 PK_LOOKUPS = ("exact", "in")
 #: How many objects ``repr()`` shows, as Django's ``REPR_OUTPUT_SIZE``.
 REPR_OUTPUT_SIZE = 20
 #: The most ``XOR`` operands expanded into ``AND``/``OR``/``NOT`` (the expansion doubles each time).
 MAX_XOR_OPERANDS = 8
-#: The most a page may ask for, whatever a stored description says.
-MAX_PAGE = 10_000
 #: The name a primary-key lookup compiles to when the remote does not declare ``id``.
 PK = "pk"
-
-
-@dataclass(frozen=True)
-class Queryable:
-    """What the owning service lets others query of one type (``ct.queryable``).
-
-    :param field: the root query field, ``query<Type>``
-    :param filter_type: the GraphQL input type of its ``filter`` argument, if any
-    :param order_type: the GraphQL input type of one ``orderBy`` entry, if any
-    :param filters: each declared path and the lookups allowed on it
-    :param types: the GraphQL scalar of each path's values
-    :param ordering: the fields it may be ordered by
-    :param search: whether it has a ``search`` argument
-    :param max_limit: the most objects one page holds
-    """
-
-    field: str
-    filter_type: str | None
-    order_type: str | None
-    filters: Mapping[str, tuple[str, ...]]
-    types: Mapping[str, str]
-    ordering: tuple[str, ...]
-    search: bool
-    max_limit: int
-
-    @classmethod
-    def read(cls, label: str, described: Mapping[str, Any] | None) -> Queryable | None:
-        """Return the description stored in a content type's ``queryable``, or None if empty.
-
-        :raises RemoteSchemaError: the stored description is malformed (its
-            names go into query text, so they are checked again here)
-        """
-        if not described:
-            return None
-        try:
-            made = cls(
-                field=str(described["field"]),
-                filter_type=_optional(described.get("filter_type")),
-                order_type=_optional(described.get("order_type")),
-                filters={
-                    str(path): tuple(str(lookup) for lookup in lookups)
-                    for path, lookups in dict(described.get("filters") or {}).items()
-                },
-                types={str(k): str(v) for k, v in dict(described.get("types") or {}).items()},
-                ordering=tuple(str(name) for name in described.get("ordering") or ()),
-                search=bool(described.get("search")),
-                max_limit=int(described.get("max_limit") or 100),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RemoteSchemaError(
-                f"The stored query description of remote {label} is malformed ({exc!r}): "
-                "run sync_remote_contenttypes again."
-            ) from None
-        # A declaration needs its input type: filters a filter type, ordering an order type.
-        names = [
-            made.field,
-            made.filter_type if made.filters or made.filter_type else "Filter",
-            made.order_type if made.ordering or made.order_type else "Order",
-        ]
-        for name in names:
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise RemoteSchemaError(
-                    f"The stored query description of remote {label} names {name!r} "
-                    "where a GraphQL name belongs: run sync_remote_contenttypes again."
-                )
-        if not 1 <= made.max_limit <= MAX_PAGE:
-            raise RemoteSchemaError(
-                f"The stored page size of remote {label} is {made.max_limit}, not 1 to {MAX_PAGE}."
-            )
-        return made
-
-
-def _optional(name: Any) -> str | None:
-    return None if name is None else str(name)
 
 
 # The compiled condition tree: what filter() and exclude() checked and kept.
@@ -198,7 +120,7 @@ class _Spec:
         opts = model._meta
         self.project: str = opts.project
         self.label: str = opts.label
-        self.filters: Mapping[str, tuple[str, ...]] = queryable.filters if queryable else {}
+        self.filters: Mapping[str, tuple[str, ...]] = dict(queryable.filters) if queryable else {}
         #: The declared name of the primary key, if the remote lets it be filtered on.
         self.pk_name = next((n for n in ("pk", "id") if n in self.filters), None)
 
@@ -276,7 +198,7 @@ class _Spec:
 
     def _checker(self, path: str) -> Callable[[Any], Any]:
         """Return what checks a value of ``path`` and gives it as its scalar sends it."""
-        types = self.queryable.types if self.queryable else {}
+        types = dict(self.queryable.types) if self.queryable else {}
         scalar = scalar_named(types.get(path, ""))
         if scalar is None:
             return _json  # an enum, or a scalar nobody described: sent as given
