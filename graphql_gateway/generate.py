@@ -264,9 +264,7 @@ class FederatedUnion:
             and (request.project is None or _project_of(m) == request.project)
         ]
         by_target = request.order_by.lstrip("-") in self.target_ordering
-        if not by_target and request.order_by.lstrip("-") not in {
-            o.lstrip("-") for o in self.ordering
-        }:
+        if request.order_by not in self._order_choices():
             raise PageError(
                 f"orderBy must be one of {', '.join(self._order_choices())}, "
                 f"got {request.order_by[:40]!r}."

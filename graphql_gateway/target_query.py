@@ -13,9 +13,11 @@ and one ``_entities`` request per remote project, whatever the offset.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Optional
 
 import strawberry
@@ -89,8 +91,19 @@ def lookups_of(given: Any) -> dict[str, Any]:
     for field_name, lookup_input in vars(given).items():
         for lookup, value in vars(lookup_input).items() if lookup_input is not None else ():
             if value is not None:
+                for item in value if isinstance(value, list) else [value]:
+                    _check_finite(f"{field_name}.{lookup}", item)
                 found[f"{field_name}__{lookup}"] = value
     return found
+
+
+def _check_finite(where: str, value: Any) -> None:
+    """Refuse NaN and infinities: no column holds them, and no service compares with them.
+
+    :raises PageError: naming the argument
+    """
+    if isinstance(value, Decimal | float) and not math.isfinite(value):
+        raise PageError(f"filter.{where} must be a finite number, got {value}.")
 
 
 def pushdown(lookups: dict[str, Any], members: list[Target], key: Any) -> Pushdown:

@@ -207,3 +207,17 @@ def test_books_page_searches_every_shop(shops):
     assert shops.shop_b_requests() - before == 3
     status, html = shops.get("/books/?q=no-such-words")
     assert status == 200 and "0 books." in html
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"filter": {"price": {"lt": "NaN"}}}, "filter.price.lt must be a finite number"),
+        ({"filter": {"price": {"gte": "-Infinity"}}}, "must be a finite number"),
+        ({"orderBy": "--price"}, "orderBy must be one of"),
+    ],
+)
+def test_a_filter_or_ordering_no_row_can_meet_is_a_clear_error(shops, variables, message):
+    status, body = shops.query(FILTERED, variables)
+    assert status == 200
+    assert message in body["errors"][0]["message"], body
