@@ -168,6 +168,8 @@ class FederatedAutocompleteJsonView(AutocompleteJsonView):
     ) -> tuple[str, Key, list[GenericContentType]]:
         """Return the term, the key and the types to search; PermissionDenied if malformed."""
         term = request.GET.get("term", "")
+        if "\x00" in term:  # no column holds it (PostgreSQL refuses it): malformed, as Django's
+            raise PermissionDenied
         try:
             source = apps.get_model(request.GET["app_label"], request.GET["model_name"])
         except (KeyError, LookupError) as exc:

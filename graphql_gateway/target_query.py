@@ -98,12 +98,14 @@ def lookups_of(given: Any) -> dict[str, Any]:
 
 
 def _check_finite(where: str, value: Any) -> None:
-    """Refuse NaN and infinities: no column holds them, and no service compares with them.
+    """Refuse what no column holds: NaN, infinities, text with a NUL character.
 
     :raises PageError: naming the argument
     """
     if isinstance(value, Decimal | float) and not math.isfinite(value):
         raise PageError(f"filter.{where} must be a finite number, got {value}.")
+    if isinstance(value, str) and "\x00" in value:
+        raise PageError(f"filter.{where} may not hold NUL characters.")
 
 
 def pushdown(lookups: dict[str, Any], members: list[Target], key: Any) -> Pushdown:

@@ -66,6 +66,7 @@ import decimal
 import functools
 import inspect
 import keyword
+import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -577,6 +578,19 @@ def _resolver(query: QueryType) -> Callable[..., Any]:
 # --- Running a query -----------------------------------------------------------------------
 
 
+def check_operand(where: str, value: Any) -> None:
+    """Refuse a value no column holds: text with a NUL character, NaN or an infinity.
+
+    (PostgreSQL refuses NUL in text outright; SQLite would cut the text there.)
+
+    :raises ValueError: naming where the value was given
+    """
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{where}: text may not hold NUL characters.")
+    if isinstance(value, decimal.Decimal | float) and not math.isfinite(value):
+        raise ValueError(f"{where}: {value} is not a finite number.")
+
+
 class _Budget:
     """Counts the lookups of one ``filter`` argument."""
 
@@ -632,6 +646,8 @@ class _Compiler:
         """``path__lookup=operand`` over visible rows: a subquery per relation crossed."""
         if lookup == "in" and len(operand) > MAX_IN_VALUES:
             raise ValueError(f"An 'in' lookup takes at most {MAX_IN_VALUES} values.")
+        for value in operand if isinstance(operand, list) else [operand]:
+            check_operand(f"{path.path}__{lookup}", value)
         return self._through(
             path.hops, Q(**{f"{path.field.name}__{lookup}": operand}), lookup, operand
         )
@@ -650,6 +666,7 @@ class _Compiler:
         return matched
 
     def search(self, text: str) -> Q:
+        check_operand("search", text)
         if len(text) > MAX_SEARCH_LENGTH:
             raise ValueError(f"A search may be at most {MAX_SEARCH_LENGTH} characters long.")
         terms = [_unquote(term) for term in smart_split(text)]

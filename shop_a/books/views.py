@@ -26,6 +26,8 @@ def books(request: HttpRequest) -> HttpResponse:
         )
     number = int(raw)
     search = request.GET.get("q", "").strip()[:100]
+    if "\x00" in search:
+        return HttpResponse("q may not hold NUL characters.", status=400, content_type="text/plain")
     try:
         page = book_page((number - 1) * size, size, search)
     except PageError as exc:

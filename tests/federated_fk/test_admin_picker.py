@@ -210,6 +210,13 @@ def test_only_staff_search_and_malformed_requests_are_refused(staff_client, fede
             "field_name": "content_object",
             "types": "x",
         },
+        # No column holds a NUL character (PostgreSQL refuses it).
+        {
+            "app_label": "testapp",
+            "model_name": "reference",
+            "field_name": "content_object",
+            "term": "a\x00b",
+        },
     ):
         assert staff_client.get(SEARCH, params).status_code == 403
 

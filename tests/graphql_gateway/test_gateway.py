@@ -221,3 +221,11 @@ def test_a_filter_or_ordering_no_row_can_meet_is_a_clear_error(shops, variables,
     status, body = shops.query(FILTERED, variables)
     assert status == 200
     assert message in body["errors"][0]["message"], body
+
+
+def test_text_with_a_nul_character_is_refused_everywhere(shops):
+    _, body = shops.query(FILTERED, {"filter": {"title": {"icontains": "a\x00b"}}})
+    assert "may not hold NUL characters" in body["errors"][0]["message"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        shops.get("/books/?q=a%00b")
+    assert refused.value.code == 400 and b"NUL" in refused.value.read()

@@ -259,6 +259,11 @@ def test_what_is_not_declared_is_a_graphql_validation_error(remote, query, messa
         ("filter: {title: {in: " + json.dumps(["x"] * 1001) + "}}", "at most 1000 values"),
         ("search: " + json.dumps("a " * 11), "at most 10 words"),
         ("filter: " + "{NOT: " * 12 + '{id: {exact: "1"}}' + "}" * 12, "nest at most 10"),
+        # No column holds these (PostgreSQL refuses NUL; SQLite would cut the text there).
+        ('filter: {price: {lt: "NaN"}}', "price__lt: NaN is not a finite number"),
+        ('filter: {price: {in: ["1", "Infinity"]}}', "is not a finite number"),
+        (r'filter: {title: {icontains: "a\u0000b"}}', "text may not hold NUL characters"),
+        (r'search: "a\u0000"', "search: text may not hold NUL characters"),
     ],
 )
 def test_limits_of_one_query(remote, arguments, message):
