@@ -38,8 +38,10 @@ from django.db.models.expressions import Expression
 from django.db.models.functions import Cast
 from django.db.models.sql.query import Query
 
+from federated_fk.exceptions import FederationError, TooManyRemoteIds
 from federated_fk.ids import pk_field
 from federated_fk.models import GenericContentType
+from federated_fk.partial import PartialResult
 from federated_fk.remote import RemoteObject
 
 #: The lookups a FederatedForeignKey takes through FederatedQuerySet.
@@ -204,6 +206,34 @@ def targets_q(key: GenericForeignKey, lookup: str, value: Any, using: str | None
         ct_id = content_type_id(group.model, using, key.for_concrete_model)
         q |= Q(**{ct_name: ct_id, f"{key.fk_field}__in": group_values(group, column)})
     return q
+
+
+def partial_targets_q(
+    key: GenericForeignKey, targets: Iterable[Any], using: str | None = None
+) -> PartialResult[Q]:
+    """Return ``targets_q(key, "in", ...)`` over ``targets``, asking remote querysets now.
+
+    Each remote queryset's ids are read here rather than when the local query
+    runs, so that a project that cannot answer matches nothing and is
+    returned among the errors, by project, instead of failing the query.
+
+    :param targets: local or remote querysets, objects, or lists of them
+    :raises FieldError: a remote queryset asks what its service does not declare
+    :raises TooManyRemoteIds: a remote queryset matches more ids than one pushdown carries
+    """
+    result: PartialResult[Q] = PartialResult(Q(pk__in=[]))
+    for target in targets:
+        if is_remote_queryset(target):
+            try:
+                ids = target.pks()
+            except (FieldError, TooManyRemoteIds):
+                raise
+            except FederationError as exc:
+                result.errors[target.model._meta.project] = exc
+                continue
+            target = [target.model(pk) for pk in ids]
+        result.objects |= targets_q(key, "in", target, using)
+    return result
 
 
 def _federated_keys(model: type[models.Model]) -> dict[str, GenericForeignKey]:

@@ -288,7 +288,7 @@ class FederatedUnion:
         unavailable: dict[str, FederationError] = {}
         if request.lookups:
             found = pushdown(request.lookups, chosen, ffk)
-            references, unavailable = references.filter(found.condition), found.unavailable
+            references, unavailable = references.filter(found.objects), found.errors
         if by_target:
             ordered, failed = ordered_by_target(
                 references.order_by("pk"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -29,7 +28,8 @@ from django.db.models import Q
 from federated_fk.exceptions import FederationError, TooManyRemoteIds
 from federated_fk.ids import InvalidId, parse_ids
 from federated_fk.models import GenericContentType
-from federated_fk.pushdown import targets_q
+from federated_fk.partial import PartialResult
+from federated_fk.pushdown import partial_targets_q
 from federated_fk.remote import fetch_remote_objects
 from federated_fk.remote.converters import snake_case
 from graphql_gateway.paging import PageError
@@ -38,14 +38,6 @@ from graphql_gateway.targets import Target, graphql_name, python_type, scalar_an
 #: The lookups a union's filter may declare, and how each types its value.
 LOOKUPS = ("exact", "iexact", "contains", "icontains", "startswith", "istartswith")
 RANGES = ("lt", "lte", "gt", "gte")
-
-
-@dataclass
-class Pushdown:
-    """What filtering by targets found: the references' condition, and the failed projects."""
-
-    condition: Q
-    unavailable: dict[str, FederationError] = field(default_factory=dict)
 
 
 def check_filters(name: str, filters: Mapping[str, Iterable[str]], common: dict[str, str]) -> None:
@@ -108,34 +100,30 @@ def _check_finite(where: str, value: Any) -> None:
         raise PageError(f"filter.{where} may not hold NUL characters.")
 
 
-def pushdown(lookups: dict[str, Any], members: list[Target], key: Any) -> Pushdown:
+def pushdown(lookups: dict[str, Any], members: list[Target], key: Any) -> PartialResult[Q]:
     """Return the condition on references whose target matches ``lookups``, in every member.
 
     A local member is filtered here, as a subquery; a remote member by its
     own service (its ids come back, not its rows), asked now, so that a
     project that cannot answer matches nothing and is reported instead of
-    failing the page (``federated_fk.pushdown.targets_q`` builds each part).
+    failing the page (``federated_fk.pushdown.partial_targets_q``).
 
     :param key: the union's FederatedForeignKey
     :raises PageError: a remote member's service does not let this filter run
     """
-    result = Pushdown(Q(pk__in=[]))
+    querysets = []
     for member in members:
         model = _model(member)
         if model is None:
             continue
-        if member.project is None:
-            matching: Any = model._default_manager.filter(**lookups)
-        else:
-            try:
-                matching = [model(pk) for pk in model._default_manager.filter(**lookups).pks()]
-            except (FieldError, TooManyRemoteIds) as exc:
-                raise PageError(f"{member.name} cannot be filtered that way: {exc}") from None
-            except FederationError as exc:
-                result.unavailable[member.project] = exc
-                continue
-        result.condition |= targets_q(key, "in", matching)
-    return result
+        try:
+            querysets.append(model._default_manager.filter(**lookups))
+        except FieldError as exc:
+            raise PageError(f"{member.name} cannot be filtered that way: {exc}") from None
+    try:
+        return partial_targets_q(key, querysets)
+    except (FieldError, TooManyRemoteIds) as exc:
+        raise PageError(f"The targets cannot be filtered that way: {exc}") from None
 
 
 def ordered_by_target(
@@ -165,14 +153,14 @@ def ordered_by_target(
     fetched = fetch_remote_objects(remote) if remote else None
     for obj in fetched.objects if fetched else ():
         values[(remote_ct[type(obj)], str(obj.pk))] = getattr(obj, name)
-    present = [r for r in references if _value(values, r, ct_field, fk_field) is not None]
-    absent = [r for r in references if _value(values, r, ct_field, fk_field) is None]
-    present.sort(key=lambda r: _value(values, r, ct_field, fk_field), reverse=descending)
-    return present + absent, dict(fetched.errors) if fetched else {}
-
-
-def _value(values: dict[tuple[int, str], Any], ref: Any, ct_field: str, fk_field: str) -> Any:
-    return values.get((getattr(ref, f"{ct_field}_id"), str(getattr(ref, fk_field))))
+    keyed = [
+        (values.get((getattr(ref, f"{ct_field}_id"), str(getattr(ref, fk_field)))), ref)
+        for ref in references
+    ]
+    present = [(value, ref) for value, ref in keyed if value is not None]
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    absent = [ref for value, ref in keyed if value is None]
+    return [ref for _, ref in present] + absent, dict(fetched.errors) if fetched else {}
 
 
 def _parsable(model: type[models.Model], ids: Iterable[str]) -> list[Any]:

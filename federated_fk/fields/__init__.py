@@ -5,7 +5,12 @@ from federated_fk.fields.foreign_key import FederatedForeignKey
 from federated_fk.fields.many_to_many.field import FederatedManyToManyField
 from federated_fk.fields.relation import FederatedRelation
 from federated_fk.fields.remote_key import RemoteForeignKey
-from federated_fk.pushdown import FederatedManager, FederatedQuerySetMixin, targets_q
+from federated_fk.pushdown import (
+    FederatedManager,
+    FederatedQuerySetMixin,
+    partial_targets_q,
+    targets_q,
+)
 
 __all__ = [
     "DeferredForeignKey",
@@ -15,5 +20,6 @@ __all__ = [
     "FederatedQuerySetMixin",
     "FederatedRelation",
     "RemoteForeignKey",
+    "partial_targets_q",
     "targets_q",
 ]

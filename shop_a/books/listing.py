@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from federated_fk.conf import current_project
 from federated_fk.exceptions import FederationError
-from federated_fk.fields import targets_q
+from federated_fk.fields import partial_targets_q
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
 from graphql_gateway.paging import check_bounds
@@ -134,23 +134,16 @@ def _matching(key: Any, search: str) -> tuple[Q, dict[str, FederationError]]:
     back, not its rows). A shop that cannot answer matches nothing, and is
     reported as unavailable.
     """
-    condition = Q(pk__in=[])
-    unavailable: dict[str, FederationError] = {}
-    for ct in _book_content_types():
-        model = ct.model_class()
-        if ct.is_local:
-            words = Q(title__icontains=search) | Q(author__name__icontains=search)
-            condition |= targets_q(key, "in", model._default_manager.filter(words))
-            continue
-        if not model._meta.in_schema:
-            continue
-        try:
-            found = [model(pk) for pk in model._default_manager.get_queryset().search(search).pks()]
-        except FederationError as exc:
-            unavailable[ct.project] = exc
-            continue
-        condition |= targets_q(key, "in", found)
-    return condition, unavailable
+    words = Q(title__icontains=search) | Q(author__name__icontains=search)
+    querysets = [
+        model._default_manager.filter(words)
+        if ct.is_local
+        else model._default_manager.get_queryset().search(search)
+        for ct in _book_content_types()
+        if (model := ct.model_class()) is not None and (ct.is_local or model._meta.in_schema)
+    ]
+    found = partial_targets_q(key, querysets)
+    return found.objects, found.errors
 
 
 def _book_content_types() -> Any:

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from federated_fk.exceptions import RemoteUnavailable, TooManyRemoteIds
+from federated_fk.fields import partial_targets_q
 from tests.deferredapp.models import Review
 from tests.federated_fk.conftest import stand_in
 from tests.gm2mapp.models import Movie, User
@@ -189,3 +190,23 @@ def test_an_unreachable_remote_raises_never_matches_nothing(refs, federation):
         list(queryset)
     with pytest.raises(RemoteUnavailable):
         Review.objects.filter(book__price__lt=5).count()
+
+
+def test_partial_targets_q_reports_a_project_that_cannot_answer(refs, federation, shop_b):
+    """The rest still filters: local and reachable targets match, the failed project is named."""
+    RemoteBook, CBook = refs
+    federation["PROJECTS"]["shop_c"]["URL"] = "http://127.0.0.1:9/graphql/"
+    key = Reference._meta.get_field("content_object")
+    found = partial_targets_q(
+        key,
+        [
+            Book.objects.filter(title="Dune"),
+            RemoteBook.objects.filter(price__lt=5),
+            CBook.objects.filter(price__lt=5),
+        ],
+    )
+    assert list(found.errors) == ["shop_c"]
+    assert isinstance(found.errors["shop_c"], RemoteUnavailable)
+    assert notes(Reference.objects.filter(found.objects)) == ["b2", "b3", "dune"]
+    with pytest.raises(RemoteUnavailable):
+        found.raise_first()
