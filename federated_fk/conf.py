@@ -72,6 +72,14 @@ class ProjectSettings(TypedDict, total=False):
     BREAKER_COOLDOWN: float
     #: The largest answer read, in bytes.
     MAX_RESPONSE_BYTES: int
+    #: Whether ``follow_remote_changes`` follows this project's change feed.
+    FOLLOW: bool
+    #: Seconds between two polls of the change feed when the last one was empty.
+    FOLLOW_INTERVAL: float
+    #: The most change events read in one poll.
+    FOLLOW_BATCH: int
+    #: The most seconds between two tries after failures (backoff doubles up to it).
+    FOLLOW_MAX_BACKOFF: float
 
 
 PROJECT_DEFAULTS: ProjectSettings = {
@@ -86,6 +94,29 @@ PROJECT_DEFAULTS: ProjectSettings = {
     "BREAKER_THRESHOLD": 5,
     "BREAKER_COOLDOWN": 5.0,
     "MAX_RESPONSE_BYTES": 20 * 2**20,
+    "FOLLOW": True,
+    "FOLLOW_INTERVAL": 0.5,
+    "FOLLOW_BATCH": 500,
+    "FOLLOW_MAX_BACKOFF": 30.0,
+}
+
+
+class ChangeSettings(TypedDict, total=False):
+    """The change feed this service publishes: ``FEDERATION["CHANGES"]``."""
+
+    #: ``"app_label.ModelName"`` labels of the models whose creates, updates and
+    #: deletes the outbox records (database triggers, installed by ``migrate``).
+    MODELS: list[str]
+    #: Seconds an event is kept; ``prune_change_events`` deletes older ones.
+    RETENTION: int
+    #: The most events one page of ``federatedChanges`` returns.
+    MAX_PAGE_SIZE: int
+
+
+CHANGE_DEFAULTS: ChangeSettings = {
+    "MODELS": [],
+    "RETENTION": 7 * 24 * 3600,
+    "MAX_PAGE_SIZE": 1000,
 }
 
 
@@ -124,6 +155,8 @@ class FederationSettings(TypedDict, total=False):
     #: The most ids a remote queryset's ``pks()`` returns (and so one pushdown
     #: carries); past it, ``TooManyRemoteIds``, never a silent cut.
     MAX_PUSHDOWN_IDS: int
+    #: The change feed this service publishes (``ChangeSettings``).
+    CHANGES: ChangeSettings
 
 
 DEFAULTS: FederationSettings = {
@@ -139,6 +172,7 @@ DEFAULTS: FederationSettings = {
     "MAX_REMOTE_TYPES": 500,
     "SUBGRAPH_MAX_COST": 20_000,
     "MAX_PUSHDOWN_IDS": 10_000,
+    "CHANGES": {},
 }
 
 
@@ -204,6 +238,16 @@ def is_shared_model(app_label: str, model_name: str) -> bool:
     shared: what another service says of a model is never enough.
     """
     return project_for_label(app_label, model_name) == SHARED_PROJECT
+
+
+def change_settings() -> ChangeSettings:
+    """Return ``FEDERATION["CHANGES"]`` merged over its defaults."""
+    return {**CHANGE_DEFAULTS, **(federation_settings()["CHANGES"] or {})}  # type: ignore[typeddict-item]
+
+
+def published_change_models() -> list[str]:
+    """Return the lower-cased labels of the models whose changes the outbox records."""
+    return sorted({label.lower() for label in change_settings()["MODELS"]})
 
 
 def remote_object_class() -> type | None:

@@ -12,10 +12,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk import conf
+from federated_fk.changes.models import ChangeEvent, FeedHorizon, FollowCursor
 from federated_fk.contract import PkType
 from federated_fk.remote.objects import forget_stand_in_memos, stand_in_class
 
-__all__ = ["GenericContentType"]
+__all__ = ["ChangeEvent", "FeedHorizon", "FollowCursor", "GenericContentType"]
 
 #: (project, app_label, model): what a GenericContentType names.
 Key = tuple[str, str, str]

@@ -23,3 +23,5 @@ MIDDLEWARE = ["tests.server_stats.CountRequests", *MIDDLEWARE]  # noqa: F405
 ROOT_URLCONF = "tests.server_urls"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 DEBUG = False
+# The outbox records the published books' changes (the change feed's tests).
+FEDERATION["CHANGES"] = {"MODELS": ["remoteshop.Book", "remoteshop.Audiobook", "remoteshop.Gadget"]}

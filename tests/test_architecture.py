@@ -30,6 +30,7 @@ LAYERS = [
         "federated_fk.contract",
         "federated_fk.ids",
         "federated_fk.naming",
+        "federated_fk.changes.signals",
     ],
     ["federated_fk.sdl", "federated_fk.graphql_http", "federated_fk.graphql_cost"],
     [
@@ -44,12 +45,14 @@ LAYERS = [
     ["federated_fk.remote.collect", "federated_fk.remote.options", "federated_fk.remote.loading"],
     ["federated_fk.remote.relations"],
     ["federated_fk.remote.objects", "federated_fk.remote"],
-    ["federated_fk.models", "federated_fk.fields.many_to_many.forms"],
+    ["federated_fk.models", "federated_fk.changes", "federated_fk.fields.many_to_many.forms"],
     [
         "federated_fk.prefetch",
         "federated_fk.pushdown",
         "federated_fk.fields",
         "federated_fk.deferred",
+        "federated_fk.changes.sources",
+        "federated_fk.changes.follower",
     ],
     [
         "federated_fk.forms",
