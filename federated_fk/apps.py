@@ -13,6 +13,7 @@ class FederatedFKConfig(AppConfig):
 
     def ready(self) -> None:
         from federated_fk import checks as federated_checks
+        from federated_fk.changes.triggers import sync_triggers
         from federated_fk.fields.deferred_key import check_deferred_foreign_keys
         from federated_fk.management import (
             create_contenttypes,
@@ -21,6 +22,8 @@ class FederatedFKConfig(AppConfig):
 
         pre_migrate.connect(inject_rename_contenttypes_operations, sender=self)
         post_migrate.connect(create_contenttypes)
+        # After every migrate: SQLite drops a table's triggers when Django rebuilds it.
+        post_migrate.connect(sync_triggers, sender=self)
         checks.register(federated_checks.check_settings)
         checks.register(federated_checks.check_subgraph_token, checks.Tags.security, deploy=True)
         checks.register(

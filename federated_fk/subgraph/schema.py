@@ -36,14 +36,18 @@ from asgiref.sync import sync_to_async
 from django.db import models
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.federation.schema_directives import FieldSet, Key
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema_directive import Location
 from strawberry.tools import merge_types
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
 from federated_fk import conf, naming
 from federated_fk.contract import DIRECTIVE, DjangoModelInfo, directive_arguments, pk_type_of
 from federated_fk.graphql_cost import CostLimiter, CostLimits, ListSize
+from federated_fk.subgraph.changes import FIELD as CHANGES_FIELD
+from federated_fk.subgraph.changes import changes_query, published_types
 from federated_fk.subgraph.entities import SubgraphSchema, load_rows, visible
 from federated_fk.subgraph.model_fields import FieldPlan, plan_fields, relation_field
 from federated_fk.subgraph.queries import (
@@ -285,8 +289,11 @@ class Subgraph:
     ) -> strawberry.federation.Schema:
         """Return the federation schema: ``_service``, ``_entities`` and ``query``."""
         entities = [*self.entities, *self.stubs]  # builds the query fields too
+        changes = self._changes_root(kwargs.get("config"))
         roots = tuple(
-            root for root in (query, self._list_query(), self._queries_root()) if root is not None
+            root
+            for root in (query, self._list_query(), self._queries_root(), changes)
+            if root is not None
         )
         query = merge_types("Query", roots) if roots else _EmptyQuery
         extensions = [*kwargs.pop("extensions", ()), partial(CostLimiter, limits=self.cost_limits)]
@@ -308,6 +315,10 @@ class Subgraph:
         weights = {"FederatedIdPage.ids": 1}
         page = ListSize(
             "limit", self.max_query_limit, self.max_query_limit, sized_fields=("ids", "items")
+        )
+        most = conf.change_settings()["MAX_PAGE_SIZE"]
+        list_sizes[f"Query.{CHANGES_FIELD}"] = ListSize(
+            "limit", 100, most, sized_fields=("changes",), loads_items=True
         )
         for entry in self._entries:
             if entry.queries is not None:
@@ -378,6 +389,17 @@ class Subgraph:
         if not self._query_fields:
             return None
         return strawberry.type(type("EntityQueries", (), dict(self._query_fields)))
+
+    def _changes_root(self, config: StrawberryConfig | None) -> type | None:
+        """The ``federatedChanges`` root field, if the outbox records any entity type's model."""
+        camel = config is None or config.auto_camel_case
+        published = published_types(
+            [(entry.name, entry.cls, entry.model) for entry in self._entries],
+            to_camel_case if camel else str,
+        )
+        if not published:
+            return None
+        return changes_query(published, conf.change_settings()["MAX_PAGE_SIZE"])
 
     def view(self, schema: strawberry.federation.Schema, **kwargs: Any) -> Callable[..., Any]:
         """Return the async view that serves ``schema``, guarded by the subgraph token."""
