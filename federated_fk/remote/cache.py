@@ -5,11 +5,19 @@ token. So every key holds the identity of the credential that fetched the
 object (a digest of the project's URL and token, never the token), and two
 services that share a cache backend and a project name but not a credential
 never read each other's objects.
+
+The follower of a remote project's change feed drops what it learns is
+stale: the entries of each changed or deleted object (``invalidate``), or,
+when the feed was pruned and it cannot know what changed, every entry of the
+project (``forget_project``): each key holds the project's generation, a
+random token kept in the cache itself; a new token makes every older key
+unreachable, and they expire on their own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +34,7 @@ from federated_fk.remote.entities import EntityType, Found, Key
 GONE = "federated_fk:gone"
 
 #: The version of the key layout; a new layout never reads an old one's entries.
-KEY_VERSION = "2"
+KEY_VERSION = "3"
 
 _fresh: ContextVar[bool] = ContextVar("federated_fk_fresh", default=False)
 
@@ -61,6 +69,37 @@ def credential_identity(settings: conf.ProjectSettings) -> str:
     return hashlib.sha256(material).hexdigest()[:32]
 
 
+def _generation_key(identity: str) -> str:
+    return f"federated_fk:{KEY_VERSION}:generation:{identity}"
+
+
+def forget_project(project: str) -> None:
+    """Make every object cached for ``project`` (with its current credential) unreachable.
+
+    A new generation token goes into every later key; the old entries are
+    never read again and expire on their own (``CACHE_TIMEOUT``).
+    """
+    settings = conf.project_settings(project)
+    cache = caches[conf.federation_settings()["CACHE"]]
+    cache.set(_generation_key(credential_identity(settings)), secrets.token_hex(8), None)
+
+
+def invalidate(wanted: Mapping[EntityType, Iterable[Any]]) -> None:
+    """Drop the cached entries of these objects; the next fetch asks their remotes.
+
+    :param wanted: primary keys by entity type, parsed as a fetch parses them
+    """
+    cache = RemoteCache(wanted)
+    keys = [
+        cache.key(entity_type.key, pk)
+        for entity_type, pks in wanted.items()
+        if cache.timeouts[entity_type.project] is not None
+        for pk in pks
+    ]
+    if keys:
+        cache.cache.delete_many(keys)
+
+
 class RemoteCache:
     """The optional TTL cache of fetched objects, in Django's cache framework.
 
@@ -73,6 +112,7 @@ class RemoteCache:
         self.timeouts = {p: settings["CACHE_TIMEOUT"] for p, settings in projects.items()}
         self.identities = {p: credential_identity(settings) for p, settings in projects.items()}
         self.cache = caches[conf.federation_settings()["CACHE"]]
+        self._generations: dict[str, str] = {}
 
     @property
     def used(self) -> bool:
@@ -82,7 +122,24 @@ class RemoteCache:
     def key(self, content_type: Key, pk: Any) -> str:
         """Return the cache key of one object, as fetched with its project's credential."""
         identity = self.identities[content_type[0]]
-        return f"federated_fk:{KEY_VERSION}:{identity}:" + ":".join((*content_type, str(pk)))
+        generation = self.generation(content_type[0])
+        prefix = f"federated_fk:{KEY_VERSION}:{identity}:{generation}:"
+        return prefix + ":".join((*content_type, str(pk)))
+
+    def generation(self, project: str) -> str:
+        """Return the project's generation token (read once per instance; made if missing).
+
+        A token lost (evicted) is replaced by a new one: older entries are then
+        unreachable, which costs fetches, never a stale answer.
+        """
+        if project not in self._generations:
+            key = _generation_key(self.identities[project])
+            token = self.cache.get(key)
+            if token is None:
+                self.cache.add(key, secrets.token_hex(8), None)
+                token = self.cache.get(key)
+            self._generations[project] = str(token)
+        return self._generations[project]
 
     def split(
         self, wanted: Mapping[EntityType, Iterable[Any]]
