@@ -190,10 +190,9 @@ class Follower:
         self.failures += 1
         delay = self.delay()
         logger.warning(
-            "Following project %r failed (%d in a row), next try in %.1f s: %s",
+            "Following project %r failed (%d in a row; nothing of the batch applied): %s",
             self.project,
             self.failures,
-            delay,
             redact_remote_text(f"{type(exc).__name__}: {exc}"),
         )
         return delay
