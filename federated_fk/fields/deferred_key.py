@@ -54,7 +54,7 @@ FOREIGN_KEY_ONLY = frozenset(
 )
 #: RemoteForeignKey arguments that mean nothing to a ForeignKey, dropped when
 #: the target is local (a "project:app_label.Model" of this project).
-REMOTE_KEY_ONLY = frozenset({"pk_type"})
+REMOTE_KEY_ONLY = frozenset({"pk_type", "on_remote_delete"})
 
 
 class NotPointedError(ImproperlyConfigured):

@@ -19,6 +19,13 @@ from django.db import models
 from django.db.models import QuerySet
 from django.db.models.base import ModelBase
 
+from federated_fk.fields.remote_policy import (
+    DEFAULT_POLICY,
+    POLICY_HINT,
+    RemotePolicy,
+    is_default,
+    refusal,
+)
 from federated_fk.ids import InvalidId, id_parser, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import report_partial
@@ -50,7 +57,78 @@ class FederatedForeignKey(GenericForeignKey):
     Local targets behave exactly as with ``GenericForeignKey``. A remote
     target is a ``RemoteObject`` stand-in: reading the attribute costs no
     request, and the object loads on first field access.
+
+    :param ct_field: the name of the ForeignKey to ``GenericContentType``
+    :param fk_field: the name of the field holding the target's id
+    :param for_concrete_model: record proxy targets under their concrete model
+    :param on_remote_delete: what happens to a reference when its remote
+        target is deleted (``federated_fk.fields.remote_deletion``):
+        ``models.CASCADE`` deletes the row, ``models.SET_NULL`` clears both
+        columns (both must be ``null=True``), ``models.DO_NOTHING`` (the
+        default) keeps it, and any other callable is called as
+        ``policy(field, queryset)`` with the referencing rows
     """
+
+    def __init__(
+        self,
+        ct_field: str = "content_type",
+        fk_field: str = "object_id",
+        for_concrete_model: bool = True,
+        on_remote_delete: RemotePolicy = DEFAULT_POLICY,
+    ) -> None:
+        super().__init__(ct_field, fk_field, for_concrete_model)
+        self.on_remote_delete = on_remote_delete
+
+    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+        name = super().deconstruct()[0]
+        kwargs: dict[str, Any] = {}
+        if self.ct_field != "content_type":
+            kwargs["ct_field"] = self.ct_field
+        if self.fk_field != "object_id":
+            kwargs["fk_field"] = self.fk_field
+        if not self.for_concrete_model:
+            kwargs["for_concrete_model"] = False
+        if not is_default(self.on_remote_delete):
+            kwargs["on_remote_delete"] = self.on_remote_delete
+        return name, "federated_fk.fields.FederatedForeignKey", [], kwargs
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        return [*super().check(**kwargs), *self._check_on_remote_delete()]
+
+    def _check_on_remote_delete(self) -> list[checks.CheckMessage]:
+        policy = self.on_remote_delete
+        why = refusal(policy)
+        if why is not None:
+            return [
+                checks.Error(
+                    f"on_remote_delete of '{self.model._meta.label}.{self.name}': {why}.",
+                    hint=POLICY_HINT,
+                    obj=self,
+                    id="federated_fk.E007",
+                )
+            ]
+        if policy is not models.SET_NULL:
+            return []
+        not_null = []
+        for name in (self.ct_field, self.fk_field):
+            try:
+                column = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue  # E001 or E002
+            if not column.null:
+                not_null.append(name)
+        if not not_null:
+            return []
+        return [
+            checks.Error(
+                f"on_remote_delete=SET_NULL of '{self.model._meta.label}.{self.name}' "
+                f"needs null=True on {' and '.join(repr(n) for n in not_null)}.",
+                hint="Set null=True on the content-type and object-id fields, or choose "
+                "another on_remote_delete.",
+                obj=self,
+                id="federated_fk.E008",
+            )
+        ]
 
     def get_content_type(
         self,

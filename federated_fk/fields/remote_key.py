@@ -25,6 +25,13 @@ from django.utils.translation import gettext_lazy as _
 
 from federated_fk import conf
 from federated_fk.contract import PkType, pk_field
+from federated_fk.fields.remote_policy import (
+    DEFAULT_POLICY,
+    POLICY_HINT,
+    RemotePolicy,
+    is_default,
+    refusal,
+)
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import report_partial
 from federated_fk.pushdown import TargetIds, is_remote_queryset
@@ -97,12 +104,25 @@ class RemoteForeignKey(FieldCacheMixin, models.Field):
         ``"project:app_label.Model"``
     :param pk_type: the remote primary key's type; taken from ``to`` when it
         is a content type or stand-in class, else ``"int"``
+    :param on_remote_delete: what happens to a row when its target is deleted
+        in the remote service (``federated_fk.fields.remote_deletion``):
+        ``models.CASCADE`` deletes it, ``models.SET_NULL`` clears the column
+        (which must be ``null=True``), ``models.DO_NOTHING`` (the default)
+        keeps it, and any other callable is called as
+        ``policy(field, queryset)`` with the referencing rows
     """
 
     description = _("Key to a remote object")
     descriptor_class = ForeignKeyDeferredAttribute
 
-    def __init__(self, to: Any, pk_type: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        to: Any,
+        pk_type: str | None = None,
+        on_remote_delete: RemotePolicy = DEFAULT_POLICY,
+        **kwargs: Any,
+    ) -> None:
+        self.on_remote_delete = on_remote_delete
         self.target, known_pk_type = target_of(to)
         if pk_type is not None and known_pk_type is not None and pk_type != known_pk_type:
             raise ValueError(
@@ -126,7 +146,34 @@ class RemoteForeignKey(FieldCacheMixin, models.Field):
         return f"{project}:{app_label}.{model}"
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
-        return [*super().check(**kwargs), *self._check_target_is_remote()]
+        return [
+            *super().check(**kwargs),
+            *self._check_target_is_remote(),
+            *self._check_on_remote_delete(),
+        ]
+
+    def _check_on_remote_delete(self) -> list[checks.CheckMessage]:
+        label = f"'{self.model._meta.label}.{self.name}'"
+        why = refusal(self.on_remote_delete)
+        if why is not None:
+            return [
+                checks.Error(
+                    f"on_remote_delete of RemoteForeignKey {label}: {why}.",
+                    hint=POLICY_HINT,
+                    obj=self,
+                    id="federated_fk.E405",
+                )
+            ]
+        if self.on_remote_delete is models.SET_NULL and not self.null:
+            return [
+                checks.Error(
+                    f"RemoteForeignKey {label} has on_remote_delete=SET_NULL but is not null.",
+                    hint="Set null=True, or choose another on_remote_delete.",
+                    obj=self,
+                    id="federated_fk.E406",
+                )
+            ]
+        return []
 
     def _check_target_is_remote(self) -> list[checks.CheckMessage]:
         if conf.is_local_project(self.target[0]):
@@ -145,6 +192,8 @@ class RemoteForeignKey(FieldCacheMixin, models.Field):
         name, _path, args, kwargs = super().deconstruct()
         kwargs["to"] = self.remote_label
         kwargs["pk_type"] = str(self.pk_type)
+        if not is_default(self.on_remote_delete):
+            kwargs["on_remote_delete"] = self.on_remote_delete
         if kwargs.get("db_index") is True:
             del kwargs["db_index"]
         else:

@@ -4,7 +4,9 @@ They mirror Django's ManyToManyField checks and django-gm2m's: E301 unique,
 E302 through model not installed, E303/E304 no or several ForeignKeys to the
 source, E305/E306 no or several FederatedForeignKeys, E307-E310 bad
 ``through_fields``, E311 unknown deletion policy, E312/E313 clashing reverse
-accessor or query name (found when a reverse relation is added).
+accessor or query name (found when a reverse relation is added), E314 an
+``on_remote_delete`` that is not a remote policy (or ``SET_NULL``), E315 the
+through model's FederatedForeignKey declares its own ``on_remote_delete``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.db import models
 
 from federated_fk.fields.foreign_key import FederatedForeignKey
 from federated_fk.fields.many_to_many.deletion import POLICIES
+from federated_fk.fields.remote_policy import POLICY_HINT, is_default, refusal
 
 
 class ManyToManyChecks:
@@ -127,6 +130,7 @@ class ManyToManyChecks:
             *super().check(**kwargs),
             *self._check_unique(),
             *self._check_policies(),
+            *self._check_remote_policy(),
             *self._check_through(),
             *getattr(self, "clashes", []),
         ]
@@ -151,6 +155,29 @@ class ManyToManyChecks:
                 )
         return errors
 
+    def _check_remote_policy(self) -> list[checks.CheckMessage]:
+        policy = self.on_remote_delete
+        why = refusal(policy)
+        if why is None and policy is models.SET_NULL:
+            why = "SET_NULL would leave links to nothing; delete them with CASCADE"
+        if why is None:
+            return []
+        return [self._error(f"on_remote_delete of '{self}': {why}.", "E314", POLICY_HINT)]
+
+    def _check_through_policy(self, target: Any) -> list[checks.CheckMessage]:
+        """The links are the relation's: its on_remote_delete governs them, not the key's."""
+        if target is None or is_default(target.on_remote_delete):
+            return []
+        return [
+            self._error(
+                f"'{target.model._meta.label}.{target.name}', the FederatedForeignKey of the "
+                f"intermediary model of '{self}', declares on_remote_delete.",
+                "E315",
+                "Declare on_remote_delete on the FederatedManyToManyField: it applies to its "
+                "through rows.",
+            )
+        ]
+
     def _check_through(self) -> list[checks.CheckMessage]:
         through = self.remote_field.through
         if through is None or self.model._meta.abstract:
@@ -163,4 +190,5 @@ class ManyToManyChecks:
                     "E302",
                 )
             ]
-        return self._find_through_fields()[2]
+        _source, target, errors = self._find_through_fields()
+        return [*errors, *self._check_through_policy(target)]

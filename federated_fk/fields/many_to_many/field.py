@@ -32,6 +32,7 @@ from federated_fk.fields.many_to_many.managers import FederatedManyToManyDescrip
 from federated_fk.fields.many_to_many.reverse import FederatedManyToManyReverse
 from federated_fk.fields.many_to_many.targets import TargetJoin
 from federated_fk.fields.many_to_many.through import CONTENT_TYPE_MODEL, create_through_model
+from federated_fk.fields.remote_policy import DEFAULT_POLICY, RemotePolicy, is_default
 
 #: Wide enough for integer, UUID (36 characters) and most string ids.
 DEFAULT_PK_MAXLENGTH = 64
@@ -113,7 +114,12 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
     :param pk_maxlength: the width of the target-id column of the auto-created
         through table (``None``: unlimited)
     :param on_delete: deletion policy of both sides (``many_to_many.deletion``),
-        overridden by ``on_delete_src`` and ``on_delete_tgt``
+        overridden by ``on_delete_src`` and ``on_delete_tgt``; for local targets
+    :param on_remote_delete: what happens to the links to a remote target
+        when it is deleted in its service (``federated_fk.fields.remote_deletion``):
+        ``models.CASCADE`` deletes the through rows, ``models.DO_NOTHING`` (the
+        default) keeps them, and any other callable is called as
+        ``policy(field, queryset)`` with the through rows; not ``SET_NULL``
     """
 
     many_to_many = True
@@ -136,6 +142,7 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
         on_delete: Any = None,
         on_delete_src: Any = None,
         on_delete_tgt: Any = None,
+        on_remote_delete: RemotePolicy = DEFAULT_POLICY,
         **kwargs: Any,
     ) -> None:
         if through is not None and db_table is not None:
@@ -153,6 +160,7 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
         self.on_delete_src = on_delete_src or on_delete or CASCADE
         self.on_delete_tgt = on_delete_tgt or on_delete or CASCADE
         self._on_delete_args = (on_delete, on_delete_src, on_delete_tgt)
+        self.on_remote_delete = on_remote_delete
 
     # -- what Django's machinery reads ------------------------------------
 
@@ -198,6 +206,8 @@ class FederatedManyToManyField(ManyToManyChecks, models.Field):
         ):
             if value is not None:
                 kwargs[key] = value
+        if not is_default(self.on_remote_delete):
+            kwargs["on_remote_delete"] = self.on_remote_delete
         # The related models only add reverse accessors: no schema depends on them.
         return name, "federated_fk.fields.FederatedManyToManyField", [], kwargs
 
