@@ -13,6 +13,7 @@ class FederatedFKConfig(AppConfig):
 
     def ready(self) -> None:
         from federated_fk import checks as federated_checks
+        from federated_fk.changes.checks import check_change_settings
         from federated_fk.changes.triggers import sync_triggers
         from federated_fk.fields.deferred_key import check_deferred_foreign_keys
         from federated_fk.management import (
@@ -25,6 +26,7 @@ class FederatedFKConfig(AppConfig):
         # After every migrate: SQLite drops a table's triggers when Django rebuilds it.
         post_migrate.connect(sync_triggers, sender=self)
         checks.register(federated_checks.check_settings)
+        checks.register(check_change_settings)
         checks.register(federated_checks.check_subgraph_token, checks.Tags.security, deploy=True)
         checks.register(
             federated_checks.check_generic_relations_to_federated_keys, checks.Tags.models

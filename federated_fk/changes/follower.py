@@ -71,6 +71,8 @@ class BatchResult:
     :param deleted: objects confirmed deleted: policies applied, signalled
     :param revived: objects the page said were deleted that exist after all
     :param ignored: events of types this service has no content type for
+    :param references: the references the deletion policies deleted, cleared
+        or gave to a callable policy
     :param reconciled: the feed was pruned past the cursor; the full
         reconciliation ran (its report is ``reconciliation``)
     :param drained: the feed held no more events than this page's
@@ -82,6 +84,7 @@ class BatchResult:
     deleted: int = 0
     revived: int = 0
     ignored: int = 0
+    references: int = 0
     reconciled: bool = False
     reconciliation: str = ""
     drained: bool = False
@@ -307,7 +310,8 @@ class Follower:
         with transaction.atomic(using=self.using):
             for ct, pks in plan.deleted.items():
                 if pks:
-                    apply_remote_deletion(ct, pks, using=self.using)
+                    done = apply_remote_deletion(ct, pks, using=self.using)
+                    result.references += sum(policy.rows for policy in done)
                     for pk in pks:
                         remote_object_deleted.send(ct.model_class(), content_type=ct, object_id=pk)
             for ct, objects in plan.changed.items():

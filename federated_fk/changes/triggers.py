@@ -75,7 +75,7 @@ def published_models() -> list[type[models.Model]]:
         try:
             found.append(apps.get_model(label))
         except (LookupError, ValueError):
-            continue  # reported by the check federated_fk.E601
+            continue  # reported by the check federated_fk.E701
     return found
 
 
@@ -90,7 +90,7 @@ def sync_triggers(using: str = "default", **kwargs: Any) -> list[str]:
     """
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
-        return []  # the check federated_fk.W602 says the feed needs one of them
+        return []  # the check federated_fk.E702 says the feed needs one of them
     tables = set(connection.introspection.table_names())
     if ChangeEvent._meta.db_table not in tables:
         return []  # federated_fk not migrated on this database
