@@ -10,6 +10,7 @@ from federated_fk.fields.many_to_many.deletion import (
     DO_NOTHING_SIGNAL,
 )
 from federated_fk.models import GenericContentType
+from tests.testapp.models import record_remote_deletion
 
 
 class Video(models.Model):
@@ -155,3 +156,12 @@ class BasicLinks(LinksBase):
 
 class EnhancedLinks(LinksBase):
     pass
+
+
+class Watchlist(models.Model):
+    """One on_remote_delete per relation: what deleting a remote target does to its links."""
+
+    name = models.CharField(max_length=255)
+    cascade = FederatedManyToManyField(on_remote_delete=models.CASCADE, related_name="+")
+    kept = FederatedManyToManyField(related_name="+")
+    callback = FederatedManyToManyField(on_remote_delete=record_remote_deletion, related_name="+")

@@ -4,7 +4,12 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from federated_fk.fields import FederatedForeignKey, FederatedManager, FederatedRelation
+from federated_fk.fields import (
+    FederatedForeignKey,
+    FederatedManager,
+    FederatedRelation,
+    RemoteForeignKey,
+)
 from federated_fk.models import GenericContentType
 
 
@@ -62,3 +67,76 @@ class DjangoReference(models.Model):
     content_type = models.ForeignKey(ContentType, models.CASCADE)
     object_id = models.CharField(max_length=64)
     content_object = GenericForeignKey("content_type", "object_id")
+
+
+#: What ``record_remote_deletion`` was given: (field label, sorted pks), in order.
+REMOTE_DELETIONS: list[tuple[str, list]] = []
+
+
+def record_remote_deletion(field, queryset):
+    """An on_remote_delete policy of the tests: record the references, keep them."""
+    label = f"{field.model._meta.label}.{field.name}"
+    REMOTE_DELETIONS.append((label, sorted(queryset.values_list("pk", flat=True))))
+
+
+class PolicyReference(models.Model):
+    """A pointer at any object whose subclasses each declare one on_remote_delete."""
+
+    note = models.CharField(max_length=100, blank=True)
+    content_type = models.ForeignKey(
+        GenericContentType, models.CASCADE, null=True, related_name="+"
+    )
+    object_id = models.CharField(max_length=64, null=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["pk"]
+
+
+class CascadeReference(PolicyReference):
+    content_object = FederatedForeignKey(on_remote_delete=models.CASCADE)
+
+
+class NullingReference(PolicyReference):
+    content_object = FederatedForeignKey(on_remote_delete=models.SET_NULL)
+
+
+class KeptReference(PolicyReference):
+    content_object = FederatedForeignKey()
+
+
+class CallbackReference(PolicyReference):
+    content_object = FederatedForeignKey(on_remote_delete=record_remote_deletion)
+
+
+class IntCascadeReference(models.Model):
+    """CASCADE with an integer object-id column."""
+
+    content_type = models.ForeignKey(GenericContentType, models.CASCADE, related_name="+")
+    object_id = models.PositiveIntegerField()
+    content_object = FederatedForeignKey(on_remote_delete=models.CASCADE)
+
+
+class CascadeBookKey(models.Model):
+    book = RemoteForeignKey(
+        "shop_b:remoteshop.Book", pk_type="int", null=True, on_remote_delete=models.CASCADE
+    )
+
+
+class NullingBookKey(models.Model):
+    book = RemoteForeignKey(
+        "shop_b:remoteshop.Book", pk_type="int", null=True, on_remote_delete=models.SET_NULL
+    )
+
+
+class KeptBookKey(models.Model):
+    book = RemoteForeignKey("shop_b:remoteshop.Book", pk_type="int", null=True)
+
+
+class CallbackBookKey(models.Model):
+    book = RemoteForeignKey(
+        "shop_b:remoteshop.Book",
+        pk_type="int",
+        null=True,
+        on_remote_delete=record_remote_deletion,
+    )

@@ -1,11 +1,22 @@
-"""Report references whose target no longer exists; delete them only when asked.
+"""Report references whose target no longer exists; delete them, or apply policies, when asked.
+
+``--delete`` deletes the dangling references. ``--apply-policies`` applies,
+instead, each field's ``on_remote_delete`` to the dangling references to
+remote objects (``federated_fk.fields.remote_deletion``): what a follower of a
+change feed does with the deletions it reads, so that reconciling and
+following agree. Both act only after the complete check and a re-check of
+each remote candidate past the cache, in one transaction. ``--project``
+limits the check to the references to one remote project's types.
 
 Exit statuses (documented in the command's help):
 
-- 0: nothing dangling is left: none was found, or ``--delete`` deleted it all;
+- 0: nothing dangling is left: none was found, or ``--delete`` deleted it all
+  (``--apply-policies``: the policies applied to it all, or, without
+  ``--fail-on-dangling``, some were kept by their policy);
 - 1: a project could not be checked in full; none of its references was deleted;
 - 3: ``--fail-on-dangling`` was given and dangling references were found and left
-  in place (report mode, CI);
+  in place (report mode, CI; with ``--apply-policies``: kept by ``DO_NOTHING``, a
+  callable, or because their target is local);
 - 4: references to a remote type that is no longer in the remote's schema
   were found and left in place: they cannot be checked (run
   ``sync_remote_contenttypes``, or delete them with ``--include-removed-types``).
@@ -30,6 +41,7 @@ from federated_fk.exceptions import (
     redact_remote_text,
 )
 from federated_fk.fields import FederatedForeignKey, RemoteForeignKey
+from federated_fk.fields.remote_deletion import Referrer, apply_policy, referrers
 from federated_fk.ids import InvalidId, parse_id, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.remote import fetch_remote_objects
@@ -62,6 +74,8 @@ class Scan:
     checked: Counter = field(default_factory=Counter)
     #: The remote projects its references point at.
     projects: set[str] = field(default_factory=set)
+    #: With ``--project``: only the references to these projects' types are checked.
+    only_projects: frozenset[str] | None = None
 
     @property
     def label(self) -> str:
@@ -90,7 +104,17 @@ class Scan:
             rows = rows.annotate(_federated_ct=Value(ct.pk, output_field=models.IntegerField()))
             return rows.values_list("pk", "_federated_ct", self.id_attname)
         rows = rows.exclude(**{f"{self.ct_attname}__isnull": True})
+        if self.only_projects is not None:
+            rows = rows.filter(**{f"{self.field.ct_field}__project__in": self.only_projects})
         return rows.values_list("pk", self.ct_attname, self.id_attname)
+
+    @property
+    def key(self) -> tuple[type[models.Model], str]:
+        """(the model whose table holds the id column, the key's name): finds the policy.
+
+        A proxy or a child model reads the rows of the table the key's columns live in.
+        """
+        return (self.model._meta.get_field(self.id_attname).model, self.field.name)
 
 
 class Command(BaseCommand):
@@ -101,12 +125,17 @@ class Command(BaseCommand):
         "gone (a row a remote hides looks gone too), by id, and on their own the "
         "references to a remote type that is no longer in the remote's schema "
         "(never checked, never deleted without --include-removed-types). Deletes "
-        "only with --delete: after the whole check, after asking the remote again "
-        "about each candidate (past the cache), in one transaction; never those of a "
-        "project that could not be checked in full. Exit status: 0 nothing dangling "
-        "is left; 1 a project could not be checked (none of its references deleted); "
-        "3 with --fail-on-dangling, dangling references were found and left in place; "
-        "4 references to types no longer in the schema were left in place."
+        "only with --delete, or applies each field's on_remote_delete policy to the "
+        "dangling references to remote objects with --apply-policies (references to "
+        "local targets are then kept and listed): after the whole check, after asking "
+        "the remote again about each candidate (past the cache), in one transaction; "
+        "never to those of a project that could not be checked in full. --project "
+        "limits the check to the references to that remote project's types. Exit "
+        "status: 0 nothing dangling is left (--apply-policies: every policy applied); "
+        "1 a project could not be checked (none of its references deleted or "
+        "changed); 3 with --fail-on-dangling, dangling references were found and "
+        "left in place (with --apply-policies: kept by their policy or local); 4 "
+        "references to types no longer in the schema were left in place."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -114,6 +143,19 @@ class Command(BaseCommand):
         mode.add_argument("--delete", action="store_true", help="Delete what is dangling.")
         mode.add_argument(
             "--dry-run", action="store_true", help="List what --delete would delete (default)."
+        )
+        mode.add_argument(
+            "--apply-policies",
+            action="store_true",
+            help="Apply each field's on_remote_delete (CASCADE, SET_NULL, DO_NOTHING or its "
+            "callable) to the dangling references to remote objects, instead of deleting.",
+        )
+        parser.add_argument(
+            "--project",
+            action="append",
+            default=None,
+            metavar="NAME",
+            help="Check only the references to the types of this remote project (repeatable).",
         )
         parser.add_argument("--batch-size", type=int, default=500, help="References per batch.")
         parser.add_argument("--database", default=None, help="The database (default: routed).")
@@ -136,13 +178,20 @@ class Command(BaseCommand):
     ) -> None:
         self.verbosity = options["verbosity"]
         self.include_removed = options["include_removed_types"]
+        apply_policies = options.get("apply_policies", False)
         #: Projects that failed at least once in this run, with the reason.
         self.unreachable: dict[str, str] = {}
+        only = self._only_projects(options.get("project"))
+        #: With --apply-policies: the dangling references left in place.
+        self.left = 0
         scans = [
-            self._scan(Scan(model, field, database or router.db_for_write(model)), batch_size)
-            for model, field in self._fields()
+            self._scan(
+                Scan(model, field, database or router.db_for_write(model), only_projects=only),
+                batch_size,
+            )
+            for model, field in self._fields(only)
         ]
-        if delete:
+        if delete or apply_policies:
             self._recheck(scans, batch_size)
         for scan in scans:
             # A project that failed in a later batch (or for another field, or
@@ -151,13 +200,33 @@ class Command(BaseCommand):
                 del scan.dangling[ct]
                 del scan.checked[ct]
             self._report(scan)
-        self._list(scans, delete)
-        self._list_removed(scans, delete)
+        self._list(scans, delete, apply_policies)
+        self._list_removed(scans, delete or apply_policies)
         if delete:
             self._delete(scans)
-        self._exit(scans, delete, options["fail_on_dangling"])
+        elif apply_policies:
+            self._apply(scans)
+        self._exit(scans, delete, options["fail_on_dangling"], apply_policies)
 
-    def _exit(self, scans: list[Scan], delete: bool, fail_on_dangling: bool) -> None:
+    def _only_projects(self, names: list[str] | None) -> frozenset[str] | None:
+        """The remote projects of ``--project``; None without it.
+
+        A project without an endpoint cannot be checked: it is noted as such.
+        """
+        if not names:
+            return None
+        local = sorted(name for name in names if conf.is_local_project(name))
+        if local:
+            raise CommandError(
+                f"--project names remote projects; {', '.join(map(repr, local))} is local."
+            )
+        for name in names:
+            self._configured(name)
+        return frozenset(names)
+
+    def _exit(
+        self, scans: list[Scan], delete: bool, fail_on_dangling: bool, applied: bool = False
+    ) -> None:
         """Raise the CommandError of the documented exit status, if it is not 0."""
         if self.unreachable:
             projects = ", ".join(repr(p) for p in sorted(self.unreachable))
@@ -177,19 +246,26 @@ class Command(BaseCommand):
         dangling = sum(len(pairs) for scan in scans for pairs in scan.dangling.values())
         if self.include_removed:  # then they are dangling references like the others
             dangling += removed
+        if applied:  # what the policies left in place
+            dangling = self.left
         if fail_on_dangling and dangling and not delete:
             raise CommandError(
                 f"{dangling} dangling reference(s) found (--fail-on-dangling).",
                 returncode=EXIT_DANGLING,
             )
 
-    def _fields(self) -> list[tuple[type[models.Model], Any]]:
+    def _fields(self, only: frozenset[str] | None = None) -> list[tuple[type[models.Model], Any]]:
         # Auto-created models too: a through table may hold a FederatedForeignKey.
         return [
             (model, field)
             for model in apps.get_models(include_auto_created=True)
             for field in (*model._meta.private_fields, *model._meta.local_fields)
             if isinstance(field, FederatedForeignKey | RemoteForeignKey)
+            and not (
+                only is not None
+                and isinstance(field, RemoteForeignKey)
+                and field.target[0] not in only
+            )
         ]
 
     def _scan(self, scan: Scan, batch_size: int) -> Scan:
@@ -312,8 +388,8 @@ class Command(BaseCommand):
                 total = sum(scan.checked.values())
                 self.stdout.write(f"{scan.label}: {total} checked, none dangling.")
 
-    def _list(self, scans: list[Scan], delete: bool) -> None:
-        """List every dangling reference by id, before anything is deleted."""
+    def _list(self, scans: list[Scan], delete: bool, apply_policies: bool = False) -> None:
+        """List every dangling reference by id, before anything is deleted or changed."""
         pairs = [
             (scan, ct, pk, object_id)
             for scan in scans
@@ -322,20 +398,24 @@ class Command(BaseCommand):
         ]
         if not pairs:
             return
-        self.stdout.write(
-            f"{'To delete' if delete else 'Would delete (run again with --delete)'}: "
-            f"{len(pairs)} dangling reference(s):"
-        )
+        if apply_policies:
+            heading = "To apply on_remote_delete to (references to local targets are kept)"
+        elif delete:
+            heading = "To delete"
+        else:
+            heading = "Would delete (run again with --delete)"
+        self.stdout.write(f"{heading}: {len(pairs)} dangling reference(s):")
         for scan, ct, pk, object_id in pairs:
             project, app_label, model_name = ct.natural_key()
             self.stdout.write(
                 f"  {scan.model._meta.label} pk={pk} -> {project} {app_label}.{model_name} "
                 f"object_id={object_id!r}"
             )
-        if not delete:
+        if not (delete or apply_policies):
             self.stdout.write("Nothing was deleted; run again with --delete to delete them.")
 
     def _list_removed(self, scans: list[Scan], delete: bool) -> None:
+        # ``delete``: deleting or applying policies, which act on them alike.
         """List the references to types no longer in the schema: a category of their own."""
         pairs = [
             (scan, ct, pk, object_id)
@@ -348,7 +428,7 @@ class Command(BaseCommand):
         if not self.include_removed:
             fate = "kept; --include-removed-types counts them as dangling"
         elif delete:
-            fate = "to delete (--include-removed-types)"
+            fate = "to delete or apply policies to (--include-removed-types)"
         else:
             fate = "would be deleted with --delete (--include-removed-types)"
         self.stdout.write(
@@ -376,14 +456,50 @@ class Command(BaseCommand):
                     if pairs and ct.project not in self.unreachable:
                         self._delete_unchanged(scan, ct, pairs)
 
+    def _apply(self, scans: list[Scan]) -> None:
+        """Apply each field's on_remote_delete, in one transaction (per database).
+
+        Only to the references that still point where they pointed when
+        checked, and only to those to remote objects: a local target's
+        references are kept (``--delete`` deletes them).
+        """
+        policies = {(r.id_column.model, r.key.name): r for r in referrers()}
+        with ExitStack() as stack:
+            for using in sorted({scan.using for scan in scans}):
+                stack.enter_context(transaction.atomic(using=using))
+            for scan in scans:
+                referrer = policies.get(scan.key)
+                for ct, pairs in self._to_apply(scan):
+                    if ct.is_remote and referrer is not None:
+                        self._apply_one(scan, referrer, ct, pairs)
+                        continue
+                    self.left += len(pairs)
+                    self.stdout.write(
+                        f"{scan.label} -> {_name(ct)}: kept {len(pairs)}: on_remote_delete "
+                        "applies to remote targets (--delete deletes these)."
+                    )
+
+    def _to_apply(self, scan: Scan) -> list[tuple[GenericContentType, list[Pair]]]:
+        """The dangling references of ``scan`` that were checked, by content type."""
+        found = [(ct, pairs) for ct, pairs in scan.dangling.items() if pairs]
+        if self.include_removed:
+            found += [
+                (ct, pairs)
+                for ct, pairs in scan.removed.items()
+                if pairs and ct.project not in self.unreachable
+            ]
+        return found
+
+    def _apply_one(
+        self, scan: Scan, referrer: Referrer, ct: GenericContentType, pairs: list[Pair]
+    ) -> None:
+        result = apply_policy(referrer, _unchanged(scan, ct, pairs))
+        self.left += result.kept
+        self.stdout.write(f"{result} (pointing at {_name(ct)}).")
+
     def _delete_unchanged(self, scan: Scan, ct: GenericContentType, pairs: list[Pair]) -> None:
         """Delete the references that still point where they pointed when checked."""
-        checked = dict(pairs)
-        rows = scan.model._base_manager.using(scan.using).filter(pk__in=list(checked))
-        if scan.ct_attname is not None:
-            rows = rows.filter(**{scan.ct_attname: ct.pk})
-        current = rows.select_for_update().values_list("pk", scan.id_attname)
-        pks = [pk for pk, object_id in current if str(object_id) == str(checked[pk])]
+        pks = list(_unchanged(scan, ct, pairs).values_list("pk", flat=True))
         deleted, _ = scan.model._base_manager.using(scan.using).filter(pk__in=pks).delete()
         project, app_label, model_name = ct.natural_key()
         self.stdout.write(
@@ -392,9 +508,32 @@ class Command(BaseCommand):
         )
 
 
+def _unchanged(scan: Scan, ct: GenericContentType, pairs: list[Pair]) -> models.QuerySet:
+    """The references of ``pairs`` that still point where they pointed when checked.
+
+    Their rows are locked; the queryset filters on the reference's columns,
+    so that, evaluated again after a policy ran, it holds what still points there.
+    """
+    checked = dict(pairs)
+    rows = scan.model._base_manager.using(scan.using).filter(pk__in=list(checked))
+    if scan.ct_attname is not None:
+        rows = rows.filter(**{scan.ct_attname: ct.pk})
+    current = rows.select_for_update().values_list("pk", scan.id_attname)
+    same = [(pk, object_id) for pk, object_id in current if str(object_id) == str(checked[pk])]
+    return rows.filter(
+        pk__in=[pk for pk, _ in same],
+        **{f"{scan.id_attname}__in": list({object_id for _, object_id in same})},
+    )
+
+
 def _reason(error: FederationError) -> str:
     """What went wrong with a project, in words safe to print."""
     return redact_remote_text(getattr(error, "reason", None) or error)
+
+
+def _name(ct: GenericContentType) -> str:
+    project, app_label, model_name = ct.natural_key()
+    return f"{project} {app_label}.{model_name}"
 
 
 def _keys(ct: GenericContentType, pairs: list[Pair], using: str) -> list[Any]:
