@@ -26,7 +26,7 @@ FEDERATION = {
     "PROJECT_NAME": "shop_a",
     "SHARED_APPS": ["sharedapp"],
     "PROJECTS": {
-        "shop_b": {
+        "shop_f": {
             "URL": os.environ["FOLLOW_TEST_URL"],
             "TIMEOUT": 5,
             "RETRIES": 0,

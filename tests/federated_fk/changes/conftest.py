@@ -88,8 +88,8 @@ class FollowerSide:
         )
 
     def set_up(self) -> FollowerSide:
-        """Migrate, and make shop_b's content types from its SDL."""
-        for args in (("migrate",), ("sync_remote_contenttypes", "shop_b")):
+        """Migrate, and make shop_f's content types from its SDL."""
+        for args in (("migrate",), ("sync_remote_contenttypes", "shop_f")):
             done = self.manage(*args, *(("--schema-dir", str(self.folder)) if args[1:] else ()))
             assert done.returncode == 0, done.stderr
         return self
@@ -102,9 +102,9 @@ class FollowerSide:
             return connection.execute(sql, params).fetchall()
 
     def mention(self, *pks: int) -> None:
-        """Cascading references (followapp.Mention) to shop_b books."""
+        """Cascading references (followapp.Mention) to shop_f books."""
         [(ct,)] = self.rows(
-            "SELECT id FROM federated_fk_genericcontenttype WHERE project = 'shop_b' "
+            "SELECT id FROM federated_fk_genericcontenttype WHERE project = 'shop_f' "
             "AND model = 'book'"
         )
         with sqlite3.connect(self.db, timeout=20) as connection:
@@ -145,13 +145,13 @@ def wait_for(condition, timeout: float = 20.0, what: str = "the condition") -> N
 
 
 def publishing(folder: Path, books: int = 40) -> SubgraphServer:
-    return SubgraphServer("shop_b", folder, label="F", books=books).start()
+    return SubgraphServer("shop_f", folder, label="F", books=books).start()
 
 
 @pytest.fixture(scope="package")
 def feed_server(tmp_path_factory):
-    """shop_b publishing its change feed; its books are shared by the tests of the package."""
-    server = publishing(tmp_path_factory.mktemp("feed_b"))
+    """shop_f publishing its change feed; its books are shared by the tests of the package."""
+    server = publishing(tmp_path_factory.mktemp("feed_f"))
     yield server
     server.stop()
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def federation(settings, feed_server, tmp_path):
-    """shop_a following shop_b, with a cache that keeps objects for an hour."""
+    """shop_a following shop_f, with a cache that keeps objects for an hour."""
     settings.CACHES = {
         **settings.CACHES,
         "follow": {
@@ -37,10 +37,10 @@ def federation(settings, feed_server, tmp_path):
         "PROJECT_NAME": "shop_a",
         "SHARED_APPS": ["sharedapp"],
         "CACHE": "follow",
-        "PROJECTS": {"shop_b": {"URL": feed_server.url, "TIMEOUT": 5, "CACHE_TIMEOUT": 3600}},
+        "PROJECTS": {"shop_f": {"URL": feed_server.url, "TIMEOUT": 5, "CACHE_TIMEOUT": 3600}},
     }
     caches["follow"].clear()
-    call_command("sync_remote_contenttypes", "shop_b", schema_dir=tmp_path, stdout=StringIO())
+    call_command("sync_remote_contenttypes", "shop_f", schema_dir=tmp_path, stdout=StringIO())
     yield settings.FEDERATION
     caches["follow"].clear()
 
@@ -48,7 +48,7 @@ def federation(settings, feed_server, tmp_path):
 @pytest.fixture
 def follower(federation):
     """A follower that has applied the feed so far."""
-    follower = Follower("shop_b")
+    follower = Follower("shop_f")
     follower.drain()
     return follower
 
@@ -74,7 +74,7 @@ def received():
 
 
 def book(pk):
-    ct = GenericContentType.objects.get(project="shop_b", model="book")
+    ct = GenericContentType.objects.get(project="shop_f", model="book")
     return ct.model_class()(pk)
 
 
@@ -96,13 +96,13 @@ class Pages(ChangeSource):
 
 
 def test_the_first_pass_reads_the_whole_feed_and_keeps_its_cursor(federation, remote, received):
-    result = Follower("shop_b").drain()
-    state = FollowCursor.objects.get(project="shop_b")
+    result = Follower("shop_f").drain()
+    state = FollowCursor.objects.get(project="shop_f")
     assert state.applied == sum(r.events for r in result) == remote.events()
     assert state.cursor and result[-1].drained
     assert ("changed", "book", 1, "created", []) in received
     received.clear()
-    assert Follower("shop_b").step().events == 0  # from the cursor: nothing new
+    assert Follower("shop_f").step().events == 0  # from the cursor: nothing new
     assert received == []
 
 
@@ -139,11 +139,11 @@ def test_a_book_hidden_by_the_remote_is_deleted_here(follower, remote, received)
 def test_a_deletion_the_remote_denies_counts_as_a_change(federation, received):
     """The page says deleted; asked past the cache, the remote still has it."""
     page = ChangePage("0.900", False, (Change("Book", "7", "deleted"),))
-    follower = Follower("shop_b", source=Pages("shop_b", page))
+    follower = Follower("shop_f", source=Pages("shop_f", page))
     result = follower.step()
     assert (result.deleted, result.revived, result.changed) == (0, 1, 1)
     assert received == [("changed", "book", 7, "updated", [])]
-    assert FollowCursor.objects.get(project="shop_b").cursor == "0.900"
+    assert FollowCursor.objects.get(project="shop_f").cursor == "0.900"
 
 
 def test_events_of_one_object_are_merged_and_unknown_types_passed_over(federation, received):
@@ -157,25 +157,25 @@ def test_events_of_one_object_are_merged_and_unknown_types_passed_over(federatio
             Change("Spaceship", "1", "deleted"),
         ),
     )
-    result = Follower("shop_b", source=Pages("shop_b", page)).step()
+    result = Follower("shop_f", source=Pages("shop_f", page)).step()
     assert (result.events, result.changed, result.ignored) == (4, 1, 1)
     assert received == [("changed", "book", 8, "created", ["title", "price"])]
-    assert FollowCursor.objects.get(project="shop_b").applied == 4
+    assert FollowCursor.objects.get(project="shop_f").applied == 4
 
 
 def test_when_deletions_cannot_be_confirmed_nothing_is_applied(federation, settings, received):
-    state = FollowCursor.objects.create(project="shop_b", cursor="0.5", applied=5)
+    state = FollowCursor.objects.create(project="shop_f", cursor="0.5", applied=5)
     dead = f"http://127.0.0.1:{free_port()}/graphql/"
     settings.FEDERATION = {
         **federation,
-        "PROJECTS": {"shop_b": {**federation["PROJECTS"]["shop_b"], "URL": dead, "RETRIES": 0}},
+        "PROJECTS": {"shop_f": {**federation["PROJECTS"]["shop_f"], "URL": dead, "RETRIES": 0}},
     }
     page = ChangePage(
         "0.9", False, (Change("Book", "9", "updated"), Change("Book", "10", "deleted"))
     )
-    source = Pages("shop_b", page)
+    source = Pages("shop_f", page)
     with pytest.raises(RemoteConnectionError):
-        Follower("shop_b", source=source).step()
+        Follower("shop_f", source=source).step()
     assert source.asked == ["0.5"]
     assert received == []
     state.refresh_from_db()
@@ -239,14 +239,14 @@ def test_when_deletions_cannot_be_confirmed_nothing_is_applied(federation, setti
 )
 def test_a_malformed_page_is_refused_whole(federation, settings, page, problem, received):
     """Over HTTP, from a server whose answer the test sets; the follower asks for 2."""
-    state = FollowCursor.objects.create(project="shop_b", cursor="0.1", applied=1)
+    state = FollowCursor.objects.create(project="shop_f", cursor="0.1", applied=1)
     server = MisbehavingServer().start()
     try:
-        project = {**federation["PROJECTS"]["shop_b"], "URL": server.url, "FOLLOW_BATCH": 2}
-        settings.FEDERATION = {**federation, "PROJECTS": {"shop_b": project}}
+        project = {**federation["PROJECTS"]["shop_f"], "URL": server.url, "FOLLOW_BATCH": 2}
+        settings.FEDERATION = {**federation, "PROJECTS": {"shop_f": project}}
         server.answer({"data": {"federatedChanges": page}})
         with pytest.raises(MalformedChangePage) as caught:
-            Follower("shop_b").step()
+            Follower("shop_f").step()
     finally:
         server.stop()
     assert problem in str(caught.value)
@@ -256,11 +256,11 @@ def test_a_malformed_page_is_refused_whole(federation, settings, page, problem, 
 
 
 def test_backoff_doubles_from_the_interval_to_the_ceiling_with_jitter(federation, settings):
-    project = {**federation["PROJECTS"]["shop_b"], "FOLLOW_INTERVAL": 0.5}
+    project = {**federation["PROJECTS"]["shop_f"], "FOLLOW_INTERVAL": 0.5}
     project["FOLLOW_MAX_BACKOFF"] = 4.0
-    settings.FEDERATION = {**federation, "PROJECTS": {"shop_b": project}}
+    settings.FEDERATION = {**federation, "PROJECTS": {"shop_f": project}}
     draws = iter([0.999999, 0.999999, 0.999999, 0.999999, 0.0])
-    follower = Follower("shop_b", random=lambda: next(draws))
+    follower = Follower("shop_f", random=lambda: next(draws))
     assert follower.delay(drained=False) == 0.0  # events are waiting: at once
     assert follower.delay(drained=True) == 0.5
     delays = [follower.failed(RuntimeError("down")) for _ in range(5)]
