@@ -30,6 +30,7 @@ FEDERATION = {
             "URL": os.environ["FOLLOW_TEST_URL"],
             "TIMEOUT": 5,
             "RETRIES": 0,
+            "BREAKER_COOLDOWN": 1.0,
             "CACHE_TIMEOUT": 3600,
             "FOLLOW_INTERVAL": 0.1,
             "FOLLOW_MAX_BACKOFF": 0.5,
