@@ -4,12 +4,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from federated_fk.fields import (
-    FederatedForeignKey,
-    FederatedManager,
-    FederatedRelation,
-    RemoteForeignKey,
-)
+from federated_fk.fields import FederatedForeignKey, FederatedManager, FederatedRelation
 from federated_fk.models import GenericContentType
 
 
@@ -115,28 +110,3 @@ class IntCascadeReference(models.Model):
     content_type = models.ForeignKey(GenericContentType, models.CASCADE, related_name="+")
     object_id = models.PositiveIntegerField()
     content_object = FederatedForeignKey(on_remote_delete=models.CASCADE)
-
-
-class CascadeBookKey(models.Model):
-    book = RemoteForeignKey(
-        "shop_b:remoteshop.Book", pk_type="int", null=True, on_remote_delete=models.CASCADE
-    )
-
-
-class NullingBookKey(models.Model):
-    book = RemoteForeignKey(
-        "shop_b:remoteshop.Book", pk_type="int", null=True, on_remote_delete=models.SET_NULL
-    )
-
-
-class KeptBookKey(models.Model):
-    book = RemoteForeignKey("shop_b:remoteshop.Book", pk_type="int", null=True)
-
-
-class CallbackBookKey(models.Model):
-    book = RemoteForeignKey(
-        "shop_b:remoteshop.Book",
-        pk_type="int",
-        null=True,
-        on_remote_delete=record_remote_deletion,
-    )
