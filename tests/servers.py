@@ -199,15 +199,30 @@ class DemoShops(GatewayClient):
 
     :param folder: where the databases and logs go
     :param extra_books: generated books to add to shop_b's catalogue
+    :param follow: run shop_a's follower of shop_b's changes too, with shop_b's
+        books cached as the demo caches them (5 minutes). Without it, shop_a
+        keeps nothing of shop_b's (every page asks shop_b, as the tests that
+        count shop_b's requests need) and nothing follows shop_b's changes.
     """
 
+    #: The password of both shops' admin user (demo_admin), when ``follow``.
+    ADMIN_PASSWORD = "demo-admin-pw-7d2f"
+
     def __init__(
-        self, folder: Path, extra_books: int = 0, local_books: int = 0, remote: bool = True
+        self,
+        folder: Path,
+        extra_books: int = 0,
+        local_books: int = 0,
+        remote: bool = True,
+        follow: bool = False,
     ):
         self.folder = folder
         self.extra_books = extra_books
         self.local_books = local_books
         self.remote = remote
+        self.follow = follow
+        self.follower: subprocess.Popen | None = None
+        self.follower_log = folder / "follower.log"
         self.token = "demo-token-5b1e9c"
         shop_b_port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO"))}
@@ -219,6 +234,8 @@ class DemoShops(GatewayClient):
             GATEWAY_MAX_PAGE_SIZE=os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100"),
             PYTHONPATH="",
         )
+        if not follow:
+            self.env["SHOP_B_CACHE_TIMEOUT"] = "0"
         self.shop_b = UvicornProcess(
             "shop_b.asgi:application",
             ROOT / "shop_b",
@@ -262,9 +279,44 @@ class DemoShops(GatewayClient):
             )
         self.manage("shop_a", "create_references", env=patient)
         self.shop_a.launch()
+        if self.follow:
+            password = {"DEMO_ADMIN_PASSWORD": self.ADMIN_PASSWORD}
+            self.manage("shop_b", "demo_admin", env=password)
+            self.manage("shop_a", "demo_admin", env=password)
+            self.start_follower()
         return self
 
+    def start_follower(self) -> None:
+        """Start ``follow_remote_changes -v 2`` as run_demo.sh does; return once it
+        has applied a batch of events (at first, shop_b's catalogue as seeded)."""
+        seen = self.follower_log.stat().st_size if self.follower_log.exists() else 0
+        with open(self.follower_log, "ab") as log:
+            self.follower = subprocess.Popen(
+                [sys.executable, "manage.py", "follow_remote_changes", "-v", "2"],
+                cwd=ROOT / "shop_a",
+                env={**self.env, "PYTHONUNBUFFERED": "1"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while b"event(s):" not in self.follower_log.read_bytes()[seen:]:
+            if self.follower.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the follower did not apply a batch; see {self.follower_log}")
+            time.sleep(0.1)
+
+    def stop_follower(self) -> None:
+        """Stop the follower as Ctrl-C does (SIGTERM: the batch under way ends first)."""
+        if self.follower is not None and self.follower.poll() is None:
+            self.follower.terminate()
+            try:
+                self.follower.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.follower.kill()
+                self.follower.wait()
+        self.follower = None
+
     def stop(self) -> None:
+        self.stop_follower()
         self.shop_a.stop()
         self.shop_b.stop()
 

@@ -9,7 +9,11 @@ class Reference(models.Model):
 
     content_type = models.ForeignKey(GenericContentType, models.CASCADE)
     object_id = models.CharField(max_length=64)
-    content_object = FederatedForeignKey("content_type", "object_id")
+    # A book deleted in its shop takes its reference with it (the follower
+    # applies this when shop_b's change feed reports the deletion).
+    content_object = FederatedForeignKey(
+        "content_type", "object_id", on_remote_delete=models.CASCADE
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -59,9 +59,24 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# What shop_a keeps of shop_b's books (CACHE_TIMEOUT below). The follower
+# (manage.py follow_remote_changes) runs in a process of its own and drops the
+# entries of what changed: the web server must read the same cache, so files
+# next to the database, never a per-process memory cache.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get(
+            "SHOP_A_CACHE_DIR",
+            str(Path(DATABASES["default"]["NAME"]).parent / "shop_a_cache"),
+        ),
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
 # The admin's CSS and scripts; asgi.py serves them, as the demo has no web server.
 STATIC_URL = "static/"
 USE_TZ = True
+
 
 FEDERATION = {
     "PROJECT_NAME": "shop_a",
@@ -74,6 +89,10 @@ FEDERATION = {
             "TIMEOUT": float(os.environ.get("SHOP_B_TIMEOUT", "3")),
             "BREAKER_THRESHOLD": int(os.environ.get("SHOP_B_BREAKER_THRESHOLD", "5")),
             "BREAKER_COOLDOWN": float(os.environ.get("SHOP_B_BREAKER_COOLDOWN", "5")),
+            # shop_b's books are kept 5 minutes; the follower drops each one
+            # shop_b's change feed says changed or was deleted, within a second.
+            # SHOP_B_CACHE_TIMEOUT=0 keeps nothing.
+            "CACHE_TIMEOUT": int(os.environ.get("SHOP_B_CACHE_TIMEOUT", "300")) or None,
         }
     },
     "SCHEMA_DIR": os.environ.get("FEDERATION_SCHEMA_DIR", str(REPO_DIR / "schema")),

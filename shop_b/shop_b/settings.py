@@ -1,7 +1,9 @@
 """shop_b: a book shop that exposes its books and audiobooks as a federation subgraph.
 
-Everything a deployment changes comes from the environment: the database
-file, the token callers must send, debug.
+It publishes the changes of those books and audiobooks (``federatedChanges``),
+so that other shops learn of edits and deletions, and has the Django admin at
+/admin/ to make them. Everything a deployment changes comes from the
+environment: the database file, the token callers must send, debug.
 """
 
 import os
@@ -14,16 +16,39 @@ DEBUG = os.environ.get("SHOP_B_DEBUG", "") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "federated_fk",
     "authors",
     "books",
     "audio",
 ]
-MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
 ROOT_URLCONF = "shop_b.urls"
-TEMPLATES = []
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -31,6 +56,8 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# The admin's CSS and scripts; asgi.py serves them, as the demo has no web server.
+STATIC_URL = "static/"
 USE_TZ = True
 
 FEDERATION = {
@@ -38,6 +65,9 @@ FEDERATION = {
     # The Author table is synchronized into every shop.
     "SHARED_APPS": ["authors"],
     "SUBGRAPH_TOKEN": os.environ.get("SHOP_B_TOKEN", ""),
+    # The models the subgraph publishes: migrate installs the triggers that
+    # record their creates, updates and deletes, served as federatedChanges.
+    "CHANGES": {"MODELS": ["books.Book", "audio.Audiobook"]},
 }
 
 LOGGING = {
