@@ -290,7 +290,9 @@ class Follower:
             stderr=out,
         )
         report = out.getvalue()
-        logger.info("Reconciliation of project %r done: %s", self.project, report.strip())
+        # One log line: the report's lines joined (and cut, as remote text is).
+        summary = redact_remote_text(" | ".join(report.strip().splitlines()))
+        logger.info("Reconciliation of project %r done: %s", self.project, summary)
         return report
 
     def _invalidate(self, plan: _Plan) -> None:
