@@ -99,32 +99,3 @@ class Wish(models.Model):
     class Meta:
         app_label = "deferredapp"
         ordering = ["pk"]
-
-
-class BookKey(models.Model):
-    """A key to a remote book whose subclasses each get one on_remote_delete from point()."""
-
-    book = DeferredForeignKey(on_delete=models.SET_NULL, null=True)
-
-    class Meta:
-        abstract = True
-
-
-class CascadeBookKey(BookKey):
-    class Meta:
-        app_label = "deferredapp"
-
-
-class NullingBookKey(BookKey):
-    class Meta:
-        app_label = "deferredapp"
-
-
-class KeptBookKey(BookKey):
-    class Meta:
-        app_label = "deferredapp"
-
-
-class CallbackBookKey(BookKey):
-    class Meta:
-        app_label = "deferredapp"

@@ -10,33 +10,24 @@ from django.db import models
 from federated_fk.deferred import point, point_named, repoint
 from tests.deferredapp.comments import (
     Attachment,
-    CallbackBookKey,
-    CascadeBookKey,
     Comment,
     Entry,
     Image,
-    KeptBookKey,
     Note,
-    NullingBookKey,
     Review,
     SpecialEntry,
     Tag,
     Wish,
 )
 from tests.legacyapp.models import Bookmark, Like
-from tests.testapp.models import record_remote_deletion
 
 __all__ = [
     "Attachment",
     "BlogPost",
-    "CallbackBookKey",
-    "CascadeBookKey",
     "Comment",
     "Entry",
     "Image",
-    "KeptBookKey",
     "Note",
-    "NullingBookKey",
     "Review",
     "SpecialEntry",
     "Tag",
@@ -60,9 +51,3 @@ point(Review, "book", "shop_b:remoteshop.Book", pk_type="int")
 point(Wish, "gadget", "shop_b:remoteshop.Gadget", pk_type="uuid")
 repoint(Like, "article", BlogPost, related_name="post_likes")
 repoint(Bookmark, "article", "shop_b:remoteshop.Book", pk_type="int")
-# One on_remote_delete each (dropped where shop_b is the local project: a ForeignKey then).
-BOOK = "shop_b:remoteshop.Book"
-point(CascadeBookKey, "book", BOOK, pk_type="int", on_remote_delete=models.CASCADE)
-point(NullingBookKey, "book", BOOK, pk_type="int", on_remote_delete=models.SET_NULL)
-point(KeptBookKey, "book", BOOK, pk_type="int")
-point(CallbackBookKey, "book", BOOK, pk_type="int", on_remote_delete=record_remote_deletion)

@@ -22,17 +22,20 @@ from federated_fk.fields import (
 )
 from federated_fk.fields.many_to_many import CASCADE_SIGNAL
 from federated_fk.models import GenericContentType
-from tests.deferredapp.models import CallbackBookKey, CascadeBookKey, KeptBookKey, NullingBookKey
 from tests.federated_fk.conftest import stand_in
 from tests.gm2mapp.models import Watchlist
 from tests.servers import free_port
 from tests.testapp.models import (
     REMOTE_DELETIONS,
     Book,
+    CallbackBookKey,
     CallbackReference,
+    CascadeBookKey,
     CascadeReference,
     IntCascadeReference,
+    KeptBookKey,
     KeptReference,
+    NullingBookKey,
     NullingReference,
     record_remote_deletion,
 )
@@ -117,7 +120,7 @@ def test_cascade_deletes_the_references_and_the_links(types):
         "testapp.CascadeReference.content_object", "CASCADE", 2, 0
     )
     assert results["testapp.IntCascadeReference.content_object"].rows == 1
-    assert results["deferredapp.CascadeBookKey.book"].rows == 1
+    assert results["testapp.CascadeBookKey.book"].rows == 1
     assert results["gm2mapp.Watchlist.cascade"].rows == 1
     assert (
         str(results["gm2mapp.Watchlist.cascade"]) == "gm2mapp.Watchlist.cascade: CASCADE: deleted 1"
@@ -141,10 +144,10 @@ def test_set_null_clears_both_columns_or_the_key(types):
     results = by_label(apply_remote_deletion(book, ["5"]))
 
     assert results["testapp.NullingReference.content_object"].rows == 1
-    assert results["deferredapp.NullingBookKey.book"].rows == 1
+    assert results["testapp.NullingBookKey.book"].rows == 1
     assert (
-        str(results["deferredapp.NullingBookKey.book"])
-        == "deferredapp.NullingBookKey.book: SET_NULL: cleared 1"
+        str(results["testapp.NullingBookKey.book"])
+        == "testapp.NullingBookKey.book: SET_NULL: cleared 1"
     )
     cleared.refresh_from_db()
     assert (cleared.content_type_id, cleared.object_id) == (None, None)
@@ -166,7 +169,7 @@ def test_do_nothing_keeps_the_references_and_counts_them(types):
 
     for label in (
         "testapp.KeptReference.content_object",
-        "deferredapp.KeptBookKey.book",
+        "testapp.KeptBookKey.book",
         "gm2mapp.Watchlist.kept",
     ):
         assert results[label] == RemoteDeletionResult(label, "DO_NOTHING", 0, 1)
@@ -190,8 +193,8 @@ def test_a_callable_gets_the_field_and_the_referencing_rows(types):
     results = by_label(apply_remote_deletion(book, ["5", "6"]))
 
     assert REMOTE_DELETIONS == [  # in label order
-        ("deferredapp.CallbackBookKey.book", [key.pk]),
         ("gm2mapp.Watchlist.callback", [row.pk]),
+        ("testapp.CallbackBookKey.book", [key.pk]),
         ("testapp.CallbackReference.content_object", [r.pk for r in refs]),
     ]
     result = results["testapp.CallbackReference.content_object"]
@@ -250,7 +253,7 @@ def test_text_columns_compare_keys_as_the_dangling_check_does(types):
     assert not CascadeReference.objects.filter(pk__in=[r.pk for r in same]).exists()
     assert CascadeReference.objects.filter(pk=other.pk).exists()
     # A RemoteForeignKey to books cannot point at a gadget: it is not asked.
-    assert "deferredapp.CascadeBookKey.book" not in results
+    assert "testapp.CascadeBookKey.book" not in results
     apply_remote_deletion(book, [0])
     assert not CascadeReference.objects.filter(pk=negative.pk).exists()
 
@@ -265,7 +268,7 @@ def test_every_field_that_can_point_at_the_type_is_reported(types):
     assert labels == sorted(labels)
     for label in (
         "testapp.Reference.content_object",
-        "deferredapp.CascadeBookKey.book",
+        "testapp.CascadeBookKey.book",
         "deferredapp.Review.book",  # a RemoteForeignKey made by point()
         "gm2mapp.User.preferred_videos",
         "gm2mapp.Critic.reviewed",  # a custom through model: the relation's policy
@@ -417,9 +420,7 @@ def test_deconstruct_carries_the_policy_unless_it_is_the_default():
 def test_migrations_record_the_policies():
     """makemigrations sees every declared policy: nothing is left to migrate."""
     out = StringIO()
-    call_command(
-        "makemigrations", "testapp", "gm2mapp", "deferredapp", check=True, dry_run=True, stdout=out
-    )
+    call_command("makemigrations", "testapp", "gm2mapp", check=True, dry_run=True, stdout=out)
     assert "No changes detected" in out.getvalue()
 
 

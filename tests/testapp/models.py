@@ -4,7 +4,13 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from federated_fk.fields import FederatedForeignKey, FederatedManager, FederatedRelation
+from federated_fk.deferred import point
+from federated_fk.fields import (
+    DeferredForeignKey,
+    FederatedForeignKey,
+    FederatedManager,
+    FederatedRelation,
+)
 from federated_fk.models import GenericContentType
 
 
@@ -110,3 +116,39 @@ class IntCascadeReference(models.Model):
     content_type = models.ForeignKey(GenericContentType, models.CASCADE, related_name="+")
     object_id = models.PositiveIntegerField()
     content_object = FederatedForeignKey(on_remote_delete=models.CASCADE)
+
+
+class BookKey(models.Model):
+    """A key to shop_b's books, pointed by ``point()`` below with one on_remote_delete each.
+
+    Pointed, not declared as RemoteForeignKeys: in a subgraph process that is
+    shop_b itself, the target is local and the key a ForeignKey.
+    """
+
+    book = DeferredForeignKey(on_delete=models.SET_NULL, null=True)
+
+    class Meta:
+        abstract = True
+
+
+class CascadeBookKey(BookKey):
+    pass
+
+
+class NullingBookKey(BookKey):
+    pass
+
+
+class KeptBookKey(BookKey):
+    pass
+
+
+class CallbackBookKey(BookKey):
+    pass
+
+
+REMOTE_BOOK = "shop_b:remoteshop.Book"
+point(CascadeBookKey, "book", REMOTE_BOOK, pk_type="int", on_remote_delete=models.CASCADE)
+point(NullingBookKey, "book", REMOTE_BOOK, pk_type="int", on_remote_delete=models.SET_NULL)
+point(KeptBookKey, "book", REMOTE_BOOK, pk_type="int")
+point(CallbackBookKey, "book", REMOTE_BOOK, pk_type="int", on_remote_delete=record_remote_deletion)
