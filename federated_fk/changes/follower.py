@@ -15,9 +15,10 @@ Per batch (``Follower.step``):
    --apply-policies --project <project>``: events were lost, so every
    reference is checked;
 5. drop the cached entries of every changed and deleted object;
-6. in one transaction: apply the deletion policies
-   (``apply_remote_deletion``) to the confirmed-deleted objects, send
-   ``remote_object_changed`` and ``remote_object_deleted``, save the cursor.
+6. in one transaction: move the cursor (only if it is still where the page
+   was read from: else another follower runs, ``CursorMoved``), apply the
+   deletion policies (``apply_remote_deletion``) to the confirmed-deleted
+   objects, send ``remote_object_changed`` and ``remote_object_deleted``.
 
 A follower stopped anywhere before the commit applies the same batch again
 on its next run; policies and receivers are idempotent, so the effect is
@@ -38,6 +39,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import router, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from federated_fk import conf
@@ -50,16 +52,32 @@ from federated_fk.changes.sources import (
     HttpFeedSource,
     MalformedChangePage,
 )
-from federated_fk.exceptions import redact_remote_text
+from federated_fk.exceptions import FederationError, redact_remote_text
 from federated_fk.fields.remote_deletion import apply_remote_deletion
 from federated_fk.ids import InvalidId, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.remote import fetch_remote_objects
 from federated_fk.remote.cache import forget_project, fresh, invalidate
 
-__all__ = ["BatchResult", "Follower", "followed_projects"]
+__all__ = ["BatchResult", "CursorMoved", "Follower", "followed_projects"]
 
 logger = logging.getLogger("federated_fk.changes")
+
+
+class CursorMoved(FederationError):
+    """Another follower of the project moved its cursor while a batch was read: not applied.
+
+    :param project: the remote project
+    :param cursor: where this follower had read the page from
+    """
+
+    def __init__(self, project: str, cursor: str) -> None:
+        self.project = project
+        self.cursor = cursor
+        super().__init__(
+            f"The cursor of project {project!r} moved from {cursor or 'the start'!r} while "
+            "this batch was read: another follower runs. Nothing of the batch was applied."
+        )
 
 
 @dataclass
@@ -308,8 +326,9 @@ class Follower:
     def _apply(
         self, page: ChangePage, plan: _Plan, state: FollowCursor, result: BatchResult
     ) -> None:
-        """Apply policies, send the signals and save the cursor, in one transaction."""
+        """Move the cursor, apply policies and send the signals, in one transaction."""
         with transaction.atomic(using=self.using):
+            self._advance(page, state, result)
             for ct, pks in plan.deleted.items():
                 if pks:
                     done = apply_remote_deletion(ct, pks, using=self.using)
@@ -321,9 +340,24 @@ class Follower:
                     remote_object_changed.send(
                         ct.model_class(), content_type=ct, object_id=pk, kind=kind, fields=fields
                     )
-            if page.cursor is not None:
-                state.cursor = page.cursor
-            state.applied += len(page.changes)
-            if result.reconciled:
-                state.reconciled = timezone.now()
-            state.save(using=self.using)
+
+    def _advance(self, page: ChangePage, state: FollowCursor, result: BatchResult) -> None:
+        """Move the cursor past the page, if it is still where the page was read from.
+
+        First in the transaction, so that it takes the write lock: a second
+        follower of the project that read the same page finds the cursor moved
+        and applies nothing.
+
+        :raises CursorMoved: another follower moved the cursor meanwhile
+        """
+        now = timezone.now()
+        values: dict[str, Any] = {"applied": F("applied") + len(page.changes), "updated": now}
+        if page.cursor is not None:
+            values["cursor"] = page.cursor
+        if result.reconciled:
+            values["reconciled"] = now
+        rows = FollowCursor.objects.using(self.using).filter(
+            pk=state.pk, cursor=state.cursor, applied=state.applied
+        )
+        if not rows.update(**values):
+            raise CursorMoved(self.project, state.cursor)

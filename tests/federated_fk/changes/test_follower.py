@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import caches
 from django.core.management import call_command
 
-from federated_fk.changes.follower import Follower
+from federated_fk.changes.follower import CursorMoved, Follower
 from federated_fk.changes.models import FollowCursor
 from federated_fk.changes.signals import remote_object_changed, remote_object_deleted
 from federated_fk.changes.sources import Change, ChangePage, ChangeSource, MalformedChangePage
@@ -161,6 +161,24 @@ def test_events_of_one_object_are_merged_and_unknown_types_passed_over(federatio
     assert (result.events, result.changed, result.ignored) == (4, 1, 1)
     assert received == [("changed", "book", 8, "created", ["title", "price"])]
     assert FollowCursor.objects.get(project="shop_f").applied == 4
+
+
+class Racing(Pages):
+    """Serves its page while another follower of the project moves the cursor."""
+
+    def read(self, after: str | None, limit: int) -> ChangePage:
+        FollowCursor.objects.filter(project=self.project).update(cursor="0.950", applied=3)
+        return super().read(after, limit)
+
+
+def test_a_batch_read_while_another_follower_moved_the_cursor_is_not_applied(federation, received):
+    FollowCursor.objects.create(project="shop_f", cursor="0.900", applied=2)
+    page = ChangePage("0.950", False, (Change("Book", "9", "updated", ("title",)),))
+    with pytest.raises(CursorMoved, match="another follower runs"):
+        Follower("shop_f", source=Racing("shop_f", page)).step()
+    assert received == []
+    state = FollowCursor.objects.get(project="shop_f")
+    assert (state.cursor, state.applied) == ("0.950", 3)  # as the other follower left it
 
 
 def test_when_deletions_cannot_be_confirmed_nothing_is_applied(federation, settings, received):
