@@ -1,0 +1,1 @@
+"""The change benchmark's follower-side app: when each remote change took effect here."""
