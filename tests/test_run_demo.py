@@ -1,4 +1,7 @@
-"""./run_demo.sh, as a newcomer runs it: twice, then stopped with SIGTERM."""
+"""./run_demo.sh, as a newcomer runs it: twice, then stopped with SIGTERM.
+
+What shop_a's follower does with shop_b's changes is tested in test_demo_changes.py.
+"""
 
 import os
 import signal
@@ -45,6 +48,19 @@ def run_demo(tmp_path: Path, ports: tuple[int, int]) -> tuple[subprocess.Popen, 
     raise AssertionError("the demo did not print its URLs:\n" + "\n".join(lines))
 
 
+def read_until(process: subprocess.Popen, lines: list[str], text: str) -> None:
+    """Read the demo's output into ``lines`` until a line holds ``text``."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if text in line:
+            return
+    raise AssertionError(f"the demo did not print {text!r}:\n" + "\n".join(lines))
+
+
 def port_open(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -67,6 +83,8 @@ def test_the_demo_runs_twice_and_stops_on_sigterm(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/books/", timeout=30) as page:
             html = page.read().decode()
         assert "8.49" in html and "9.99" in html  # Dune in both shops, each at its price
+        # The follower has read shop_b's catalogue, as created, from its change feed.
+        read_until(process, lines, "[shop_a follower] shop_b: 7 event(s): 6 changed, 1 deleted")
     finally:
         output = lines + stop(process)
     assert process.returncode == 0
@@ -75,6 +93,10 @@ def test_the_demo_runs_twice_and_stops_on_sigterm(tmp_path):
     assert "shop_b ShopBBook: 4 seen, 4 references created, 0 already there." in text
     assert f"http://127.0.0.1:{ports[0]}/graphql/" in text
     assert "[shop_b] INFO:     127.0.0.1" in text and '"POST /graphql/ HTTP/1.1" 200' in text
+    assert f"http://127.0.0.1:{ports[1]}/admin/     shop_b's admin" in text
+    # Stopped with the shops, the follower first, cleanly: its batch ended, its totals said.
+    assert "[shop_a follower] Stopped." in text
+    assert "[shop_a follower] shop_b: 7 event(s) applied: 6 changed, 1 deleted" in text
 
     process, lines = run_demo(tmp_path, ports)  # the same databases: nothing new
     output = lines + stop(process)
