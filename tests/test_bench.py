@@ -68,3 +68,28 @@ def test_smoke_run_of_the_pushdown_benchmark(tmp_path):
     assert pushdown["requests"] == 1  # the owning service ran the filter
     assert local["requests"] == 2 + 4  # two pages of ids, four batches of 500 books
     assert pushdown["response_bytes"] < local["response_bytes"] / 100
+
+
+def test_smoke_run_of_the_change_feed_benchmark(tmp_path):
+    output = tmp_path / "changes.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.bench.changes", "--smoke", "--json", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(output.read_text())
+    assert {"date", "machine", "load_average_before", "load_average_after"} <= set(report)
+    assert [row["rate_per_s"] for row in report["results"]] == [1, 100, 1000]
+    for row in report["results"]:
+        seconds = report["seconds_per_round"][f"{row['rate_per_s']:g}"]
+        assert row["events"] == round(row["rate_per_s"] * seconds) * report["rounds"]
+        # Every committed change took effect once, and the follower's cursor counted each.
+        assert (row["lost"], row["duplicates"]) == (0, 0), row
+        assert row["applied"] == row["events"], row
+        assert row["lag_ms_p50"] <= row["lag_ms_p99"] <= row["lag_ms_max"]
+        assert row["follower_cpu_per_event_ms"] >= 0
+    assert "| 1000 | 1000 |" in result.stdout
