@@ -7,21 +7,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('federated_fk', '0004_change_feed'),
-        ('gm2mapp', '0003_abstract_links'),
+        ("federated_fk", "0004_change_feed"),
+        ("gm2mapp", "0003_abstract_links"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Watchlist',
+            name="Watchlist",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('callback', federated_fk.fields.FederatedManyToManyField(on_remote_delete=tests.testapp.models.record_remote_deletion, related_name='+')),
-                ('cascade', federated_fk.fields.FederatedManyToManyField(on_remote_delete=django.db.models.deletion.CASCADE, related_name='+')),
-                ('kept', federated_fk.fields.FederatedManyToManyField(related_name='+')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "callback",
+                    federated_fk.fields.FederatedManyToManyField(
+                        on_remote_delete=tests.testapp.models.record_remote_deletion,
+                        related_name="+",
+                    ),
+                ),
+                (
+                    "cascade",
+                    federated_fk.fields.FederatedManyToManyField(
+                        on_remote_delete=django.db.models.deletion.CASCADE, related_name="+"
+                    ),
+                ),
+                ("kept", federated_fk.fields.FederatedManyToManyField(related_name="+")),
             ],
         ),
     ]

@@ -7,111 +7,223 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('federated_fk', '0004_change_feed'),
-        ('testapp', '0003_book_author'),
+        ("federated_fk", "0004_change_feed"),
+        ("testapp", "0003_book_author"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CallbackBookKey',
+            name="CallbackBookKey",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('book', federated_fk.fields.RemoteForeignKey(null=True, on_remote_delete=tests.testapp.models.record_remote_deletion, pk_type='int', to='shop_b:remoteshop.book')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "book",
+                    federated_fk.fields.RemoteForeignKey(
+                        null=True,
+                        on_remote_delete=tests.testapp.models.record_remote_deletion,
+                        pk_type="int",
+                        to="shop_b:remoteshop.book",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='CascadeBookKey',
+            name="CascadeBookKey",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('book', federated_fk.fields.RemoteForeignKey(null=True, on_remote_delete=django.db.models.deletion.CASCADE, pk_type='int', to='shop_b:remoteshop.book')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "book",
+                    federated_fk.fields.RemoteForeignKey(
+                        null=True,
+                        on_remote_delete=django.db.models.deletion.CASCADE,
+                        pk_type="int",
+                        to="shop_b:remoteshop.book",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='KeptBookKey',
+            name="KeptBookKey",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('book', federated_fk.fields.RemoteForeignKey(null=True, pk_type='int', to='shop_b:remoteshop.book')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "book",
+                    federated_fk.fields.RemoteForeignKey(
+                        null=True, pk_type="int", to="shop_b:remoteshop.book"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='NullingBookKey',
+            name="NullingBookKey",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('book', federated_fk.fields.RemoteForeignKey(null=True, on_remote_delete=django.db.models.deletion.SET_NULL, pk_type='int', to='shop_b:remoteshop.book')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "book",
+                    federated_fk.fields.RemoteForeignKey(
+                        null=True,
+                        on_remote_delete=django.db.models.deletion.SET_NULL,
+                        pk_type="int",
+                        to="shop_b:remoteshop.book",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='CallbackReference',
+            name="CallbackReference",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=100)),
-                ('object_id', models.CharField(max_length=64, null=True)),
-                ('content_type', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federated_fk.genericcontenttype')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=100)),
+                ("object_id", models.CharField(max_length=64, null=True)),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federated_fk.genericcontenttype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'abstract': False,
+                "ordering": ["pk"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='CascadeReference',
+            name="CascadeReference",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=100)),
-                ('object_id', models.CharField(max_length=64, null=True)),
-                ('content_type', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federated_fk.genericcontenttype')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=100)),
+                ("object_id", models.CharField(max_length=64, null=True)),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federated_fk.genericcontenttype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'abstract': False,
+                "ordering": ["pk"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='IntCascadeReference',
+            name="IntCascadeReference",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_id', models.PositiveIntegerField()),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federated_fk.genericcontenttype')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("object_id", models.PositiveIntegerField()),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federated_fk.genericcontenttype",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='KeptReference',
+            name="KeptReference",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=100)),
-                ('object_id', models.CharField(max_length=64, null=True)),
-                ('content_type', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federated_fk.genericcontenttype')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=100)),
+                ("object_id", models.CharField(max_length=64, null=True)),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federated_fk.genericcontenttype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'abstract': False,
+                "ordering": ["pk"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='NullingReference',
+            name="NullingReference",
             fields=[
-                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=100)),
-                ('object_id', models.CharField(max_length=64, null=True)),
-                ('content_type', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federated_fk.genericcontenttype')),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=100)),
+                ("object_id", models.CharField(max_length=64, null=True)),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federated_fk.genericcontenttype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'abstract': False,
+                "ordering": ["pk"],
+                "abstract": False,
             },
         ),
     ]
