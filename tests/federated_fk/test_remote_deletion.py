@@ -544,3 +544,24 @@ def test_the_help_documents_apply_policies_and_project():
     flat = " ".join(text.split())
     assert "--apply-policies" in flat and "--project NAME" in flat
     assert "on_remote_delete" in flat
+
+
+def test_apply_policies_takes_removed_types_only_when_asked(dangling, synced):
+    Audiobook = stand_in(synced, "shop_b", "Audiobook")
+    ref = CascadeReference.objects.create(content_object=Audiobook(1))
+    ct = synced[("shop_b", "Audiobook")]
+    GenericContentType.objects.filter(pk=ct.pk).update(in_schema=False)  # as a sync leaves it
+    GenericContentType.objects.clear_cache()
+
+    _out, err, status = run_status(apply_policies=True, project=["shop_b"])
+    assert status == 4, err
+    assert exists(ref)
+    assert not exists(dangling["cascade gone"])  # the other references are applied as before
+
+    out, err, status = run_status(
+        "--include-removed-types", apply_policies=True, project=["shop_b"]
+    )
+    assert status == 0, err
+    assert "to apply on_remote_delete to (--include-removed-types)" in out
+    assert "CASCADE: deleted 1 (pointing at shop_b remoteshop.audiobook)." in out
+    assert not exists(ref)

@@ -201,7 +201,7 @@ class Command(BaseCommand):
                 del scan.checked[ct]
             self._report(scan)
         self._list(scans, delete, apply_policies)
-        self._list_removed(scans, delete or apply_policies)
+        self._list_removed(scans, delete, apply_policies)
         if delete:
             self._delete(scans)
         elif apply_policies:
@@ -414,8 +414,7 @@ class Command(BaseCommand):
         if not (delete or apply_policies):
             self.stdout.write("Nothing was deleted; run again with --delete to delete them.")
 
-    def _list_removed(self, scans: list[Scan], delete: bool) -> None:
-        # ``delete``: deleting or applying policies, which act on them alike.
+    def _list_removed(self, scans: list[Scan], delete: bool, apply_policies: bool = False) -> None:
         """List the references to types no longer in the schema: a category of their own."""
         pairs = [
             (scan, ct, pk, object_id)
@@ -427,8 +426,10 @@ class Command(BaseCommand):
             return
         if not self.include_removed:
             fate = "kept; --include-removed-types counts them as dangling"
+        elif apply_policies:
+            fate = "to apply on_remote_delete to (--include-removed-types)"
         elif delete:
-            fate = "to delete or apply policies to (--include-removed-types)"
+            fate = "to delete (--include-removed-types)"
         else:
             fate = "would be deleted with --delete (--include-removed-types)"
         self.stdout.write(
