@@ -93,7 +93,7 @@ class BatchResult:
         or gave to a callable policy
     :param reconciled: the feed was pruned past the cursor; the full
         reconciliation ran (its report is ``reconciliation``)
-    :param drained: the feed held no more events than this page's
+    :param drained: the page moved the cursor nowhere: the feed has nothing more now
     """
 
     project: str
@@ -181,7 +181,9 @@ class Follower:
             deleted=sum(len(pks) for pks in plan.deleted.values()),
             revived=plan.revived,
             ignored=plan.ignored,
-            drained=len(page.changes) < limit,
+            # Not "fewer than asked": the feed leaves out events it cannot serve,
+            # so only a page that moved nothing says there is nothing more.
+            drained=page.cursor in (None, state.cursor),
         )
         if page.pruned:
             result.reconciled, result.reconciliation = True, self._reconcile()
