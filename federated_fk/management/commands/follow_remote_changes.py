@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from federated_fk import conf
 from federated_fk.changes.follower import BatchResult, Follower, followed_projects
-from federated_fk.exceptions import redact_remote_text
+from federated_fk.exceptions import FederationError, redact_remote_text
 
 #: The exit status when a project failed.
 EXIT_FAILED = 1
@@ -58,7 +59,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, once: bool, projects: list[str] | None, **options: Any) -> None:
         self.verbosity = options["verbosity"]
-        followers = [Follower(p) for p in self._projects(projects)]
+        try:
+            followers = [Follower(p) for p in self._projects(projects)]
+        except (FederationError, ImproperlyConfigured) as exc:
+            raise CommandError(str(exc)) from exc
         self.totals: dict[str, Counter] = {f.project: Counter() for f in followers}
         failed = self._once(followers) if once else self._follow(followers)
         self._summary()

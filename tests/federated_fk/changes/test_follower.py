@@ -10,7 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.cache import caches
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from federated_fk.changes.follower import CursorMoved, Follower
 from federated_fk.changes.models import FollowCursor
@@ -285,3 +285,28 @@ def test_backoff_doubles_from_the_interval_to_the_ceiling_with_jitter(federation
     assert [round(d, 2) for d in delays] == [1.0, 2.0, 4.0, 4.0, 2.0]  # the last: half, jittered
     follower.succeeded()
     assert follower.delay() == 0.5
+
+
+def test_the_token_is_sent_and_never_shown_in_errors(federation, settings, caplog):
+    """A remote that echoes the Authorization header into a malformed page."""
+    token = "feed-token-3e8b1f"
+    server = MisbehavingServer().start()
+    try:
+        project = {**federation["PROJECTS"]["shop_f"], "URL": server.url, "TOKEN": token}
+        settings.FEDERATION = {**federation, "PROJECTS": {"shop_f": project}}
+        change = {"typename": "Book", "id": "5", "kind": server.ECHO, "fields": []}
+        page = {"cursor": "0.1", "pruned": False, "changes": [change]}
+        server.answer({"data": {"federatedChanges": page}})
+        out, err = StringIO(), StringIO()
+        with caplog.at_level("INFO", logger="federated_fk"), pytest.raises(CommandError) as caught:
+            call_command("follow_remote_changes", "--once", stdout=out, stderr=err)
+    finally:
+        server.stop()
+    assert caught.value.returncode == 1
+    assert b'"after": null' in server.bodies[0] or b'"after":null' in server.bodies[0]
+    assert "shop_f: failed: MalformedChangePage" in err.getvalue()
+    assert "kind 'Bearer [redacted]' is not one of" in err.getvalue()  # it was sent, and hidden
+    for text in (err.getvalue(), out.getvalue(), caplog.text, str(caught.value)):
+        assert token not in text
+    assert "shop_f: 0 event(s) applied" in out.getvalue()
+    assert not FollowCursor.objects.filter(project="shop_f", applied__gt=0).exists()

@@ -128,3 +128,6 @@ def test_sigint_stops_cleanly_and_bad_projects_are_refused(side):
     unknown = side.manage("follow_remote_changes", "--once", "--project", "shop_x")
     assert unknown.returncode == 1
     assert "Unknown project(s) 'shop_x'" in unknown.stderr
+    own = side.manage("follow_remote_changes", "--once", "--project", "shop_a")
+    assert own.returncode == 1
+    assert "Unknown project(s) 'shop_a'" in own.stderr  # this service's own is not a remote
