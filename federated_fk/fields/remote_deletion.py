@@ -29,6 +29,7 @@ any more (``CASCADE``, ``SET_NULL``), or the rows kept are kept again
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,7 @@ class Referrer:
 
     @property
     def policy(self) -> Any:
+        """The field's ``on_remote_delete``."""
         return self.field.on_remote_delete
 
     def can_point_at(self, content_type: GenericContentType) -> bool:
@@ -163,7 +165,7 @@ def _column(key: FederatedForeignKey) -> models.Field:
 
 
 def apply_remote_deletion(
-    content_type: GenericContentType, object_ids: Any, using: str | None = None
+    content_type: GenericContentType, object_ids: Iterable[Any], using: str | None = None
 ) -> list[RemoteDeletionResult]:
     """Apply each field's ``on_remote_delete`` to the references to deleted remote objects.
 
@@ -193,7 +195,7 @@ def apply_remote_deletion(
         ]
 
 
-def parse_keys(content_type: GenericContentType, object_ids: Any) -> set[Any]:
+def parse_keys(content_type: GenericContentType, object_ids: Iterable[Any]) -> set[Any]:
     """Return ``object_ids`` as keys of ``content_type``; ids that cannot be keys are left out."""
     label = _label(content_type)
     keys: set[Any] = set()
