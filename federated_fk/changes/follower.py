@@ -88,7 +88,9 @@ class BatchResult:
     :param changed: objects signalled as changed (created or updated)
     :param deleted: objects confirmed deleted: policies applied, signalled
     :param revived: objects the page said were deleted that exist after all
-    :param ignored: events of types this service has no content type for
+    :param ignored: events of types this service has no content type for, or
+        one its last ``sync_remote_contenttypes`` found no longer in the schema
+        (those are named in ``unsynced``, and logged)
     :param references: the references the deletion policies deleted, cleared
         or gave to a callable policy
     :param reconciled: the feed was pruned past the cursor; the full
@@ -102,6 +104,7 @@ class BatchResult:
     deleted: int = 0
     revived: int = 0
     ignored: int = 0
+    unsynced: list[str] = field(default_factory=list)
     references: int = 0
     reconciled: bool = False
     reconciliation: str = ""
@@ -119,6 +122,8 @@ class _Plan:
     deleted: dict[GenericContentType, list[Any]] = field(default_factory=lambda: defaultdict(list))
     revived: int = 0
     ignored: int = 0
+    #: Type names of content types the last sync found no longer in the schema.
+    unsynced: set[str] = field(default_factory=set)
 
 
 def followed_projects() -> list[str]:
@@ -181,6 +186,7 @@ class Follower:
             deleted=sum(len(pks) for pks in plan.deleted.values()),
             revived=plan.revived,
             ignored=plan.ignored,
+            unsynced=sorted(plan.unsynced),
             # Not "fewer than asked": the feed leaves out events it cannot serve,
             # so only a page that moved nothing says there is nothing more.
             drained=page.cursor in (None, state.cursor),
@@ -223,7 +229,7 @@ class Follower:
     def delay(self, drained: bool = True) -> float:
         """Return how long to wait before the next batch.
 
-        None after a batch that left events (``drained`` False); ``FOLLOW_INTERVAL``
+        0 after a batch that left events (``drained`` False); ``FOLLOW_INTERVAL``
         after one that drained the feed; after failures, ``FOLLOW_INTERVAL``
         doubled per failure in a row up to ``FOLLOW_MAX_BACKOFF``, then a random
         part of it (between a half and all) so that followers do not retry in step.
@@ -238,16 +244,34 @@ class Follower:
     def _plan(self, page: ChangePage) -> _Plan:
         """Group the page's events by this project's content types; parse their ids."""
         by_name: dict[str, list[GenericContentType]] = defaultdict(list)
+        unsynced: set[str] = set()
         for ct in GenericContentType.objects.db_manager(self.using).filter(project=self.project):
-            if ct.type_name:
+            if ct.type_name and ct.in_schema:
                 by_name[ct.type_name].append(ct)
+            elif ct.type_name:
+                unsynced.add(ct.type_name)
         plan = _Plan()
         for change in page.changes:
-            if change.typename not in by_name:
+            if change.typename in by_name:
+                for ct in by_name[change.typename]:
+                    self._plan_one(plan, ct, change)
+            elif change.typename in unsynced:
+                plan.unsynced.add(change.typename)
                 plan.ignored += 1
-                continue
-            for ct in by_name[change.typename]:
-                self._plan_one(plan, ct, change)
+            else:
+                plan.ignored += 1
+        if plan.unsynced:
+            # Its objects are never fetched (nor cached) under a name the
+            # synchronized schema lacks; its references wait for a sync.
+            logger.warning(
+                "Project %r publishes changes of %s, which its schema as last synchronized "
+                "does not describe: passed over. Run 'manage.py sync_remote_contenttypes %s', "
+                "then find_dangling_references --apply-policies --project %s.",
+                self.project,
+                ", ".join(sorted(plan.unsynced)),
+                self.project,
+                self.project,
+            )
         return plan
 
     def _plan_one(self, plan: _Plan, ct: GenericContentType, change: Change) -> None:

@@ -143,6 +143,11 @@ class Command(BaseCommand):
             ignored=result.ignored,
             reconciliations=int(result.reconciled),
         )
+        if result.unsynced:
+            self.stderr.write(
+                f"{result.project}: changes of {', '.join(result.unsynced)} passed over: not in "
+                f"its schema as last synchronized (run sync_remote_contenttypes {result.project})"
+            )
         if result.reconciled:
             self.stdout.write(
                 f"{result.project}: the change feed was pruned past the cursor; reconciled "

@@ -181,6 +181,19 @@ def test_a_batch_read_while_another_follower_moved_the_cursor_is_not_applied(fed
     assert (state.cursor, state.applied) == ("0.950", 3)  # as the other follower left it
 
 
+def test_changes_of_a_type_the_last_sync_lost_are_passed_over_and_said(
+    federation, received, caplog
+):
+    GenericContentType.objects.filter(project="shop_f", model="book").update(in_schema=False)
+    page = ChangePage("0.902", False, (Change("Book", "3", "deleted"),))
+    with caplog.at_level("WARNING", logger="federated_fk.changes"):
+        result = Follower("shop_f", source=Pages("shop_f", page)).step()
+    assert (result.ignored, result.unsynced, result.deleted) == (1, ["Book"], 0)
+    assert received == []
+    assert "sync_remote_contenttypes shop_f" in caplog.text
+    assert FollowCursor.objects.get(project="shop_f").cursor == "0.902"
+
+
 def test_when_deletions_cannot_be_confirmed_nothing_is_applied(federation, settings, received):
     state = FollowCursor.objects.create(project="shop_f", cursor="0.5", applied=5)
     dead = f"http://127.0.0.1:{free_port()}/graphql/"
