@@ -53,6 +53,7 @@ LAYERS = [
         "federated_fk.deferred",
         "federated_fk.changes.sources",
         "federated_fk.changes.follower",
+        "federated_fk.changes.redis_stream",
     ],
     [
         "federated_fk.forms",

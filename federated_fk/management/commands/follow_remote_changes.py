@@ -23,6 +23,7 @@ from django.db import close_old_connections
 
 from federated_fk import conf
 from federated_fk.changes.follower import BatchResult, Follower, followed_projects
+from federated_fk.changes.redis_stream import RedisStreamSource
 from federated_fk.exceptions import FederationError, redact_remote_text
 
 #: The exit status when a project failed.
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         "deleted objects, applies the deletion policies (on_remote_delete), sends "
         "remote_object_changed and remote_object_deleted and saves the cursor, in one "
         "transaction. When a feed was pruned past the cursor, runs "
-        "find_dangling_references --apply-policies for the project and says so. Runs "
+        "find_dangling_references --apply-policies for the project and says so. With "
+        "--source, reads the Redis Stream that relay_change_feed appends to. Runs "
         "until stopped (SIGINT, SIGTERM: the current batch ends first); with --once, "
         "reads every feed to its end and exits. Exit status: 0 done; 1 a project failed "
         "(with --once), or was failing when stopped."
@@ -56,11 +58,30 @@ class Command(BaseCommand):
             help="A project to follow; repeat for several (default: every project of "
             "FEDERATION['PROJECTS'] whose FOLLOW is true).",
         )
+        parser.add_argument(
+            "--source",
+            metavar="URL",
+            help="Read the changes from the Redis Stream that relay_change_feed appends to, "
+            "on this server (redis://[:password@]host:port/db), instead of polling each "
+            "project's subgraph; a read waits for new entries up to FOLLOW_INTERVAL.",
+        )
+        parser.add_argument(
+            "--stream",
+            metavar="KEY",
+            help="With --source and one project: the stream key (default: "
+            "federated_fk:changes:<project>).",
+        )
 
     def handle(self, *args: Any, once: bool, projects: list[str] | None, **options: Any) -> None:
         self.verbosity = options["verbosity"]
+        source, stream = options.get("source"), options.get("stream")
+        if stream and not source:
+            raise CommandError("--stream needs --source.")
         try:
-            followers = [Follower(p) for p in self._projects(projects)]
+            names = self._projects(projects)
+            if stream and len(names) != 1:
+                raise CommandError("--stream names the stream of one project: give one --project.")
+            followers = [Follower(p, source=self._source(p, source, stream, once)) for p in names]
         except (FederationError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
         self.totals: dict[str, Counter] = {f.project: Counter() for f in followers}
@@ -72,6 +93,15 @@ class Command(BaseCommand):
                 "what they had applied before stays applied.",
                 returncode=EXIT_FAILED,
             )
+
+    def _source(
+        self, project: str, url: str | None, stream: str | None, once: bool
+    ) -> RedisStreamSource | None:
+        """The project's stream with ``--source``; None for its subgraph's feed."""
+        if not url:
+            return None
+        # With --once the feed is read to its end: waiting for more is not wanted.
+        return RedisStreamSource(project, url, stream=stream, block=0 if once else None)
 
     def _projects(self, projects: list[str] | None) -> list[str]:
         configured = conf.federation_settings()["PROJECTS"] or {}
@@ -132,6 +162,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{follower.project}: following again.")
         follower.succeeded()
         self._report(result)
+        if isinstance(follower.source, RedisStreamSource) and follower.source.block:
+            return 0.0  # the read itself waited for an entry, and woke at one
         return follower.delay(result.drained)
 
     def _report(self, result: BatchResult) -> None:
