@@ -80,6 +80,10 @@ class ProjectSettings(TypedDict, total=False):
     FOLLOW_BATCH: int
     #: The most seconds between two tries after failures (backoff doubles up to it).
     FOLLOW_MAX_BACKOFF: float
+    #: Whether fetches in this process share identical requests in flight: a
+    #: fetch of objects already being asked for (same credential, type and
+    #: fields) waits for that request's answer instead of sending its own.
+    SHARE_FETCHES: bool
 
 
 PROJECT_DEFAULTS: ProjectSettings = {
@@ -98,6 +102,7 @@ PROJECT_DEFAULTS: ProjectSettings = {
     "FOLLOW_INTERVAL": 0.5,
     "FOLLOW_BATCH": 500,
     "FOLLOW_MAX_BACKOFF": 30.0,
+    "SHARE_FETCHES": True,
 }
 
 

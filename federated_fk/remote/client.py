@@ -10,8 +10,9 @@ other projects gave, and the caller decides.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ from federated_fk.exceptions import FederationError, RemoteProtocolError
 from federated_fk.ids import InvalidId
 from federated_fk.partial import PartialResult
 from federated_fk.remote import events
-from federated_fk.remote.cache import RemoteCache
+from federated_fk.remote.cache import Join, RemoteCache, ShareScope, in_flight
 from federated_fk.remote.entities import EntityType, Found, _fields, _reads, fetch_project
 from federated_fk.remote.loop import arun, get_loop, run
 from federated_fk.remote.session import ProjectSession
@@ -41,17 +42,19 @@ IDS_QUERY = (
 Fetched = PartialResult[Found]
 
 
-async def _fetch_by_project(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
+async def _fetch_by_project(
+    wanted: Mapping[EntityType, Iterable[Any]], scopes: Mapping[str, ShareScope]
+) -> Fetched:
     """Fetch objects of every project concurrently (on the client loop)."""
     by_project: dict[str, dict[EntityType, list[Any]]] = defaultdict(dict)
     for entity_type, pks in wanted.items():
         by_project[entity_type.project][entity_type] = list(pks)
     projects = list(by_project)
     loop = get_loop()
-    results = await asyncio.gather(
-        *(fetch_project(loop.session(p), by_project[p]) for p in projects),
-        return_exceptions=True,
-    )
+    # Every project's requests are under way (and open to sharing) before this
+    # first awaits: a fetch submitted to the loop just after finds them.
+    fetches = [_start_project(loop.session(p), by_project[p], scopes[p]) for p in projects]
+    results = await asyncio.gather(*fetches, return_exceptions=True)
     fetched: Fetched = PartialResult({})
     for project, result in zip(projects, results, strict=True):
         if isinstance(result, FederationError):
@@ -61,6 +64,33 @@ async def _fetch_by_project(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetch
         else:
             fetched.objects.update(result)
     return fetched
+
+
+def _start_project(
+    session: ProjectSession, wanted: dict[EntityType, list[Any]], scope: ShareScope
+) -> Coroutine[Any, Any, Found]:
+    """Join what of one project's fetch is in flight, and start requests for the rest.
+
+    Both happen now, in one step of the loop, so two fetches submitted together
+    never both miss each other. Await the result for the project's objects.
+    """
+    table = in_flight()
+    joins, rest = table.split(scope, wanted)
+    own = fetch_project(session, rest, functools.partial(table.start, scope)) if rest else None
+    return _project_answer(own, joins)
+
+
+async def _project_answer(own: Coroutine[Any, Any, Found] | None, joins: list[Join]) -> Found:
+    """Await a project's own requests, then the joined ones; a failure of either fails it."""
+    try:
+        found = await own if own is not None else {}
+        for join in joins:
+            found.update(await join.answer())
+        return found
+    finally:
+        for join in joins:
+            if join.waiting is not None:
+                join.waiting.cancel()  # a no-op once answered; else leaves it to the others
 
 
 def _wait_timeout(wanted: Mapping[EntityType, Iterable[Any]]) -> float:
@@ -74,6 +104,14 @@ def _wait_timeout(wanted: Mapping[EntityType, Iterable[Any]]) -> float:
     return longest + 5
 
 
+def _scopes(cache: RemoteCache, misses: Mapping[EntityType, Any]) -> dict[str, ShareScope]:
+    """What each project's fetch may share; read in the caller's context (``fresh()``)."""
+    return {
+        p: cache.scope(p, conf.project_settings(p)["SHARE_FETCHES"])
+        for p in {t.project for t in misses}
+    }
+
+
 def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
     """Fetch remote objects from sync code, through the cache.
 
@@ -84,7 +122,8 @@ def fetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
     with events.fetching(wanted, found, misses):  # records the cache hits
         if not misses:
             return PartialResult(found)
-        fetched = run(_fetch_by_project(misses), timeout=_wait_timeout(misses))
+        scopes = _scopes(cache, misses)
+        fetched = run(_fetch_by_project(misses, scopes), timeout=_wait_timeout(misses))
     cache.store(fetched.objects)
     fetched.objects.update(found)
     return fetched
@@ -94,13 +133,19 @@ async def afetch(wanted: Mapping[EntityType, Iterable[Any]]) -> Fetched:
     """Fetch remote objects from async code; as ``fetch``."""
     cache = RemoteCache(wanted)  # reads settings only
     if cache.used:  # a cache backend may do I/O: in a thread
-        found, misses = await sync_to_async(cache.split)(wanted)
+
+        def split() -> tuple[Found, dict[EntityType, list[Any]], dict[str, ShareScope]]:
+            found, misses = cache.split(wanted)
+            return found, misses, _scopes(cache, misses)
+
+        found, misses, scopes = await sync_to_async(split)()
     else:
         found, misses = {}, {t: list(pks) for t, pks in wanted.items()}
+        scopes = _scopes(cache, misses)  # no generation to read: no I/O
     with events.fetching(wanted, found, misses):  # records the cache hits
         if not misses:
             return PartialResult(found)
-        fetched = await arun(_fetch_by_project(misses))
+        fetched = await arun(_fetch_by_project(misses, scopes))
     if cache.used:
         await sync_to_async(cache.store)(fetched.objects)
     fetched.objects.update(found)

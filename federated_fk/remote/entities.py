@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -124,66 +124,100 @@ def _reference(pk: models.Field) -> Converter:
 Found = dict[tuple[Key, Any], dict[str, Any] | None]
 
 
-async def fetch_project(
-    session: ProjectSession, wanted: Mapping[EntityType, Iterable[Any]]
-) -> Found:
+#: One request's objects: (entity type, primary key) pairs, in representation order.
+Chunk = list[tuple[EntityType, Any]]
+
+#: Starts one request: given its chunk and the coroutine that asks and reads
+#: the answer, puts it under way at once and returns what to await for its
+#: objects. The client's starts every request through the table of requests
+#: in flight (``federated_fk.remote.cache.InFlight.start``), which shares it.
+Start = Callable[[Chunk, Coroutine[Any, Any, Found]], Awaitable[Found]]
+
+
+def _start_now(chunk: Chunk, request: Coroutine[Any, Any, Found]) -> Awaitable[Found]:
+    return asyncio.ensure_future(request)
+
+
+def fetch_project(
+    session: ProjectSession,
+    wanted: Mapping[EntityType, Iterable[Any]],
+    start: Start = _start_now,
+) -> Coroutine[Any, Any, Found]:
     """Fetch objects of the session's project: one request per ``BATCH_SIZE`` ids.
 
-    Runs on the client loop.
+    Call on the client loop. The first requests (up to ``CONCURRENT_BATCHES``)
+    are under way when this returns, so that a fetch started in the next
+    step of the loop finds them in flight; await the result for the objects.
 
-    :raises RemoteUnavailable: the project could not answer, or answered
-        something that does not match what was asked
+    :param start: what puts each request under way (by default, a task)
+    :raises RemoteUnavailable: (when awaited) the project could not answer, or
+        answered something that does not match what was asked
     """
-    by_type = {t.type_name: t for t in wanted}
-    representations = [
-        {"__typename": t.type_name, "id": str(pk)} for t, pks in wanted.items() for pk in pks
-    ]
-    aliased = clashing_fields(wanted)
-    fragments = " ".join(t.fragment(aliased[t]) for t in sorted(wanted, key=str))
-    text = ENTITIES_QUERY.format(fragments=fragments)
-    found: Found = {}
-    # Where each field is in the answer and how it converts, once per type.
-    reads = {name: _reads(t, aliased[t]) for name, t in by_type.items()}
+    query = _Query(wanted)
+    pairs: Chunk = [(t, pk) for t, pks in wanted.items() for pk in pks]
     size = session.settings["BATCH_SIZE"]
-    chunks = [representations[i : i + size] for i in range(0, len(representations), size)]
-    answers = await _in_flight(session, text, chunks, session.settings["CONCURRENT_BATCHES"])
-    for chunk, data in zip(chunks, answers, strict=True):
+    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+
+    def one(chunk: Chunk) -> Awaitable[Found]:
+        return start(chunk, query.ask(session, chunk))
+
+    at_once = max(1, session.settings["CONCURRENT_BATCHES"])
+    return _in_order([one(chunk) for chunk in chunks[:at_once]], chunks[at_once:], one)
+
+
+class _Query:
+    """The ``_entities`` query of one fetch: its text, and how to read its answers."""
+
+    def __init__(self, wanted: Iterable[EntityType]) -> None:
+        types = list(wanted)
+        aliased = clashing_fields(types)
+        fragments = " ".join(t.fragment(aliased[t]) for t in sorted(types, key=str))
+        self.text = ENTITIES_QUERY.format(fragments=fragments)
+        # Where each field is in the answer and how it converts, once per type.
+        self.reads = {t.type_name: _reads(t, aliased[t]) for t in types}
+
+    async def ask(self, session: ProjectSession, chunk: Chunk) -> Found:
+        """Send one request for ``chunk``; return its objects, checked and converted."""
+        representations = [{"__typename": t.type_name, "id": str(pk)} for t, pk in chunk]
+        data = await session.execute(self.text, {"representations": representations})
         entities = _entities(session, data, len(chunk))
-        for representation, entity in zip(chunk, entities, strict=True):
-            type_name = representation["__typename"]
-            entity_type = by_type[type_name]
+        found: Found = {}
+        for (entity_type, _), representation, entity in zip(
+            chunk, representations, entities, strict=True
+        ):
             pk = entity_type.pk.to_python(representation["id"])
             found[(entity_type.key, pk)] = _fields(
-                session, entity_type, representation, entity, reads[type_name]
+                session, entity_type, representation, entity, self.reads[entity_type.type_name]
             )
-    return found
+        return found
 
 
-async def _in_flight(
-    session: ProjectSession, text: str, chunks: list[list[dict[str, str]]], at_once: int
-) -> list[Any]:
-    """Send one request per chunk, at most ``at_once`` in flight; return the answers in order.
+async def _in_order(
+    running: list[Awaitable[Found]], later: list[Chunk], one: Callable[[Chunk], Awaitable[Found]]
+) -> Found:
+    """Await the requests under way in chunk order, starting one more as each is answered.
 
-    :raises RemoteUnavailable: the first failure, in chunk order; none of the answers is used
+    As many are in flight as were started (``CONCURRENT_BATCHES``).
+
+    :raises RemoteUnavailable: the first failure, in chunk order; the requests
+        still under way are cancelled and none of the answers is used
     """
-    if at_once <= 1 or len(chunks) == 1:
-        return [await session.execute(text, {"representations": chunk}) for chunk in chunks]
-    slots = asyncio.Semaphore(at_once)
-
-    async def one(chunk: list[dict[str, str]]) -> Any:
-        async with slots:
-            return await session.execute(text, {"representations": chunk})
-
-    tasks = [asyncio.ensure_future(one(chunk)) for chunk in chunks]
+    queue = deque(running)
+    pending = deque(later)
+    found: Found = {}
     try:
-        answers = await asyncio.gather(*tasks, return_exceptions=True)
+        while queue:
+            answer = await queue.popleft()
+            if not (found or queue or pending):
+                return answer  # the only request: its answer is the fetch's
+            found.update(answer)
+            if pending:
+                queue.append(one(pending.popleft()))
     finally:
-        for task in tasks:
-            task.cancel()  # a no-op for the finished ones
-    for answer in answers:
-        if isinstance(answer, BaseException):
-            raise answer
-    return answers
+        for awaitable in queue:
+            if isinstance(awaitable, asyncio.Future):
+                awaitable.cancel()  # a failure: the others are of no use
+    return found
 
 
 #: (response key, GraphQL name, Python name, converter) of each field of a type.
