@@ -15,17 +15,20 @@ service's own credential:
 - ``RedisStreamSource`` is the ``ChangeSource`` of any number of readers of
   that stream (the processes of the following service, a search indexer...).
   Its cursor is a stream entry id; it waits for new entries (``XREAD BLOCK``)
-  instead of polling. A reader whose position was trimmed away (``MAXLEN``),
-  or whose cursor the stream never issued, gets a page that says ``pruned``.
+  instead of polling. A reader some of whose next entries were trimmed away
+  (``MAXLEN``) or deleted, or whose cursor the stream never issued, gets a
+  page that says ``pruned``.
 
-Entries: ``typename``, ``id``, ``kind`` (as the feed's enum spells it),
-``fields`` (a JSON list) and ``cursor`` (the feed's cursor after the page the
-change came in); a marker is ``pruned: "1"`` and ``cursor``. Every page read is
-checked as the HTTP feed's pages are (``parse_page``).
+Entries: ``prev`` (the id of the entry appended before it: a gap in this
+chain is how a reader knows entries were removed), ``typename``, ``id``,
+``kind`` (as the feed's enum spells it), ``fields`` (a JSON list) and
+``cursor`` (the feed's cursor after the page the change came in); a marker
+has ``prev``, ``pruned: "1"`` and ``cursor``. Every page read is checked as
+the HTTP feed's pages are (``parse_page``).
 
-Needs the ``redis`` extra (redis-py 5 or later) and Redis 7.0 or later (the
-stream's ``max-deleted-entry-id``). redis-py is imported only when a relay or
-a source is made, so the package works without it.
+Needs the ``redis`` extra (redis-py 5 or later) and Redis 6.2 or later.
+redis-py is imported only when a relay or a source is made, so the package
+works without it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,6 +50,7 @@ from federated_fk.changes.sources import (
     ChangePage,
     ChangeSource,
     HttpFeedSource,
+    MalformedChangePage,
     parse_page,
 )
 from federated_fk.exceptions import FederationError, RemoteUnavailable
@@ -96,7 +101,7 @@ class ChangeStreamUnavailable(RemoteUnavailable):
 
 
 class RelayCursorMoved(FederationError):
-    """Another relay of the stream moved its feed cursor while a page was read: not appended.
+    """The stream or its feed cursor changed while a page was read (another relay): not appended.
 
     :param project: the project relayed
     :param stream: the stream key
@@ -106,8 +111,8 @@ class RelayCursorMoved(FederationError):
         self.project = project
         self.stream = stream
         super().__init__(
-            f"The feed cursor of stream {stream!r} (project {project!r}) moved while a page "
-            "was read: another relay of the stream runs. Nothing of the page was appended."
+            f"The stream {stream!r} (project {project!r}) or its feed cursor changed while a "
+            "page was read: another relay of the stream runs. Nothing of the page was appended."
         )
 
 
@@ -198,10 +203,10 @@ class RedisStreamSource(ChangeSource):
         """Return the entries after ``after`` (an entry id; None: the start) as a checked page.
 
         The page says ``pruned`` when entries after ``after`` were trimmed or
-        deleted (the page then goes on after the last one removed), when
-        ``after`` is not an id this stream issued (a cursor of another source,
-        or of a stream since deleted), or when a relay marker says the feed
-        itself was pruned.
+        deleted (a gap in the entries' ``prev`` chain), when ``after`` is not
+        an id this stream issued (a cursor of another source: the page then
+        starts at the stream's first entry), or when a relay's marker says the
+        feed itself was pruned.
 
         :raises ChangeStreamUnavailable: the Redis server could not answer
         :raises MalformedChangePage: an entry is not what a relay writes
@@ -226,7 +231,8 @@ class RedisStreamSource(ChangeSource):
         position = _parse_id(after) if known else None
         with self._redis.client.pipeline(transaction=True) as pipe:
             pipe.xinfo_stream(self.stream)
-            pipe.xrange(self.stream, f"({after}" if position else "-", "+", count=limit)
+            start = "-" if position is None else f"({_format_id(position)}"
+            pipe.xrange(self.stream, start, "+", count=limit)
             info, entries = pipe.execute(raise_on_error=False)
         if isinstance(info, Exception):
             if "no such key" not in str(info).lower():
@@ -236,27 +242,36 @@ class RedisStreamSource(ChangeSource):
             return {"cursor": after, "pruned": False, "changes": []}
         if isinstance(entries, Exception):
             raise entries
-        removed = _parse_id(info.get("max-deleted-entry-id"))
-        if removed is None:
-            raise self._redis.unavailable(RuntimeError("Redis 7.0 or later is needed"))
-        if position is not None and position > (_parse_id(info.get("last-generated-id")) or (0, 0)):
+        issued = _parse_id(info.get("last-generated-id")) or (0, 0)
+        if position is not None and position > issued:
             return self._snapshot(after, limit, known=False)
-        # Entries after `after` were removed, or `after` is no position of
-        # this stream: the reader reconciles, and goes on after the last removed.
-        pruned = (after is not None and position is None) or removed > (position or (0, 0))
-        start = max(position or (0, 0), removed)
-        entries = [(id_, values) for id_, values in entries if _parse_id(id_) > start]
+        # `after` is no position of this stream, or the entries' chain has a
+        # gap: entries were trimmed or deleted. The reader reconciles.
+        pruned = after is not None and position is None
+        expected = position or (0, 0)
         changes = []
-        for _id, values in entries:
+        for entry_id, values in entries:
+            prev = _parse_id(values.get("prev"))
+            if prev is None:
+                raise self._refuse(f"entry {entry_id} has no prev id: not a relay's entry")
+            pruned = pruned or prev != expected
+            expected = _parse_id(entry_id) or (0, 0)
             if values.get("pruned") == "1" and "typename" not in values:
                 pruned = True
             else:
                 changes.append(_change(values))
         if entries:
             cursor = entries[-1][0]
+        elif pruned or (position or (0, 0)) < issued:  # all after `after` was removed
+            pruned, cursor = True, _format_id(issued)
         else:
-            cursor = f"{start[0]}-{start[1]}" if pruned else after
+            cursor = after
         return {"cursor": cursor, "pruned": pruned, "changes": changes}
+
+    def _refuse(self, problem: str) -> MalformedChangePage:
+        return MalformedChangePage(
+            self.project, self._redis.endpoint, f"malformed change stream: {problem}"
+        )
 
     def _wait(self, after: str | None) -> bool:
         """Wait up to ``block`` seconds for an entry after ``after``; return whether one came."""
@@ -278,6 +293,17 @@ def _change(values: dict[str, str]) -> dict[str, Any]:
         "kind": values.get("kind"),
         "fields": fields,
     }
+
+
+def _format_id(value: StreamId) -> str:
+    return f"{value[0]}-{value[1]}"
+
+
+def _next_ids(last: StreamId, count: int) -> list[str]:
+    """Return ``count`` ids after ``last``, as Redis makes them (milliseconds now, sequence)."""
+    now = int(time.time() * 1000)
+    milliseconds, sequence = (now, 0) if now > last[0] else (last[0], last[1] + 1)
+    return [f"{milliseconds}-{sequence + n}" for n in range(count)]
 
 
 def _parse_id(value: object) -> StreamId | None:
@@ -341,8 +367,8 @@ class ChangeRelay:
             with self._redis.client.pipeline(transaction=True) as pipe:
                 # WATCH first: the cursor read and the page appended are one
                 # transaction, and a second relay's EXEC fails instead of
-                # appending the page again.
-                pipe.watch(self.cursor_key)
+                # appending the page again (or breaking the ``prev`` chain).
+                pipe.watch(self.cursor_key, self.stream)
                 after = pipe.get(self.cursor_key)
                 page = self.source.read(after or None, self.settings["FOLLOW_BATCH"])
                 moved = page.cursor not in (None, after)
@@ -355,8 +381,9 @@ class ChangeRelay:
                 )
                 if not (moved or page.pruned or page.changes):
                     return result
+                last = self._issued(pipe)
                 pipe.multi()
-                self._append(pipe, page)
+                self._append(pipe, page, last)
                 pipe.execute()
                 return result
         except redis.WatchError:
@@ -364,7 +391,18 @@ class ChangeRelay:
         except redis.RedisError as exc:
             raise self._redis.unavailable(exc) from exc
 
-    def _append(self, pipe: redis.client.Pipeline, page: ChangePage) -> None:
+    def _issued(self, pipe: redis.client.Pipeline) -> StreamId:
+        """Return the last id the stream issued ((0, 0) if there is no stream)."""
+        try:
+            info = pipe.xinfo_stream(self.stream)
+        except self._redis.redis.ResponseError as exc:
+            if "no such key" not in str(exc).lower():
+                raise
+            return (0, 0)
+        return _parse_id(info.get("last-generated-id")) or (0, 0)
+
+    def _append(self, pipe: redis.client.Pipeline, page: ChangePage, last: StreamId) -> None:
+        """Queue the page's entries, each with the id of the one before, and the cursor."""
         cursor = page.cursor or ""
         entries: list[dict[str, str]] = []
         if page.pruned:
@@ -379,8 +417,13 @@ class ChangeRelay:
                     "cursor": cursor,
                 }
             )
-        for entry in entries:
-            pipe.xadd(self.stream, entry, maxlen=self.maxlen, approximate=True)
+        # Ids chosen here, as Redis would choose them, so that each entry can
+        # name the one before it: readers see a gap when entries are removed.
+        prev = _format_id(last)
+        for entry_id, entry in zip(_next_ids(last, len(entries)), entries, strict=True):
+            fields = {"prev": prev, **entry}
+            pipe.xadd(self.stream, fields, id=entry_id, maxlen=self.maxlen, approximate=True)
+            prev = entry_id
         if page.cursor is not None:
             pipe.set(self.cursor_key, page.cursor)
 
