@@ -29,6 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
@@ -226,3 +228,30 @@ def test_benchmark_scenario_at_a_smoke_size(kind, synced, shop_b, shop_c):
     assert row["requests"] == row["expected_requests"], row
     assert row["traced_retained_mib"] < RETAINED_MIB, row
     assert {"seconds", "ms_per_chunk", "traced_peak_growth_mib", "rss_peak_growth_mib"} <= set(row)
+
+
+# -- aiterator -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_async_iterator_one_request_per_project_and_batch_per_chunk(synced, shop_b, shop_c):
+    """``aiterator(chunk_size)`` prefetches each chunk as ``iterator`` does."""
+    scenario = Scenario("FederatedForeignKey", 6_000, {"shop_b": ("B", 500), "shop_c": ("C", 100)})
+    await sync_to_async(scenario.make)()
+    servers = {"shop_b": shop_b, "shop_c": shop_c}
+    check = scenario.checker()
+    counted = {p: s.stats()["graphql_requests"] for p, s in servers.items()}
+    requests = []
+    index = 0
+    async for ref in scenario.queryset().aiterator(chunk_size=CHUNK):
+        if index % CHUNK == 0:
+            now = {p: s.stats()["graphql_requests"] for p, s in servers.items()}
+            requests.append({p: now[p] - counted[p] for p in servers})
+            counted = now
+        check(ref)
+        index += 1
+    assert index == 6_000
+    expected = scenario.expected(500, ("shop_b", "shop_c"))
+    assert {p: [r[p] for r in requests] for p in servers} == expected
+    assert expected == {"shop_b": [1, 1, 1], "shop_c": [1, 1, 1]}  # 500 and 100 books a chunk
+    await sync_to_async(connections.close_all)()
