@@ -266,6 +266,7 @@ def test_a_pruned_feed_reaches_readers_as_a_marker(federation, client, stream):
     assert not relay.step().pruned
     result = relay.step()
     assert (result.pruned, result.events, result.cursor) == (True, 1, "0.9")
+    assert relay.cursor() == "0.9"
     [first, marker, _] = [entry_id for entry_id, _ in client.xrange(stream)]
     source = RedisStreamSource("shop_f", REDIS_URL, stream=stream, block=0)
     page = source.read(first, 10)
@@ -349,6 +350,13 @@ def test_the_relay_command_exit_statuses(federation, client, stream):
     source = RedisStreamSource("shop_f", down, stream=stream, block=0)
     with pytest.raises(ChangeStreamUnavailable, match="Connection refused"):
         source.read(None, 10)
+
+
+def test_the_follower_command_options(federation):
+    with pytest.raises(CommandError, match="--stream needs --source"):
+        call_command("follow_remote_changes", "--once", "--stream", "key")
+    with pytest.raises(CommandError, match="is not a Redis URL"):
+        call_command("follow_remote_changes", "--once", "--source", "http://127.0.0.1:6379/")
 
 
 # -- Processes: the relay and the follower as manage.py commands ----------------
@@ -537,7 +545,7 @@ def test_running_processes_a_deletion_reaches_the_follower_through_the_stream(
         status, out, err = stop(follower)
     assert relay_status == 0, relay_err
     assert status == 0, err
-    assert lag < 5
+    assert lag < 5, lag
     assert "Stopped." in relay_out and "Stopped." in out
     assert "shop_f: 1 event(s): 0 changed, 1 deleted" in out
     assert side.cursor()[0] == last_id(client, stream)
