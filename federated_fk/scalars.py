@@ -30,6 +30,8 @@ import strawberry
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import models
+from django.db.models import ExpressionWrapper, F
+from django.db.models.functions import Cast
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -105,6 +107,60 @@ _id = _exact(str, int)
 
 def _id_string(value: Any) -> str:
     return str(_id(value))
+
+
+#: How SQLite's backend reads a float as a Decimal (15 significant digits are stored).
+_float_decimal = decimal.Context(prec=15).create_decimal_from_float
+
+
+def decimal_column(attname: str, vendor: str) -> Any:
+    """Return what to select to read a DecimalField's column without Django's converter.
+
+    PostgreSQL gives the exact text of a ``numeric`` (its scale included);
+    SQLite gives the float or integer it stores. Either is turned into the
+    text strawberry would send by ``decimal_text``, without a ``Decimal`` built
+    and printed per value. Other databases: the column as Django reads it.
+    """
+    if vendor == "postgresql":
+        return Cast(attname, models.TextField())
+    if vendor == "sqlite":
+        return ExpressionWrapper(F(attname), output_field=models.FloatField())
+    return attname
+
+
+def decimal_text(field: models.DecimalField) -> Callable[[Any], str | None]:
+    """Return the function that gives a raw value of ``field``'s column (see
+    ``decimal_column``) as strawberry sends a ``Decimal``: the same text as
+    ``str()`` of the value Django's converter would make.
+
+    SQLite's backend builds ``Decimal`` from the stored float rounded to 15
+    significant digits, then quantizes it to ``decimal_places``. A float whose
+    shortest repr has at most 15 significant digits and no more decimals than
+    that is exactly that value: its repr, padded with zeros. Any other value
+    takes Django's own way.
+    """
+    places = field.decimal_places
+    zeros = "0" * places
+    quantum = decimal.Decimal(1).scaleb(-places)
+    context = field.context
+
+    def text(value: Any) -> str | None:
+        kind = type(value)
+        if kind is str or value is None:
+            return value  # PostgreSQL's numeric text: exact
+        if kind is int:
+            return f"{value}.{zeros}" if places else str(value)
+        if kind is float:
+            shortest = repr(value)
+            point = shortest.find(".")
+            decimals = len(shortest) - point - 1
+            digits = shortest.lstrip("-").replace(".", "", 1).lstrip("0")
+            if point > 0 and "e" not in shortest and decimals <= places and len(digits) <= 15:
+                return shortest + zeros[decimals:]
+            return str(_float_decimal(value).quantize(quantum, context=context))
+        return str(value)
+
+    return text
 
 
 def _decimal(value: Any) -> decimal.Decimal:

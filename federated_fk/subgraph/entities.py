@@ -15,7 +15,7 @@ from typing import Any
 
 import strawberry
 from asgiref.sync import sync_to_async
-from django.db import models
+from django.db import connections, models
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
@@ -184,7 +184,8 @@ def load_columns(
     if valid:
         pk = plan.columns.index(model._meta.pk.attname)
         using = queryset.db  # a router call: once, not per row
-        for values in _unordered(queryset.filter(pk__in=valid)).values_list(*plan.columns):
+        selects = plan.selects(connections[using].vendor)
+        for values in _unordered(queryset.filter(pk__in=valid)).values_list(*selects):
             done = plan.completed(values, using)
             if done is None:
                 return None

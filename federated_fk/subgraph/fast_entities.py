@@ -17,9 +17,10 @@ class, a value that would make an error) sends the whole list the normal way.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from operator import itemgetter
 from typing import Any
 
@@ -37,6 +38,8 @@ from graphql import (
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry_django.fields.field import StrawberryDjangoField
+
+from federated_fk.scalars import decimal_column, decimal_text
 
 #: Completes one entity: returns its response dict, or raises _Unknown.
 Complete = Callable[[Any], dict[str, Any]]
@@ -232,7 +235,12 @@ def _step(
             return _leaf(field.type, lambda row: getattr(row, attribute))
         if attribute not in columns:
             raise _Unknown  # a property, or a field that is not a column of its own
-        return _leaf(field.type, itemgetter(columns[attribute]))
+        read = itemgetter(columns[attribute])
+        model_field = model._meta.get_field(attribute)
+        if isinstance(model_field, models.DecimalField):
+            text = decimal_text(model_field)  # the column is read raw: see ColumnPlan
+            return _leaf(field.type, lambda row: text(read(row)))
+        return _leaf(field.type, read)
     raise _Unknown
 
 
@@ -348,14 +356,37 @@ class ColumnPlan:
     columns: tuple[str, ...]
     complete: Complete
 
+    @cached_property
+    def decimals(self) -> dict[int, Callable[[Any], str | None]]:
+        """The index of each DecimalField column, with its ``decimal_text``."""
+        fields = self.model._meta.concrete_fields
+        return {
+            i: decimal_text(f) for i, f in enumerate(fields) if isinstance(f, models.DecimalField)
+        }
+
+    def selects(self, vendor: str) -> list[Any]:
+        """What the query selects: the columns, DecimalField ones read raw (no ``Decimal``)."""
+        return [
+            decimal_column(c, vendor) if i in self.decimals else c
+            for i, c in enumerate(self.columns)
+        ]
+
     def completed(self, values: tuple[Any, ...], using: str) -> Completed | None:
         """Return the completed entity of one row, or None if graphql-core must complete it."""
         try:
             done = Completed(self.complete(values))
         except _Unknown:
             return None
-        done.source = partial(self.model.from_db, using, self.columns, values)
+        done.source = partial(self._instance, using, values)
         return done
+
+    def _instance(self, using: str, values: tuple[Any, ...]) -> models.Model:
+        """The model instance of one row, its raw decimal columns read as Django reads them."""
+        row = list(values)
+        for i, text in self.decimals.items():
+            if row[i] is not None:
+                row[i] = decimal.Decimal(text(row[i]))
+        return self.model.from_db(using, self.columns, row)
 
 
 def column_plan(info: GraphQLResolveInfo, model: type[models.Model]) -> ColumnPlan | None:

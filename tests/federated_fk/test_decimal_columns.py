@@ -1,0 +1,50 @@
+"""Decimal columns served without a Decimal per value: the same text as Django's way."""
+
+import decimal
+import random
+
+import pytest
+from django.db import connection, models
+
+from federated_fk.scalars import decimal_column, decimal_text
+from tests.remoteshop.models import Book
+
+EDGES = ["0", "0.01", "0.1", "0.125", "2.675", "1.005", "-0.5", "-3", "999999.99", "-999999.99"]
+EDGES += ["123456.78", "0.07", "10", "100.10", "5e-2"]
+
+
+@pytest.mark.parametrize("places", [0, 2, 5])
+def test_floats_and_integers_as_sqlite_stores_them(places):
+    field = models.DecimalField(max_digits=15, decimal_places=places)
+    text = decimal_text(field)
+    quantum = decimal.Decimal(1).scaleb(-places)
+    rng = random.Random(places)
+    values = [float(d) for d in EDGES] + [int(float(d)) for d in EDGES]
+    values += [round(rng.uniform(-1e6, 1e6), rng.randint(0, 6)) for _ in range(5000)]
+    values += [rng.uniform(-1e3, 1e3) for _ in range(1000)] + [0.1 + 0.2, 1e-7, -0.0]
+    for value in values:
+        expected = str(
+            decimal.Context(prec=15)
+            .create_decimal_from_float(value)
+            .quantize(quantum, context=field.context)
+        )
+        assert text(value) == expected, value
+
+
+def test_other_values_pass_as_text():
+    text = decimal_text(models.DecimalField(max_digits=8, decimal_places=2))
+    assert text(None) is None
+    assert text("12.50") == "12.50"  # PostgreSQL's numeric text
+    assert text(decimal.Decimal("3.10")) == "3.10"
+
+
+@pytest.mark.django_db
+def test_the_raw_column_reads_as_django_reads_it():
+    prices = [decimal.Decimal(p) for p in EDGES if abs(decimal.Decimal(p)) < 10**6]
+    Book.objects.bulk_create([Book(title="T", author="A", price=p) for p in prices])
+    field = Book._meta.get_field("price")
+    text = decimal_text(field)
+    raw = Book.objects.order_by("pk").values_list(decimal_column("price", connection.vendor))
+    read = Book.objects.order_by("pk").values_list("price", flat=True)
+    assert [text(value) for (value,) in raw] == [str(p) for p in read]
+    assert len(read) == len(prices)
