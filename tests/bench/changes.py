@@ -52,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,10 +172,6 @@ class Follower:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-2000:]}")
         return result.stdout
 
-    def set_up(self) -> None:
-        self.manage("migrate", "--noinput")
-        self.manage("sync_remote_contenttypes", "shop_b", "--schema-dir", str(self.folder))
-
     def once(self) -> dict[str, float]:
         """Run ``follow_remote_changes --once``; return its wall and CPU seconds, and events."""
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -260,13 +257,16 @@ class Bench:
 
         :param journal: the publisher's SQLite ``journal_mode``, set before it starts
         """
-        self.server.manage("migrate", "--noinput")
-        self.server.manage("seed_remoteshop", "--books", str(self.ids[-1]), "--label", "Feed")
-        self.writer = Writer(self.folder / "shop_b.sqlite3")
-        self.writer.pragma(f"journal_mode={journal}")
-        self.server.launch()
         self.follower = Follower(self.folder, self.server.url, self.interval, self.batch)
-        self.follower.set_up()
+        with ThreadPoolExecutor(1) as pool:  # both services' set-up at once
+            migrated = pool.submit(self.follower.manage, "migrate", "--noinput")
+            self.server.manage("migrate", "--noinput")
+            self.server.manage("seed_remoteshop", "--books", str(self.ids[-1]), "--label", "Feed")
+            self.writer = Writer(self.folder / "shop_b.sqlite3")
+            self.writer.pragma(f"journal_mode={journal}")
+            self.server.launch()
+            migrated.result()
+        self.follower.manage("sync_remote_contenttypes", "shop_b", "--schema-dir", str(self.folder))
         drained = self.follower.once()
         self.follower.start()
         self.follower.wait_polling()
@@ -364,6 +364,7 @@ def summary(rate: float, phases: list[Phase], idle_cpu: float) -> dict[str, Any]
             lag_ms_p99=round(1000 * percentile(lags, 99), 1),
             lag_ms_max=round(1000 * lags[-1], 1),
             lag_ms_min=round(1000 * lags[0], 1),
+            lag_ms_deciles=[round(1000 * percentile(lags, 10 * d), 1) for d in range(1, 10)],
             lag_ms_p50_rounds=_spread([1000 * statistics.median(lags) for lags in rounds]),
             lag_ms_p99_rounds=_spread([1000 * percentile(lags, 99) for lags in rounds]),
         )
@@ -379,6 +380,11 @@ def summary(rate: float, phases: list[Phase], idle_cpu: float) -> dict[str, Any]
         ),
     )
     return row
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    return done.stdout.strip()
 
 
 def _spread(values: list[float]) -> list[float]:
@@ -430,6 +436,9 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        # The follower's behaviour is the library's at this commit (see git log).
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "library_uncommitted": _git("status", "--porcelain", "federated_fk").splitlines(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "python": platform.python_version(),
         "django": django.get_version(),
