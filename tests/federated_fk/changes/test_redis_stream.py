@@ -372,12 +372,12 @@ class HoldingProxy:
 
     EXEC = b"*1\r\n$4\r\nEXEC\r\n"
 
-    def __init__(self, target: tuple[str, int], hold: int) -> None:
+    def __init__(self, target: tuple[str, int], hold: int, port: int = 0) -> None:
         self.target = target
         self.hold = hold
         self.execs = 0
         self.held = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = socket.create_server(("127.0.0.1", port))
         self.port = self.listener.getsockname()[1]
 
     def start(self) -> HoldingProxy:
@@ -551,6 +551,32 @@ def test_running_processes_a_deletion_reaches_the_follower_through_the_stream(
     assert side.cursor()[0] == last_id(client, stream)
 
 
+def test_the_relay_process_backs_off_while_redis_is_down_then_catches_up(
+    tmp_path, feed_server, client, stream
+):
+    side = FollowerSide(tmp_path, feed_server).set_up()
+    port = free_port()
+    relay = Processes(side, stream).start_relay(f"redis://127.0.0.1:{port}/0")
+    proxy, failures = None, []
+    try:
+        reader = threading.Thread(target=lambda: failures.append(relay.stderr.readline()))
+        reader.start()
+        reader.join(30)
+        assert relay.poll() is None and not client.exists(stream)
+        proxy = HoldingProxy(("127.0.0.1", 6379), hold=10**9, port=port).start()
+        wait_for(lambda: client.exists(relay_cursor_key(stream)), what="catching up")
+    finally:
+        status, out, err = stop(relay)
+        if proxy:
+            proxy.stop()
+    assert status == 0, err
+    [failure] = failures
+    assert failure.startswith("shop_f: failed: ChangeStreamUnavailable")
+    assert "Connection refused" in failure and "next try in" in failure
+    assert "shop_f: relaying again." in out and "Stopped." in out
+    assert client.xlen(stream) >= 40
+
+
 def test_a_stream_trimmed_past_a_follower_makes_it_reconcile(
     tmp_path, feed_server, remote, client, stream
 ):
@@ -580,3 +606,17 @@ def test_a_stream_trimmed_past_a_follower_makes_it_reconcile(
     assert side.cursor()[0] == last_id(client, stream) and side.cursor()[2] is not None
     again = run.follow()
     assert "0 reconciliation(s)" in again.stdout
+
+
+def test_the_relay_backs_off_as_the_follower_does(federation, settings, stream):
+    project = {**federation["PROJECTS"]["shop_f"], "FOLLOW_INTERVAL": 0.5}
+    project["FOLLOW_MAX_BACKOFF"] = 4.0
+    settings.FEDERATION = {**federation, "PROJECTS": {"shop_f": project}}
+    draws = iter([0.999999, 0.999999, 0.999999, 0.999999, 0.0])
+    relay = ChangeRelay("shop_f", REDIS_URL, stream=stream, random=lambda: next(draws))
+    assert relay.delay(drained=False) == 0.0  # the feed has more: at once
+    assert relay.delay(drained=True) == 0.5
+    delays = [relay.failed() for _ in range(5)]
+    assert [round(d, 2) for d in delays] == [1.0, 2.0, 4.0, 4.0, 2.0]
+    relay.succeeded()
+    assert relay.delay() == 0.5
