@@ -18,7 +18,7 @@ django.setup()
 
 project = "django-federated-fk"
 author = "django-federated-fk contributors"
-copyright = "django-federated-fk contributors"  # noqa: A001
+copyright = "django-federated-fk contributors"
 release = "0.1.0"
 
 extensions = [

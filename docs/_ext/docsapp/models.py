@@ -13,6 +13,12 @@ class Reference(models.Model):
 
     objects = FederatedManager()
 
+    def __str__(self) -> str:
+        return f"Reference to {self.content_object}"
+
 
 class Book(models.Model):
     title = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.title
