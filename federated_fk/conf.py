@@ -82,7 +82,9 @@ class ProjectSettings(TypedDict, total=False):
     FOLLOW_MAX_BACKOFF: float
     #: Whether fetches in this process share identical requests in flight: a
     #: fetch of objects already being asked for (same credential, type and
-    #: fields) waits for that request's answer instead of sending its own.
+    #: fields) waits for that request's answer instead of sending its own, and
+    #: asks only for the rest. The answer was current at some instant after
+    #: that request was sent (see ``federated_fk.remote.cache``).
     SHARE_FETCHES: bool
 
 

@@ -12,6 +12,33 @@ when the feed was pruned and it cannot know what changed, every entry of the
 project (``forget_project``): each key holds the project's generation, a
 random token kept in the cache itself; a new token makes every older key
 unreachable, and they expire on their own.
+
+Answers are also shared while they are in flight (``InFlight``): within one
+process, a fetch of objects that a request under way already asks for (same
+project, credential, type and fields, and, for a project that keeps a cache,
+the same cache generation) waits for that request instead of sending its own,
+and asks only for the rest. A request is open to joiners from when it is sent
+until its answer is read, never after, so what a joiner gets was current at
+some instant after that request was sent: possibly before the joiner itself
+started, by at most the request's duration (bounded by ``TIMEOUT``). That is
+the freshness of a project without a cache (``CACHE_TIMEOUT`` None) under
+sharing, and never worse than a cached answer's. Beyond it:
+
+- inside ``fresh()`` a fetch joins nothing (its own request may be joined by
+  later fetches: it is the fresher answer);
+- ``invalidate`` and ``forget_project`` in this process close what is in flight
+  for those objects (for that project) to later fetches;
+- a ``forget_project`` in another process (a follower sharing the cache)
+  changes the generation, which a fetch of a cached project reads before it
+  joins; an ``invalidate`` of single objects in another process is not seen
+  here, so such a fetch may still join a request sent before it, within the
+  bound above;
+- ``SHARE_FETCHES`` False turns sharing off for a project.
+
+A failed request fails every fetch that waited for it, each with its own
+exception of the same class and message; a fetch that gives up (cancelled,
+or a sync caller's wait timed out) leaves the request to the others, and the
+request is cancelled only when no fetch waits for it any more.
 """
 
 from __future__ import annotations
