@@ -430,13 +430,15 @@ class InFlight:
         Called when they are known to have changed: what is in flight may
         have been read before the change. Any thread.
         """
+        changed: dict[Key, set[Any]] = defaultdict(set)
+        for entity_type, pks in (wanted or {}).items():
+            changed[entity_type.key].update(pks)  # by content type, whatever the fields
         with self._lock:
             for key in [k for k in self._table if k[:2] == (project, identity)]:
                 by_type = self._table[key]
                 if wanted is not None:
-                    content_types = {t.key: pks for t, pks in wanted.items()}
                     for entity_type, entries in list(by_type.items()):
-                        for pk in content_types.get(entity_type.key, ()):
+                        for pk in changed.get(entity_type.key, ()):
                             entries.pop(pk, None)
                         if not entries:
                             del by_type[entity_type]
@@ -444,7 +446,10 @@ class InFlight:
                     del self._table[key]
 
     def waiting(self, project: str) -> int:
-        """Return how many fetches wait for requests in flight to ``project`` (owners included)."""
+        """Return how many fetches (owners included) wait for requests to ``project``.
+
+        Only requests still open to joiners count.
+        """
         with self._lock:
             shared = {
                 s

@@ -146,6 +146,11 @@ def unshared_gateway(shops: DemoShops, log: Path) -> UvicornProcess:
     return process
 
 
+def subgraph_requests(shops: DemoShops) -> int:
+    """How many requests shop_a's subgraph (/subgraph/) answered so far (its access log)."""
+    return shops.shop_a.log.read_text().count('"POST /subgraph/ HTTP/1.1" 200')
+
+
 def page(limit: int, offset: int) -> dict:
     query = QUERY.replace("books(limit: $limit)", "books(limit: $limit, offset: $offset)")
     query = query.replace("query ($limit: Int!)", "query ($limit: Int!, $offset: Int!)")
@@ -222,11 +227,13 @@ def sharing(args: argparse.Namespace) -> None:
                 for name in order:
                     url = targets[name]
                     mixload(url, payloads[:10], 1, folder)  # warm: connections, caches
-                    before = shops.shop_b_requests()
+                    before = shops.shop_b_requests(), subgraph_requests(shops)
                     result = mixload(url, payloads, args.concurrency, folder)
-                    runs[scenario][name].append(
-                        (result, (shops.shop_b_requests() - before) / len(payloads))
+                    per_page = (
+                        (shops.shop_b_requests() - before[0]) / len(payloads),
+                        (subgraph_requests(shops) - before[1]) / len(payloads),
                     )
+                    runs[scenario][name].append((result, per_page))
             print(f"round {number + 1} done, load {os.getloadavg()}", file=sys.stderr)
         loads.append(os.getloadavg())
     finally:
@@ -255,17 +262,26 @@ def sharing_report(args: argparse.Namespace, runs: dict, loads: list) -> dict:
                 "throughput_rps": spread(throughput),
                 "p50_ms": spread(p50),
                 "p95_ms": spread(p95),
-                "shop_b_requests_per_page": spread([per for _, per in measured], 2),
+                "shop_b_requests_per_page": spread([per[0] for _, per in measured], 2),
+                # Hive asks shop_a's subgraph for the page; shop_a's own gateway does not.
+                "shop_a_subgraph_requests_per_page": spread([per[1] for _, per in measured], 2),
                 "failures": sum(r["failures"] for r, _ in measured),
             }
-        ours, hive = results[scenario]["ours, sharing on"], results[scenario]["hive, dedupe on"]
-        per_round = [
-            a / b
-            for a, b in zip(
-                ours["throughput_rps"]["runs"], hive["throughput_rps"]["runs"], strict=True
-            )
-        ]
-        results[scenario]["throughput ours on / hive on"] = spread(per_round, 2)
+        rows = results[scenario]
+        for a, b in (
+            ("ours, sharing on", "hive, dedupe on"),
+            ("ours, sharing on", "ours, sharing off"),
+            ("hive, dedupe on", "hive, dedupe off"),
+        ):
+            per_round = [
+                x / y
+                for x, y in zip(
+                    rows[a]["throughput_rps"]["runs"],
+                    rows[b]["throughput_rps"]["runs"],
+                    strict=True,
+                )
+            ]
+            rows[f"throughput {a} / {b}"] = spread(per_round, 2)
     return {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}, "
@@ -286,7 +302,10 @@ def print_sharing(report: dict) -> None:
     )
     for scenario, rows in report["results"].items():
         print(f"\n{scenario}")
-        print(f"{'gateway':<20} {'req/s (min-max)':>20} {'p50 ms':>8} {'p95 ms':>8} {'b/page':>7}")
+        print(
+            f"{'gateway':<20} {'req/s (min-max)':>20} {'p50 ms':>8} {'p95 ms':>8} "
+            f"{'b/page':>7} {'a-sub/page':>10}"
+        )
         for name, row in rows.items():
             if "throughput_rps" not in row:
                 print(f"{name}: {row['median']} ({row['min']}-{row['max']})")
@@ -295,7 +314,8 @@ def print_sharing(report: dict) -> None:
             print(
                 f"{name:<20} {t['median']:>8} ({t['min']}-{t['max']}){'':>2} "
                 f"{row['p50_ms']['median']:>8} {row['p95_ms']['median']:>8} "
-                f"{row['shop_b_requests_per_page']['median']:>7}"
+                f"{row['shop_b_requests_per_page']['median']:>7} "
+                f"{row['shop_a_subgraph_requests_per_page']['median']:>10}"
             )
     print(
         "\nload averages (1, 5, 15 min) before each round and at the end:",
