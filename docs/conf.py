@@ -24,11 +24,10 @@ release = "0.1.0"
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinx.ext.viewcode",
     "federation_docs",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["build", "_ext", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["build", "_ext", "WRITING.md", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]
@@ -36,11 +35,21 @@ myst_heading_anchors = 3
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+    # Each model has its own; documenting them makes ``DoesNotExist`` ambiguous.
+    "exclude-members": "DoesNotExist, MultipleObjectsReturned",
+}
+# Django's docstrings of overridden methods are not all reST; ours are documented.
+autodoc_inherit_docstrings = False
 # Type hints name Django's and strawberry's classes, which have no inventory
 # here (the build is offline): they are shown as text, not links.
 nitpicky = False
 suppress_warnings = ["myst.header"]
+
+# Messages, help texts and settings quote with ' and write --options: keep them as written.
+smartquotes = False
 
 html_theme = "furo"
 html_title = "django-federated-fk"
