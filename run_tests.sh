@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run every check: lint, migrations, the committed SDL, Django's own contenttypes
-# suites against federated_fk, and the pytest suite (unit, real server processes,
-# the demo, a browser), the last two each on SQLite and on PostgreSQL.
+# Run every check: lint, migrations, the committed SDL, the documentation site
+# (built with warnings as errors, its links checked, its examples run), Django's
+# own contenttypes suites against federated_fk, and the pytest suite (unit, real
+# server processes, the demo, a browser), the last two each on SQLite and on
+# PostgreSQL.
 # Works from a fresh clone: it makes .venv and installs what it needs.
 #
 # PostgreSQL: $PGHOST:$PGPORT (default 127.0.0.1:5432), user $PGUSER (default
@@ -16,7 +18,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> installing the package and its test dependencies"
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test,demo]"
+.venv/bin/python -m pip install --quiet -e ".[test,demo,docs]"
 
 if ! command -v chromium >/dev/null 2>&1; then
     echo "==> installing Debian's chromium for the browser tests"
@@ -52,10 +54,12 @@ step() {
     return "${PIPESTATUS[0]}"
 }
 
+# The site does not touch a database: built and run once, not per database.
+step "docs" .venv/bin/pytest -q tests/test_docs.py
 step "Django's own suites, SQLite" .venv/bin/python tests/django_suite/run.py --database sqlite
 step "Django's own suites, PostgreSQL" .venv/bin/python tests/django_suite/run.py --database postgres
-step "pytest, PostgreSQL" env FEDERATED_FK_TEST_DB=postgres .venv/bin/pytest -q "$@"
-step "pytest, SQLite" .venv/bin/pytest -q "$@"
+step "pytest, PostgreSQL" env FEDERATED_FK_TEST_DB=postgres .venv/bin/pytest -q --ignore=tests/test_docs.py "$@"
+step "pytest, SQLite" .venv/bin/pytest -q --ignore=tests/test_docs.py "$@"
 
 echo "==> totals"
 .venv/bin/python tests/totals.py "$LOGS"/*.log
