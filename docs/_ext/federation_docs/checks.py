@@ -195,6 +195,8 @@ class FederationChecks(GeneratedDirective):
         by_id: dict[str, list[Check]] = {}
         for check in all_checks():
             by_id.setdefault(check.id, []).append(check)
+        if not by_id:
+            raise self.error("no system check found in the packages' source")
         # An id raised in several places (one check, several messages) is one entry.
         for check_id, found in by_id.items():
             lines += [f".. check:: {check_id}", ""]

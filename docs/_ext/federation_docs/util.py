@@ -13,8 +13,10 @@ from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
-#: The repository's root: the packages are read from there.
-ROOT = Path(__file__).resolve().parents[3]
+import federated_fk
+
+#: Where the packages are read from: the directory holding the imported ``federated_fk``.
+ROOT = Path(federated_fk.__file__).resolve().parent.parent
 PACKAGES = ("federated_fk", "graphql_gateway")
 
 
