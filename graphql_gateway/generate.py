@@ -39,6 +39,7 @@ from federated_fk.exceptions import FederationError
 from federated_fk.models import GenericContentType
 from federated_fk.remote.converters import snake_case
 from graphql_gateway.conf import gateway_settings
+from graphql_gateway.fast_items import mark_page
 from graphql_gateway.loader import Key, as_stored, key_of, local_key
 from graphql_gateway.paging import PageError, check_bounds
 from graphql_gateway.target_query import (
@@ -387,9 +388,8 @@ def _page_type(name: str, union: Any) -> type:
             "or the target is gone."
         ),
     }
-    return strawberry.type(
-        type(f"{name}Page", (), namespace), name=f"{name}Page", description="A page of the list."
-    )
+    page = mark_page(type(f"{name}Page", (), namespace))
+    return strawberry.type(page, name=f"{name}Page", description="A page of the list.")
 
 
 def build_query(

@@ -167,17 +167,21 @@ def _stand_ins(keys: list[Key], cached_only: bool = False) -> dict[type, list[An
 
     :param cached_only: return None rather than query for a content type
     """
-    remote: dict[type, list[Any]] = defaultdict(list)
-    manager = GenericContentType.objects
+    by_type: dict[tuple[str | None, str, str], list[Any]] = defaultdict(list)
     for project, app_label, model, pk in keys:
+        by_type[(project, app_label, model)].append(pk)
+    remote: dict[type, list[Any]] = {}
+    manager = GenericContentType.objects
+    # One content type look-up per type, not per key.
+    for (project, app_label, model), pks in by_type.items():
         if cached_only:
             ct = manager.cached_natural_key(project, app_label, model)
             if ct is None:
                 return None
         else:
             ct = manager.get_by_natural_key(project, app_label, model)
-        remote[ct.model_class()].append(pk)
-    return dict(remote)
+        remote.setdefault(ct.model_class(), []).extend(pks)
+    return remote
 
 
 def _local_rows(keys: list[Key]) -> dict[Key, Any]:

@@ -26,6 +26,7 @@ from federated_fk.ids import InvalidId
 from federated_fk.scalars import scalar_map
 from federated_fk.subgraph.caches import cache_extensions
 from graphql_gateway.conf import gateway_settings
+from graphql_gateway.fast_items import GatewayExecutionContext
 from graphql_gateway.generate import FederatedUnion, build_query
 from graphql_gateway.loader import ObjectLoader
 from graphql_gateway.paging import PageError
@@ -144,7 +145,11 @@ def gateway_schema(union_fields: list[FederatedUnion] | None = None) -> strawber
     """Return the gateway schema: one root field per union (default: from settings)."""
     query, types, list_fields = build_query(unions() if union_fields is None else union_fields)
     return GatewaySchema(
-        query=query, types=types, extensions=_extensions(list_fields), config=_config()
+        query=query,
+        types=types,
+        extensions=_extensions(list_fields),
+        config=_config(),
+        execution_context_class=GatewayExecutionContext,
     )
 
 
@@ -159,7 +164,11 @@ def subgraph_schema(union_fields: list[FederatedUnion] | None = None) -> strawbe
         unions() if union_fields is None else union_fields, federation=True
     )
     return GatewaySubgraphSchema(
-        query=query, types=types, extensions=_extensions(list_fields), config=_config()
+        query=query,
+        types=types,
+        extensions=_extensions(list_fields),
+        config=_config(),
+        execution_context_class=GatewayExecutionContext,
     )
 
 

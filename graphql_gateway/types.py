@@ -22,6 +22,7 @@ from federated_fk.models import GenericContentType
 from federated_fk.remote.converters import snake_case
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.errors import public_remote_error, public_removed_type_error
+from graphql_gateway.fast_items import mark_plain_read
 from graphql_gateway.loader import Key, RelatedRows, as_stored, key_of, local_key
 from graphql_gateway.paging import check_bounds
 from graphql_gateway.targets import (
@@ -36,12 +37,14 @@ from graphql_gateway.targets import (
 
 
 def _attribute(python_name: str) -> Callable[..., Any]:
+    @mark_plain_read
     def resolve(root: Any) -> Any:
         return getattr(root, python_name)
 
     return resolve
 
 
+@mark_plain_read
 def _resolve_id(root: Any) -> strawberry.ID:
     return strawberry.ID(str(root.pk))
 
