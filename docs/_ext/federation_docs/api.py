@@ -51,7 +51,8 @@ def documenter(value: Any) -> str:
     """The autodoc directive for a public value."""
     if inspect.isclass(value):
         return "autoexception" if issubclass(value, BaseException) else "autoclass"
-    if inspect.isfunction(value) or inspect.isbuiltin(value):
+    if inspect.isroutine(value) or callable(value):
+        # Functions, and functions wrapped by functools.cache.
         return "autofunction"
     return "autodata"
 
@@ -92,5 +93,20 @@ class PublicApi(GeneratedDirective):
         return [*lines, ""]
 
 
+def drop_class_docstrings(
+    app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
+    """Show no docstring for a value that has none of its own (a signal without ``#:``).
+
+    autodoc falls back on the docstring of the value's class, which describes
+    the class (Django's ``Signal``), not this value.
+    """
+    if what == "data" and lines:
+        own = inspect.getdoc(type(obj)) or ""
+        if "\n".join(lines).strip() == inspect.cleandoc(own).strip():
+            lines.clear()
+
+
 def setup(app: Sphinx) -> None:
     app.add_directive("public-api", PublicApi)
+    app.connect("autodoc-process-docstring", drop_class_docstrings)
