@@ -27,6 +27,8 @@ DOCS = ROOT / "docs"
 PACKAGES = ("federated_fk", "graphql_gateway")
 #: The build's command line, less its two directories.
 SPHINX_BUILD = [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html"]
+#: Files and folders of docs/ that are not pages of the site (conf.py's exclude_patterns).
+NOT_PAGES = ("build", "_ext", "WRITING.md")
 #: The longest the build may take, in seconds.
 BUILD_BUDGET = 60
 
@@ -231,13 +233,12 @@ def _runnable_pages() -> list[str]:
     """The pages whose source has runnable blocks (read before the build, for the ids)."""
     pages = []
     for path in sorted(DOCS.rglob("*")):
-        if (
-            path.suffix in (".md", ".rst")
-            and "_ext" not in path.parts
-            and "build" not in path.parts
-        ):
-            if re.search(r"(\{runnable\}|\.\. runnable::)", path.read_text()):
-                pages.append(path.relative_to(DOCS).with_suffix("").as_posix())
+        relative = path.relative_to(DOCS)
+        # What conf.py's exclude_patterns leave out of the site.
+        if relative.parts[0] in NOT_PAGES or path.suffix not in (".md", ".rst"):
+            continue
+        if re.search(r"(\{runnable\}|\.\. runnable::)", path.read_text()):
+            pages.append(relative.with_suffix("").as_posix())
     return pages
 
 
