@@ -16,8 +16,12 @@ Three real processes on 127.0.0.1, each with its own SQLite file:
   measured a p50 of 262 ms in one round and 70 ms in the next.
 
 The lag of a change is the effect's time minus its commit's (one wall clock,
-one machine). Within a phase each book is updated once, so every commit has
-exactly one effect and a missing one is a lost event. Between phases the writer
+one machine). The commit's time is taken when ``COMMIT`` returns; the change
+was visible somewhat earlier, by at most the commit's duration
+(``commit_ms_*``: a fraction of a millisecond, unless the writer was
+descheduled on a busy machine, when a lag can even read slightly negative).
+Within a phase each book is updated once, so every commit has exactly one
+effect and a missing one is a lost event. Between phases the writer
 waits for every effect. The rates are run in rounds, their order turned each
 round, so that drift on the machine hits them alike; p50 and p99 are of all the
 rounds' changes pooled, with the per-round spread [min, median, max].
@@ -416,6 +420,11 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     changes = max(round(r * s) for r, s in zip(rates, seconds, strict=True))
     bench = Bench(folder, changes, args.interval, args.batch)
     load_before = [round(x, 2) for x in os.getloadavg()]
+    # The processes run the library as it is now (see git log; others may edit it meanwhile).
+    code = {
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "library_uncommitted": _git("status", "--porcelain", "federated_fk").splitlines(),
+    }
     phases: dict[float, list[Phase]] = {r: [] for r in rates}
     try:
         catch_up = bench.start(args.journal)
@@ -436,9 +445,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        # The follower's behaviour is the library's at this commit (see git log).
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "library_uncommitted": _git("status", "--porcelain", "federated_fk").splitlines(),
+        **code,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "python": platform.python_version(),
         "django": django.get_version(),
