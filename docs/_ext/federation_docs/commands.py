@@ -69,10 +69,14 @@ class FederationCommands(GeneratedDirective):
         module = importlib.import_module(type(command).__module__)
         self.env.note_dependency(inspect.getsourcefile(module))
         parser = command.create_parser("manage.py", name)
+        for action in parser._actions:
+            if action.dest == "database":
+                # Its choices are the build's DATABASES, not a project's.
+                action.choices, action.metavar = None, "DATABASE"
         lines = [f".. command:: {name}", ""]
         lines += [indent(inspect.cleandoc(module.__doc__ or "")), ""]
         lines += [indent(_escape(str(command.help))), "", "   ::", ""]
-        lines += [indent(parser.format_usage().removeprefix("usage: ").strip(), " " * 6), ""]
+        lines += [indent(_usage(parser, common), " " * 6), ""]
         lines += ["   **Arguments**", ""]
         formatter = parser._get_formatter()
         for action in parser._actions:
@@ -94,6 +98,14 @@ class FederationCommands(GeneratedDirective):
         if action.choices:
             text += " Choices: " + ", ".join(literal(str(c)) for c in action.choices) + "."
         return [f"   {literal(invocation)}", indent(text, " " * 6), ""]
+
+
+def _usage(parser: argparse.ArgumentParser, common: set[str]) -> str:
+    """The usage line without Django's common options (the page lists them once)."""
+    formatter = parser._get_formatter()
+    actions = [a for a in parser._actions if a.dest not in common]
+    formatter.add_usage(parser.usage, actions, parser._mutually_exclusive_groups, prefix="")
+    return formatter.format_help().strip() + " [common options]"
 
 
 def _escape(text: str) -> str:
