@@ -370,3 +370,45 @@ def test_the_check_reader_finds_ids_given_to_helpers() -> None:
     assert "which is not a field on" in found["federated_fk.E502"].message
     tree = ast.parse((ROOT / "federated_fk" / "admin.py").read_text())
     assert tree  # the file parses as the reader parses it
+
+
+def _mini_site(folder: Path, page: str) -> subprocess.CompletedProcess:
+    """Build a one-page site with this extension only (no autodoc, no Django setup)."""
+    (folder / "conf.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(DOCS / '_ext')!r})\n"
+        'extensions = ["myst_parser", "federation_docs"]\n'
+    )
+    (folder / "index.md").write_text(page)
+    return subprocess.run(
+        [*SPHINX_BUILD, str(folder), str(folder / "build")],
+        cwd=folder,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_python_block_that_does_not_run_fails_the_build(tmp_path: Path) -> None:
+    result = _mini_site(tmp_path, '# Page\n\n```python\nprint("never run")\n```\n')
+    assert result.returncode != 0
+    assert "a python block that the tests do not run" in result.stderr
+
+
+def test_runnable_blocks_are_recorded_in_order(tmp_path: Path) -> None:
+    page = (
+        "# Page\n\n```{runnable-page}\n:continues: index\n```\n\n"
+        "```{runnable} python\n:file: app/models.py\n:append:\nX = 1\n```\n\n"
+        '```{runnable} python\nprint("hi")\n```\n\n```{runnable-output}\nhi\n```\n\n'
+        "```{code-block} python\n:class: not-run\nimport this_is_shown_only\n```\n"
+    )
+    result = _mini_site(tmp_path, page)
+    assert result.returncode == 0, result.stderr
+    scenario = _scenarios(tmp_path / "build")["index"]
+    assert scenario["continues"] == "index" and scenario["shops"] is False
+    first, second = scenario["blocks"]
+    assert (first["file"], first["append"], first["code"]) == ("app/models.py", True, "X = 1\n")
+    assert (second["code"], second["expect"]) == ('print("hi")\n', ["hi"])
+    html = (tmp_path / "build" / "index.html").read_text()
+    assert "app/models.py (add at the end)" in html and "this_is_shown_only" in html

@@ -108,5 +108,6 @@ def drop_class_docstrings(
 
 
 def setup(app: Sphinx) -> None:
+    app.setup_extension("sphinx.ext.autodoc")
     app.add_directive("public-api", PublicApi)
     app.connect("autodoc-process-docstring", drop_class_docstrings)
