@@ -29,13 +29,11 @@ class GeneratedDirective(SphinxDirective):
         for line in lines:
             for part in line.split("\n"):
                 content.append(part, source)
-        container = nodes.section() if self._titles() else nodes.container()
+        # Generated text may hold section titles (a module per section).
+        container = nodes.section()
         container.document = self.state.document
         nested_parse_with_titles(self.state, content, container)
         return list(container.children)
-
-    def _titles(self) -> bool:
-        return True
 
 
 def comments_before(source: str) -> dict[int, list[str]]:
