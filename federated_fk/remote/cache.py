@@ -65,7 +65,7 @@ from django.core.cache import caches
 
 from federated_fk import conf
 from federated_fk.exceptions import FederationError
-from federated_fk.remote.entities import Chunk, EntityType, Found, Key, Ref
+from federated_fk.remote.entities import Ask, Chunk, EntityType, Found, Key, Ref
 
 logger = logging.getLogger("federated_fk.remote")
 
@@ -387,40 +387,55 @@ class InFlight:
                         rest.setdefault(entity_type, []).append(pk)
                     else:
                         joined.setdefault(shared, []).append((entity_type, pk))
-        joins = []
-        for shared, keys in joined.items():
-            join = Join(keys)
-            shared.joins.append(join)
-            join.waiting = self._follow(shared)
-            joins.append(join)
-        if joins and logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "remote request joined project=%s objects=%d requests=%d",
-                scope.project,
-                sum(len(j.keys) for j in joins),
-                len(joins),
-            )
+        joins = self._join(scope, joined)
         return joins, rest
 
-    def start(
-        self, scope: ShareScope, chunk: Chunk, request: Coroutine[Any, Any, Found]
-    ) -> asyncio.Future[Found]:
-        """Put one request under way, open to later fetches of the scope until it is answered.
+    def start(self, scope: ShareScope, chunk: Chunk, ask: Ask) -> asyncio.Future[Found]:
+        """Put one chunk under way: join what of it is in flight now, ask for the rest.
 
-        Call on the client loop: a fetch that starts after this call returns
-        may join the request. The returned future can be cancelled without
-        cancelling the request for the fetches that joined it.
+        Call on the client loop. The request for the rest is open to later
+        fetches of the scope until it is answered: a fetch that starts after
+        this call returns may join it. The returned future can be cancelled
+        without cancelling any request for the fetches that joined it.
         """
         if not scope.share:
-            return asyncio.ensure_future(request)
+            return asyncio.ensure_future(ask(chunk))
+        # The first chunk of a fetch was split as the fetch started (nothing
+        # changed since); a later one may find another fetch's request in flight.
+        joins, rest = self._split_chunk(scope, chunk) if scope.join else ([], chunk)
+        own = self._send(scope, rest, ask) if rest else None
+        if not joins:
+            assert own is not None
+            return own
+        # A task that is cancelled before it runs leaves its joins waiting until
+        # their requests end (within TIMEOUT): a delay of cancellation, no leak.
+        return asyncio.ensure_future(_combined(own, joins))
+
+    def _send(self, scope: ShareScope, chunk: Chunk, ask: Ask) -> asyncio.Future[Found]:
         shared = _Shared(scope, chunk)
-        shared.task = asyncio.ensure_future(self._run(shared, request))
+        shared.task = asyncio.ensure_future(self._run(shared, ask(chunk)))
         with self._lock:
             by_type = self._table.setdefault(scope.key, {})
             for entity_type, pk in chunk:
                 # A newer request replaces an older one: it is the fresher answer.
                 by_type.setdefault(entity_type, {})[pk] = shared
         return self._follow(shared)
+
+    def _split_chunk(self, scope: ShareScope, chunk: Chunk) -> tuple[list[Join], Chunk]:
+        joined: dict[_Shared, list[tuple[EntityType, Any]]] = {}
+        rest: Chunk = []
+        with self._lock:
+            by_type = self._table.get(scope.key)
+            if not by_type:
+                return [], chunk
+            for entity_type, pk in chunk:
+                entries = by_type.get(entity_type)
+                shared = entries.get(pk) if entries else None
+                if shared is None:
+                    rest.append((entity_type, pk))
+                else:
+                    joined.setdefault(shared, []).append((entity_type, pk))
+        return self._join(scope, joined), rest
 
     def close(
         self, project: str, identity: str, wanted: Mapping[EntityType, Iterable[Any]] | None = None
@@ -459,6 +474,24 @@ class InFlight:
                 for s in entries.values()
             }
             return sum(s.waiters for s in shared)
+
+    def _join(
+        self, scope: ShareScope, joined: dict[_Shared, list[tuple[EntityType, Any]]]
+    ) -> list[Join]:
+        joins = []
+        for shared, keys in joined.items():
+            join = Join(keys)
+            shared.joins.append(join)
+            join.waiting = self._follow(shared)
+            joins.append(join)
+        if joins and logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "remote request joined project=%s objects=%d requests=%d",
+                scope.project,
+                sum(len(j.keys) for j in joins),
+                len(joins),
+            )
+        return joins
 
     async def _run(self, shared: _Shared, request: Coroutine[Any, Any, Found]) -> Found:
         try:
@@ -502,6 +535,19 @@ class InFlight:
             # Nobody waits for it any more; and nobody may join a cancelled request.
             self._leave(shared)
             shared.task.cancel()
+
+
+async def _combined(own: asyncio.Future[Found] | None, joins: list[Join]) -> Found:
+    """Await a chunk's own request and the requests it joined; its objects, merged."""
+    try:
+        found = dict(await own) if own is not None else {}
+        for join in joins:
+            found.update(await join.answer())
+        return found
+    finally:
+        for join in joins:
+            if join.waiting is not None:
+                join.waiting.cancel()  # a no-op once answered; else leaves it to the others
 
 
 def _copies(answer: Found, keys: list[tuple[EntityType, Any]]) -> Found:

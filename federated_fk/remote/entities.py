@@ -8,6 +8,7 @@ only as GraphQL variables.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -127,15 +128,19 @@ Found = dict[tuple[Key, Any], dict[str, Any] | None]
 #: One request's objects: (entity type, primary key) pairs, in representation order.
 Chunk = list[tuple[EntityType, Any]]
 
-#: Starts one request: given its chunk and the coroutine that asks and reads
-#: the answer, puts it under way at once and returns what to await for its
-#: objects. The client's starts every request through the table of requests
-#: in flight (``federated_fk.remote.cache.InFlight.start``), which shares it.
-Start = Callable[[Chunk, Coroutine[Any, Any, Found]], Awaitable[Found]]
+#: Asks for one chunk: the coroutine that sends its request and reads the answer.
+Ask = Callable[[Chunk], Coroutine[Any, Any, Found]]
+
+#: Starts one chunk: given it and how to ask for (part of) it, puts what is
+#: needed under way at once and returns what to await for the chunk's objects.
+#: The client starts every chunk through the table of requests in flight
+#: (``federated_fk.remote.cache.InFlight.start``), which joins what is in
+#: flight at that moment and asks only for the rest.
+Start = Callable[[Chunk, Ask], Awaitable[Found]]
 
 
-def _start_now(chunk: Chunk, request: Coroutine[Any, Any, Found]) -> Awaitable[Found]:
-    return asyncio.ensure_future(request)
+def _start_now(chunk: Chunk, ask: Ask) -> Awaitable[Found]:
+    return asyncio.ensure_future(ask(chunk))
 
 
 def fetch_project(
@@ -159,7 +164,7 @@ def fetch_project(
     chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
 
     def one(chunk: Chunk) -> Awaitable[Found]:
-        return start(chunk, query.ask(session, chunk))
+        return start(chunk, functools.partial(query.ask, session))
 
     at_once = max(1, session.settings["CONCURRENT_BATCHES"])
     return _in_order([one(chunk) for chunk in chunks[:at_once]], chunks[at_once:], one)

@@ -65,7 +65,8 @@ class Gate:
         return self
 
     async def _serve(self) -> None:
-        self.opened = asyncio.Event()
+        self.passes = asyncio.Semaphore(0)
+        self.opened = False
         app = web.Application()
         app.router.add_post("/graphql/", self._forward)
         self.runner = web.AppRunner(app)
@@ -77,7 +78,8 @@ class Gate:
         body = await request.read()
         credential = request.headers.get("Authorization", "")
         self.credentials.append(credential)
-        await self.opened.wait()
+        if not self.opened:
+            await self.passes.acquire()  # in arrival order
         headers = {"Content-Type": "application/json"}
         if credential:
             headers["Authorization"] = credential
@@ -86,8 +88,20 @@ class Gate:
                 status=answer.status, body=await answer.read(), content_type="application/json"
             )
 
+    def release(self, count: int) -> None:
+        """Let the first ``count`` requests held through (in arrival order)."""
+        for _ in range(count):
+            self.loop.call_soon_threadsafe(self.passes.release)
+
     def open(self) -> None:
-        self.loop.call_soon_threadsafe(self.opened.set)
+        """Let every request through, from now on."""
+
+        def open_all() -> None:
+            self.opened = True
+            for _ in range(len(self.credentials)):
+                self.passes.release()
+
+        self.loop.call_soon_threadsafe(open_all)
 
     def stop(self) -> None:
         async def close() -> None:
@@ -262,6 +276,26 @@ def test_overlapping_fetches_ask_only_for_what_is_not_in_flight(book, gate, shop
     assert titles(first.objects) == book_titles(range(1, 11))
     assert titles(second.objects) == book_titles(range(5, 16))
     assert titles(third.objects) == book_titles(range(1, 16))
+
+
+def test_a_later_chunk_joins_what_another_fetch_has_in_flight(book, federation, gate, shop_b):
+    federation["PROJECTS"]["shop_b"]["BATCH_SIZE"] = 2
+
+    async def main():
+        # Chunks [1, 2] and [3, 4], one after the other: [1, 2] is sent.
+        first = asyncio.ensure_future(afetch_remote_objects({book: [1, 2, 3, 4]}))
+        await await_until(lambda: len(gate.credentials) == 1, "the first chunk sent")
+        # [1, 2] is joined; [3, 4] is not in flight yet: sent.
+        second = asyncio.ensure_future(afetch_remote_objects({book: [1, 2, 3, 4]}))
+        await await_until(lambda: waiting() == 3, "the second fetch joining and sending")
+        gate.release(1)  # [1, 2] answered: the first fetch's [3, 4] is in flight already
+        await await_until(lambda: waiting() == 2, "the first fetch joining [3, 4]")
+        gate.open()
+        return await asyncio.gather(first, second)
+
+    first, second = asyncio.run(main())
+    assert requests(shop_b) == (2, 4)
+    assert titles(first.objects) == titles(second.objects) == book_titles([1, 2, 3, 4])
 
 
 def test_a_fetch_of_several_projects_shares_per_project(book, synced, gate, c_gate, shop_b, shop_c):
