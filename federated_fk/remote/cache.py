@@ -143,14 +143,36 @@ def invalidate(wanted: Mapping[EntityType, Iterable[Any]]) -> None:
         by_project[entity_type.project][entity_type] = pks
     for project, types in by_project.items():
         in_flight().close(project, cache.identities[project], types)
-    keys = [
-        cache.key(entity_type.key, pk)
-        for entity_type, pks in listed.items()
-        if cache.timeouts[entity_type.project] is not None
-        for pk in pks
-    ]
-    if keys:
-        cache.cache.delete_many(keys)
+    for project in by_project:
+        keys = [
+            cache.key(entity_type.key, pk)
+            for entity_type, pks in by_project[project].items()
+            for pk in pks
+        ]
+        timeout = cache.timeouts[project]
+        if keys and timeout is not None:
+            cache.cache.delete_many(keys)
+            # A fetch that started before this tick may still store its older
+            # answer: the mark makes its store() leave these keys alone.
+            tick = _tick(cache.cache, _clock_key(cache.identities[project]))
+            cache.cache.set_many({_invalidated_key(key): tick for key in keys}, timeout=timeout)
+
+
+def _clock_key(identity: str) -> str:
+    return f"federated_fk:{KEY_VERSION}:invalidations:{identity}"
+
+
+def _tick(cache: Any, key: str) -> int:
+    """Advance the counter at ``key`` (atomically where the backend's ``incr`` is)."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # not there yet, or evicted
+        cache.add(key, 0, None)
+        return cache.incr(key)
+
+
+def _invalidated_key(key: str) -> str:
+    return f"{key}:invalidated"
 
 
 class RemoteCache:
@@ -166,6 +188,8 @@ class RemoteCache:
         self.identities = {p: credential_identity(settings) for p, settings in projects.items()}
         self.cache = caches[conf.federation_settings()["CACHE"]]
         self._generations: dict[str, str] = {}
+        #: Per project, the invalidation counter when the fetch started (see store).
+        self._clocks: dict[str, int] = {}
 
     def scope(self, project: str, share: bool) -> ShareScope:
         """Return what a fetch of ``project``'s objects may share (in the caller's context).
@@ -202,12 +226,15 @@ class RemoteCache:
         unreachable, which costs fetches, never a stale answer.
         """
         if project not in self._generations:
-            key = _generation_key(self.identities[project])
-            token = self.cache.get(key)
+            identity = self.identities[project]
+            key, clock = _generation_key(identity), _clock_key(identity)
+            read = self.cache.get_many([key, clock])  # one round trip for both
+            token = read.get(key)
             if token is None:
                 self.cache.add(key, secrets.token_hex(8), None)
                 token = self.cache.get(key)
             self._generations[project] = str(token)
+            self._clocks[project] = int(read.get(clock) or 0)
         return self._generations[project]
 
     def split(
@@ -217,6 +244,9 @@ class RemoteCache:
         hits: Found = {}
         misses: dict[EntityType, list[Any]] = {}
         bypass = is_fresh()
+        for project, timeout in self.timeouts.items():
+            if timeout is not None:
+                self.generation(project)  # and the invalidation counter: before any request
         for entity_type, pks in wanted.items():
             pks = list(pks)
             if bypass or self.timeouts[entity_type.project] is None:
@@ -237,13 +267,26 @@ class RemoteCache:
         return hits, misses
 
     def store(self, found: Found) -> None:
-        """Keep what a fetch found, "gone" included, under its credential's keys."""
+        """Keep what a fetch found, "gone" included, under its credential's keys.
+
+        An object invalidated (``invalidate``, the change follower, in any
+        process sharing the cache) since this fetch started is not stored:
+        its answer may have been read before the change, and would be served
+        for ``CACHE_TIMEOUT``. "Since" is read from a counter in the cache
+        that each invalidation advances, so no clocks are compared.
+        """
         by_project: dict[str, dict[str, Any]] = defaultdict(dict)
         for (key, pk), data in found.items():
             if self.timeouts.get(key[0]) is not None:
                 by_project[key[0]][self.key(key, pk)] = GONE if data is None else data
         for project, values in by_project.items():
-            self.cache.set_many(values, timeout=self.timeouts[project])
+            self.generation(project)  # read at the start unless split() was skipped
+            marks = self.cache.get_many([_invalidated_key(key) for key in values])
+            started = self._clocks[project]
+            for key in [k for k in values if marks.get(_invalidated_key(k), 0) > started]:
+                del values[key]
+            if values:
+                self.cache.set_many(values, timeout=self.timeouts[project])
 
 
 # Answers in flight.
