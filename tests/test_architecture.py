@@ -1,13 +1,14 @@
-"""The architecture the README describes, checked: three rules.
+"""The architecture docs/explanation/architecture.md describes, checked: three rules.
 
 - The import graph runs one way: each module may import (at module level,
   outside ``TYPE_CHECKING``) only modules of its own layer or of the layers
-  before it; imports inside functions only where the README says why
+  before it; imports inside functions only where that page says why
   (``AppConfig.ready()`` and the one lazy import of the HTTP client).
 - One scalar registry: only ``federated_fk.scalars`` maps GraphQL scalars,
   Python types and model fields.
-- The public API is what the README's "Public API" section lists, and nothing
-  else (see that part of this module).
+- The public API is what the "The public API" section of
+  docs/explanation/architecture.md lists, and nothing else (see that part of
+  this module).
 """
 
 import ast
@@ -173,27 +174,34 @@ def test_one_scalar_registry(module, path):
 
 
 # -- The public API ------------------------------------------------------------
-# The public API is what the README's "Public API" section lists, and nothing else.
+# The public API is what the "The public API" section of the architecture page
+# (docs/explanation/architecture.md) lists, and nothing else.
 #
 # A public module is one the section's table names; its public names are its
-# ``__all__``. The demo shops and the README's Python examples import only
-# those names (and the shops' settings name only public dotted paths), and
-# every public name is mentioned in the README, so that nothing is exported
-# without documentation.
+# ``__all__``. The demo shops and the Python examples of the README and of the
+# site's hand-written pages import only those names (and the shops' settings
+# name only public dotted paths), and every public name is mentioned on that
+# page, so that nothing is exported without documentation.
 
 README = (ROOT / "README.md").read_text()
+API_PAGE_PATH = ROOT / "docs" / "explanation" / "architecture.md"
+API_PAGE = API_PAGE_PATH.read_text()
+#: The site's hand-written pages (the reference pages are generated from the code).
+DOC_PAGES = sorted(
+    p for p in (ROOT / "docs").rglob("*.md") if not p.is_relative_to(ROOT / "docs" / "reference")
+)
 PACKAGES = ("federated_fk", "graphql_gateway")
 DEMOS = ("shop_a", "shop_b")
 DOTTED = re.compile(r"(?:federated_fk|graphql_gateway)(?:\.\w+)*")
 
 
-def _section(title: str) -> str:
-    start = README.index(f"\n## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end != -1 else None]
+def _section(text: str, title: str) -> str:
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
 
 
-SECTION = _section("Public API")
+SECTION = _section(API_PAGE, "The public API")
 #: The first column of the section's table.
 PUBLIC_MODULES = tuple(re.findall(r"^\| `([\w.]+)` \|", SECTION, re.MULTILINE))
 #: Every dotted path the section names (modules, and paths named in settings).
@@ -204,14 +212,14 @@ def public_names(module: str) -> list[str]:
     return list(importlib.import_module(module).__all__)
 
 
-def _readme_code() -> str:
-    """The README's code: fenced blocks and inline code spans."""
-    fenced = re.findall(r"^```[^\n]*\n(.*?)^```", README, re.MULTILINE | re.DOTALL)
-    prose = re.sub(r"^```[^\n]*\n.*?^```", "", README, flags=re.MULTILINE | re.DOTALL)
+def _code(text: str) -> str:
+    """A Markdown text's code: fenced blocks and inline code spans."""
+    fenced = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    prose = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
     return "\n".join([*fenced, *re.findall(r"`([^`\n]+)`", prose)])
 
 
-README_IDENTIFIERS = frozenset(re.findall(r"\w+", _readme_code()))
+API_PAGE_IDENTIFIERS = frozenset(re.findall(r"\w+", _code(API_PAGE)))
 
 
 def _is_package_code(module: str) -> bool:
@@ -245,6 +253,16 @@ def _readme_python_blocks() -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", README, re.MULTILINE | re.DOTALL)
 
 
+def _page_python_blocks(page: Path) -> list[str]:
+    """A MyST page's Python blocks (plain, ``{runnable}`` or ``{code-block}``), options removed."""
+    blocks = re.findall(
+        r"^```(?:python|\{(?:runnable|code-block)\} python)\n(.*?)^```",
+        page.read_text(),
+        re.MULTILINE | re.DOTALL,
+    )
+    return [re.sub(r"\A(?::[\w-]+:[^\n]*\n)*", "", block) for block in blocks]
+
+
 def test_the_section_lists_public_modules() -> None:
     assert len(PUBLIC_MODULES) >= 10, PUBLIC_MODULES
     assert len(set(PUBLIC_MODULES)) == len(PUBLIC_MODULES), "a module is listed twice"
@@ -261,11 +279,12 @@ def test_public_module_declares_what_it_exports(module: str) -> None:
 
 
 @pytest.mark.parametrize("module", PUBLIC_MODULES)
-def test_every_public_name_is_in_the_readme(module: str) -> None:
-    undocumented = [name for name in public_names(module) if name not in README_IDENTIFIERS]
+def test_every_public_name_is_on_the_api_page(module: str) -> None:
+    undocumented = [name for name in public_names(module) if name not in API_PAGE_IDENTIFIERS]
     assert not undocumented, (
-        f"{module}.__all__ exports {undocumented}, which the README never mentions: "
-        "document them (at least a line in the 'Public API' section) or stop exporting them"
+        f"{module}.__all__ exports {undocumented}, which {API_PAGE_PATH.relative_to(ROOT)} "
+        "never mentions: document them (at least a line in 'The public API' table) or stop "
+        "exporting them"
     )
 
 
@@ -273,7 +292,7 @@ def test_every_public_name_is_in_the_readme(module: str) -> None:
 def test_demo_imports_only_the_public_api(path: Path) -> None:
     refused = list(refused_imports(ast.parse(path.read_text(), str(path))))
     assert not refused, (
-        f"{path.relative_to(ROOT)} imports what is not public (README 'Public API'): "
+        f"{path.relative_to(ROOT)} imports what is not public (docs/explanation/architecture.md): "
         + "; ".join(f"line {line}: {what}" for line, what in refused)
     )
 
@@ -283,6 +302,14 @@ def test_readme_examples_import_only_the_public_api() -> None:
     assert blocks
     refused = [what for block in blocks for _, what in refused_imports(ast.parse(block))]
     assert not refused, f"README examples import what is not public: {refused}"
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_docs_examples_import_only_the_public_api(page: Path) -> None:
+    refused = [
+        what for block in _page_python_blocks(page) for _, what in refused_imports(ast.parse(block))
+    ]
+    assert not refused, f"{page.relative_to(ROOT)}'s examples import what is not public: {refused}"
 
 
 def _dotted_strings(path: Path) -> Iterator[str]:

@@ -1,7 +1,8 @@
 """``.. public-api::``: autodoc of every public module, name by name from its ``__all__``.
 
 The modules are ``PUBLIC_MODULES`` below; ``tests/test_docs.py`` checks that
-they are those of the "Public API" table ``tests/test_architecture.py`` reads.
+they are those of the table in "The public API" section of
+``docs/explanation/architecture.md``, which ``tests/test_architecture.py`` reads.
 A name several public modules export (``FederatedManyToManyField`` from
 ``federated_fk.fields`` and ``federated_fk.fields.many_to_many``) is documented
 once, where it is first listed, and linked from the others.
@@ -18,7 +19,7 @@ from sphinx.application import Sphinx
 
 from federation_docs.util import GeneratedDirective
 
-#: The public modules, in the order of the "Public API" table.
+#: The public modules, in the order of the table on the architecture page.
 PUBLIC_MODULES = (
     "federated_fk.models",
     "federated_fk.fields",
