@@ -163,11 +163,11 @@ def fetch_project(
     size = session.settings["BATCH_SIZE"]
     chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
 
-    def one(chunk: Chunk) -> Awaitable[Found]:
-        return start(chunk, functools.partial(query.ask, session))
+    def one(chunk: Chunk, answered: Callable[[], None]) -> Awaitable[Found]:
+        return start(chunk, functools.partial(query.ask, session, answered=answered))
 
     at_once = max(1, session.settings["CONCURRENT_BATCHES"])
-    return _in_order([one(chunk) for chunk in chunks[:at_once]], chunks[at_once:], one)
+    return _Pipeline(chunks, one, at_once).result()
 
 
 class _Query:
@@ -181,48 +181,95 @@ class _Query:
         # Where each field is in the answer and how it converts, once per type.
         self.reads = {t.type_name: _reads(t, aliased[t]) for t in types}
 
-    async def ask(self, session: ProjectSession, chunk: Chunk) -> Found:
-        """Send one request for ``chunk``; return its objects, checked and converted."""
+    async def ask(
+        self, session: ProjectSession, chunk: Chunk, answered: Callable[[], None] = lambda: None
+    ) -> Found:
+        """Send one request for ``chunk``; return its objects, checked and converted.
+
+        :param answered: called as soon as the answer has arrived, before it is
+            converted, so that the next request can be under way meanwhile
+        """
         representations = [{"__typename": t.type_name, "id": str(pk)} for t, pk in chunk]
         data = await session.execute(self.text, {"representations": representations})
+        answered()
         entities = _entities(session, data, len(chunk))
         found: Found = {}
-        for (entity_type, _), representation, entity in zip(
-            chunk, representations, entities, strict=True
-        ):
+        rows = zip(chunk, representations, entities, strict=True)
+        for count, ((entity_type, _), representation, entity) in enumerate(rows, 1):
             pk = entity_type.pk.to_python(representation["id"])
             found[(entity_type.key, pk)] = _fields(
                 session, entity_type, representation, entity, self.reads[entity_type.type_name]
             )
+            if count % CONVERT_SLICE == 0:
+                # Let the loop write the next request (and read other projects'
+                # answers) while this one is converted.
+                await asyncio.sleep(0)
         return found
 
 
-async def _in_order(
-    running: list[Awaitable[Found]], later: list[Chunk], one: Callable[[Chunk], Awaitable[Found]]
-) -> Found:
-    """Await the requests under way in chunk order, starting one more as each is answered.
+#: How many entities are converted between two steps of the client loop.
+CONVERT_SLICE = 50
 
-    As many are in flight as were started (``CONCURRENT_BATCHES``).
 
-    :raises RemoteUnavailable: the first failure, in chunk order; the requests
-        still under way are cancelled and none of the answers is used
+class _Pipeline:
+    """One project's chunks, each request sent as soon as an earlier one is answered.
+
+    At most ``at_once`` requests are in flight. A request is sent when an
+    earlier one's answer arrives, not when it has been converted: the
+    conversion on this side overlaps the remote's work on the next request.
     """
-    queue = deque(running)
-    pending = deque(later)
-    found: Found = {}
-    try:
-        while queue:
-            answer = await queue.popleft()
-            if not (found or queue or pending):
-                return answer  # the only request: its answer is the fetch's
-            found.update(answer)
-            if pending:
-                queue.append(one(pending.popleft()))
-    finally:
-        for awaitable in queue:
-            if isinstance(awaitable, asyncio.Future):
-                awaitable.cancel()  # a failure: the others are of no use
-    return found
+
+    def __init__(
+        self,
+        chunks: list[Chunk],
+        one: Callable[[Chunk, Callable[[], None]], Awaitable[Found]],
+        at_once: int,
+    ) -> None:
+        self.one = one
+        self.pending = deque(chunks)
+        #: The requests under way, in chunk order, each with its "answered" signal.
+        self.running: deque[tuple[Awaitable[Found], Callable[[], None]]] = deque()
+        self.closed = False
+        for _ in range(min(at_once, len(chunks))):
+            self._start_next()
+
+    def _start_next(self) -> None:
+        chunk = self.pending.popleft()
+        done = False
+
+        def answered() -> None:
+            # Once per chunk: by its own request's answer, or (a chunk wholly
+            # joined to other fetches' requests) when it is awaited.
+            nonlocal done
+            if not done:
+                done = True
+                if self.pending and not self.closed:
+                    self._start_next()
+
+        self.running.append((self.one(chunk, answered), answered))
+
+    async def result(self) -> Found:
+        """Await the chunks in order; return every object.
+
+        :raises RemoteUnavailable: the first failure, in chunk order; the requests
+            still under way are cancelled and none of the answers is used
+        """
+        found: Found = {}
+        try:
+            while self.running:
+                awaitable, answered = self.running[0]
+                answer = await awaitable
+                self.running.popleft()
+                answered()
+                if not (found or self.running or self.pending):
+                    return answer  # the only request: its answer is the fetch's
+                found.update(answer)
+        finally:
+            self.closed = True  # a shared request's late answer starts nothing
+            for awaitable, _ in self.running:
+                if isinstance(awaitable, asyncio.Future):
+                    awaitable.cancel()  # a failure: the others are of no use
+        return found
 
 
 #: (response key, GraphQL name, Python name, converter) of each field of a type.
