@@ -426,6 +426,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "library_uncommitted": _git("status", "--porcelain", "federated_fk").splitlines(),
     }
     phases: dict[float, list[Phase]] = {r: [] for r in rates}
+    rows: list[dict[str, Any]] = []
     try:
         catch_up = bench.start(args.journal)
         assert bench.writer is not None
@@ -437,7 +438,10 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             for rate, duration in order:
                 phase = bench.phase(rate, duration, f"r{number} {rate:g}/s")
                 phases[rate].append(phase)
-                print(json.dumps({"round": number, **summary(rate, [phase], idle_cpu)}), flush=True)
+                row = {"round": number, **summary(rate, [phase], idle_cpu)}
+                row["load_average_1m_after"] = round(os.getloadavg()[0], 2)
+                rows.append({k: v for k, v in row.items() if not k.endswith("_rounds")})
+                print(json.dumps(row), flush=True)
                 time.sleep(args.settle)
     finally:
         bench.stop()
@@ -463,6 +467,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "drained_with_once": catch_up,
         "follower_idle_cpu_per_s": round(idle_cpu, 4),
         "results": [summary(rate, phases[rate], idle_cpu) for rate in rates],
+        "phases": rows,
     }
 
 
