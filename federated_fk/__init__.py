@@ -7,8 +7,8 @@ package import time)::
     from federated_fk.fields import FederatedForeignKey, FederatedRelation
     from federated_fk.prefetch import FederatedPrefetch
 
-The public API is the ``__all__`` of the modules the README's "Public API"
-section lists; every other module is internal and may change.
+The public API is the ``__all__`` of the modules the documentation's public API table
+(docs/explanation/architecture.md) lists; every other module is internal and may change.
 """
 
 __version__ = "0.1.0"

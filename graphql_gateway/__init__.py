@@ -5,6 +5,6 @@ Add ``"graphql_gateway"`` to INSTALLED_APPS, list the union fields in
 ``graphql_gateway.urls``: ``/graphql/`` serves the schema (with GraphiQL in a
 browser). ``graphql_gateway.schema`` builds one from code.
 
-The public API is the ``__all__`` of the modules the README's "Public API"
-section lists; every other module is internal.
+The public API is the ``__all__`` of the modules the documentation's public API table
+(docs/explanation/architecture.md) lists; every other module is internal.
 """

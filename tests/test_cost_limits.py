@@ -300,7 +300,7 @@ def test_the_demo_queries_pass(shops):
     assert "errors" not in gateway(shops, QUERY)
     assert "errors" not in gateway(shops, BOOKS, {"offset": 0, "limit": 100})  # costs 401
     assert "errors" not in gateway(shops, GRAPHIQL)  # costs 81
-    # The README's example (36), and a full page with three references a book (1,901).
+    # The docs' example (36), and a full page with three references a book (1,901).
     readme = """{ books(limit: 5) { items { ... on ShopBBook {
       title references(limit: 3) { created contentObject { __typename } } } } } }"""
     assert "errors" not in gateway(shops, readme)

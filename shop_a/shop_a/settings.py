@@ -149,7 +149,7 @@ GRAPHQL_GATEWAY = {
     # id and what is named here (a model no union lists publishes nothing more).
     "FIELDS": {"authors.author": ["name"]},
     "GRAPHIQL_QUERY": BOOKS_QUERY,
-    # /subgraph/: the same fields for Apollo Gateway (README, "Scaling out").
+    # /subgraph/: the same fields for Apollo Gateway (docs/howto/scaling-out.md).
     "SERVE_SUBGRAPH": True,
     "MAX_PAGE_SIZE": int(os.environ.get("GATEWAY_MAX_PAGE_SIZE", "100")),
     # Introspection (and so GraphiQL's schema explorer) only where asked for.
