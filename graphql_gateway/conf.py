@@ -43,6 +43,13 @@ class GatewaySettings(TypedDict, total=False):
     #: Fields never published, by the same labels: ``{"books.book": ["cost_price"]}``.
     #: ``password`` is never published, whether listed or not.
     EXCLUDE: dict[str, list[str]]
+    #: Identical queries that arrive while the first is executing wait for
+    #: its result instead of executing again: same text, operation name,
+    #: variables and extensions, and the same caller (Authorization and
+    #: Cookie headers, user, host, scheme, language). Nothing is kept after
+    #: the execution ends; mutations are never shared. One table per process
+    #: and event loop.
+    SHARE_OPERATIONS: bool
 
 
 DEFAULTS: GatewaySettings = {
@@ -59,6 +66,7 @@ DEFAULTS: GatewaySettings = {
     "MAX_COST": None,
     "FIELDS": {},
     "EXCLUDE": {},
+    "SHARE_OPERATIONS": True,
 }
 
 
