@@ -153,6 +153,9 @@ def fetch_project(
     Call on the client loop. The first requests (up to ``CONCURRENT_BATCHES``)
     are under way when this returns, so that a fetch started in the next
     step of the loop finds them in flight; await the result for the objects.
+    Each further request is sent as soon as an earlier one's answer arrives,
+    while that answer is converted (``_Pipeline``): never more requests than
+    one per ``BATCH_SIZE`` ids, never more than ``CONCURRENT_BATCHES`` at once.
 
     :param start: what puts each request under way (by default, a task)
     :raises RemoteUnavailable: (when awaited) the project could not answer, or
