@@ -6,7 +6,7 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
-from django.test import AsyncClient
+from django.test import AsyncClient, Client
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -176,3 +176,16 @@ def test_the_setting_off_executes_every_request(served, settings, shop_b):
     answers = concurrently(*[lambda: post(client)] * 8)
     assert served.count == 8
     assert len({body for _, body in answers}) == 1
+
+
+def test_under_wsgi_each_request_executes_on_its_own_loop(served):
+    # Django runs the async view in an event loop of the request's own (async_to_sync).
+    client = Client()
+    body = {"query": QUERY, "variables": {}, "operationName": "Page"}
+    answers = [
+        client.post("/graphql/", json.dumps(body), content_type="application/json")
+        for _ in range(2)
+    ]
+    assert served.count == 2
+    assert [r.status_code for r in answers] == [200, 200]
+    assert answers[0].content == answers[1].content
