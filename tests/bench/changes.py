@@ -144,7 +144,7 @@ class Writer:
 class Follower:
     """The following service: its set-up commands and its long-running follower process."""
 
-    def __init__(self, folder: Path, url: str, interval: str, batch: str) -> None:
+    def __init__(self, folder: Path, url: str, interval: str, batch: str, cache: str) -> None:
         self.folder = folder
         self.db = folder / "follower.sqlite3"
         self.effects = folder / "effects.log"
@@ -154,7 +154,8 @@ class Follower:
         self.env.update(
             DJANGO_SETTINGS_MODULE=SETTINGS,
             FOLLOW_BENCH_DB=str(self.db),
-            FOLLOW_BENCH_CACHE=str(folder / "cache"),
+            FOLLOW_BENCH_CACHE=cache if cache.startswith("redis://") else str(folder / "cache"),
+            FOLLOW_BENCH_CACHE_PREFIX=folder.name,
             FOLLOW_BENCH_URL=url,
             FOLLOW_BENCH_EFFECTS=str(self.effects),
             FOLLOW_BENCH_INTERVAL=interval,
@@ -248,11 +249,11 @@ class Follower:
 class Bench:
     """The publisher, the follower and the writer, and the phases run with them."""
 
-    def __init__(self, folder: Path, changes: int, interval: str, batch: str) -> None:
+    def __init__(self, folder: Path, changes: int, interval: str, batch: str, cache: str) -> None:
         self.folder = folder
         self.ids = visible_books(changes)
         self.server = SubgraphServer("shop_b", folder, label="Feed", books=self.ids[-1])
-        self.interval, self.batch = interval, batch
+        self.interval, self.batch, self.cache = interval, batch, cache
         self.follower: Follower | None = None
         self.writer: Writer | None = None
 
@@ -261,7 +262,9 @@ class Bench:
 
         :param journal: the publisher's SQLite ``journal_mode``, set before it starts
         """
-        self.follower = Follower(self.folder, self.server.url, self.interval, self.batch)
+        self.follower = Follower(
+            self.folder, self.server.url, self.interval, self.batch, self.cache
+        )
         with ThreadPoolExecutor(1) as pool:  # both services' set-up at once
             migrated = pool.submit(self.follower.manage, "migrate", "--noinput")
             self.server.manage("migrate", "--noinput")
@@ -282,6 +285,14 @@ class Bench:
         if self.writer is not None:
             self.writer.close()
         self.server.stop()
+        if self.cache.startswith("redis://"):
+            import redis
+
+            # Only this run's keys (its prefix), as the follower's settings set it.
+            client = redis.Redis.from_url(self.cache)
+            for key in client.scan_iter(match=f"{self.folder.name}:*"):
+                client.delete(key)
+            client.close()
 
     def idle(self, seconds: float) -> float:
         """The follower's CPU seconds per second while the feed has nothing new."""
@@ -418,7 +429,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     if len(seconds) != len(rates):
         raise SystemExit("--seconds needs one duration per rate")
     changes = max(round(r * s) for r, s in zip(rates, seconds, strict=True))
-    bench = Bench(folder, changes, args.interval, args.batch)
+    bench = Bench(folder, changes, args.interval, args.batch, args.cache)
     load_before = [round(x, 2) for x in os.getloadavg()]
     # The processes run the library as it is now (see git log; others may edit it meanwhile).
     code = {
@@ -460,6 +471,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         f"synchronous={journal['synchronous']}",
         "follow_interval_s": float(args.interval) if args.interval else 0.5,
         "follow_batch": int(args.batch) if args.batch else 500,
+        "follower_cache": "Redis" if args.cache.startswith("redis://") else "file",
         "rounds": args.rounds,
         "seconds_per_round": dict(zip(args.rates.split(","), seconds, strict=True)),
         "effect": "the follower's batch transaction committed (on_commit of its signals)",
@@ -484,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", default="", help="FOLLOW_BATCH (default: the library's)")
     parser.add_argument(
         "--journal", default="wal", help="the publisher's SQLite journal_mode (wal, delete)"
+    )
+    parser.add_argument(
+        "--cache", default="file", help="the follower's cache: file, or a redis:// URL"
     )
     parser.add_argument("--smoke", action="store_true", help="one short round: only checks")
     parser.add_argument("--json", type=Path, help="write the report here")

@@ -1,7 +1,8 @@
 """Settings of the change benchmark's follower process: the following service (shop_a).
 
-Its SQLite file, its file cache (shared with the service's web processes in
-a deployment, so the follower's cache invalidation is real work), the
+Its SQLite file, its cache (shared with the service's web processes in a
+deployment, so the follower's cache invalidation is real work: a file cache
+folder, or a Redis URL with a key prefix of the run's own), the
 followed subgraph's URL and the effects log come from the environment.
 ``FOLLOW_INTERVAL`` and ``FOLLOW_BATCH`` are the library's defaults unless
 ``FOLLOW_BENCH_INTERVAL`` or ``FOLLOW_BENCH_BATCH`` is set.
@@ -19,12 +20,21 @@ DATABASES = {
         "OPTIONS": {"timeout": 20},
     }
 }
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ["FOLLOW_BENCH_CACHE"],
+if os.environ["FOLLOW_BENCH_CACHE"].startswith("redis://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["FOLLOW_BENCH_CACHE"],
+            "KEY_PREFIX": os.environ["FOLLOW_BENCH_CACHE_PREFIX"],
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ["FOLLOW_BENCH_CACHE"],
+        }
+    }
 _SHOP_B = {"URL": os.environ["FOLLOW_BENCH_URL"], "CACHE_TIMEOUT": 3600}
 if os.environ.get("FOLLOW_BENCH_INTERVAL"):
     _SHOP_B["FOLLOW_INTERVAL"] = float(os.environ["FOLLOW_BENCH_INTERVAL"])
