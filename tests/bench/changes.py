@@ -34,8 +34,13 @@ that is the catch-up throughput.
 
 Usage::
 
-    .venv/bin/python -m tests.bench.changes --json tests/bench/changes-DATE.json
+    .venv/bin/python -m tests.bench.changes --seconds 200,60,20 --json tests/bench/changes-DATE.json
+    .venv/bin/python -m tests.bench.changes --cache redis://127.0.0.1:6379/9   # a Redis cache
     .venv/bin/python -m tests.bench.changes --smoke   # under 30 s, what CI runs
+
+The follower's cache is a file cache unless ``--cache`` names a Redis server:
+invalidating a changed object's cache entry is part of its cost per event,
+and what that costs depends on the backend.
 
 Linux only (CPU times from /proc). Loopback only, bounded, stops by itself.
 """
