@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ from tests.servers import DemoShops
 
 #: Sizes, page sizes and request counts of a real run and of ``--quick``.
 SIZES: dict[str, dict[str, Any]] = {
-    "full": {"ffk": 10_000, "limit": [10_000, 100_000], "page": 50, "requests": 100, "apollo": 30},
+    "full": {"ffk": 10_000, "limit": [10_000, 100_000], "page": 50, "requests": 300, "apollo": 100},
     "quick": {"ffk": 100, "limit": [100, 200], "page": 5, "requests": 10, "apollo": 4},
 }
 MIN_RUNS = 5
@@ -65,6 +66,19 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "django": django.get_version(),
         "database": "SQLite",
+    }
+
+
+def tree() -> dict[str, Any]:
+    """The commit measured, and the tracked files that differ from it."""
+    git = ["git", "-C", str(run.ROOT)]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+    status = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return {
+        "commit": commit.stdout.strip(),
+        "modified": [line[3:] for line in status.stdout.splitlines()],
     }
 
 
@@ -241,6 +255,7 @@ def measure(quick: bool, runs: int, save: Callable[[dict], None]) -> dict[str, A
         "runs": runs,
         "batch_size": BATCH_SIZE,
         "machine": {},
+        "tree": tree(),
         "load_average": {"before": load_average()},
         "gc": "collected before each timed call, disabled during it",
         "claims": [],
