@@ -89,6 +89,8 @@ FEDERATION = {
             "TIMEOUT": float(os.environ.get("SHOP_B_TIMEOUT", "3")),
             "BREAKER_THRESHOLD": int(os.environ.get("SHOP_B_BREAKER_THRESHOLD", "5")),
             "BREAKER_COOLDOWN": float(os.environ.get("SHOP_B_BREAKER_COOLDOWN", "5")),
+            # Identical requests in flight share one (the page benchmark turns it off).
+            "SHARE_FETCHES": os.environ.get("SHOP_B_SHARE_FETCHES", "1") != "0",
             # shop_b's books are kept 5 minutes; the follower drops each one
             # shop_b's change feed says changed or was deleted, within a second.
             # SHOP_B_CACHE_TIMEOUT=0 keeps nothing.
@@ -148,6 +150,9 @@ GRAPHQL_GATEWAY = {
     # Authors are reached only through a book's relation: they publish their
     # id and what is named here (a model no union lists publishes nothing more).
     "FIELDS": {"authors.author": ["name"]},
+    # Identical queries in flight share one execution (the benchmark of a
+    # page's own cost turns it off with GATEWAY_SHARE_OPERATIONS=0).
+    "SHARE_OPERATIONS": os.environ.get("GATEWAY_SHARE_OPERATIONS", "1") != "0",
     "GRAPHIQL_QUERY": BOOKS_QUERY,
     # /subgraph/: the same fields for Apollo Gateway (docs/howto/scaling-out.md).
     "SERVE_SUBGRAPH": True,

@@ -376,6 +376,12 @@ class Bench:
         from tests.servers import DemoShops
 
         os.environ["GATEWAY_MAX_PAGE_SIZE"] = str(max(page_sizes))
+        # Each request computes its page and makes its own request to shop_b: this
+        # measures a page's cost, and the same query sent over and over would
+        # otherwise share executions and fetches in flight (SHARE_OPERATIONS,
+        # SHARE_FETCHES; measured on their own by tests.bench.gateways --sharing).
+        os.environ["GATEWAY_SHARE_OPERATIONS"] = "0"
+        os.environ["SHOP_B_SHARE_FETCHES"] = "0"
         biggest = max(page_sizes)
         setups = {
             "federated": DemoShops(self.folder / "gw-federated", extra_books=biggest),
