@@ -51,6 +51,7 @@ from federated_fk.changes.sources import (
     ChangeSource,
     HttpFeedSource,
     MalformedChangePage,
+    follow_delay,
 )
 from federated_fk.exceptions import FederationError, redact_remote_text
 from federated_fk.fields.remote_deletion import apply_remote_deletion
@@ -227,19 +228,8 @@ class Follower:
         return delay
 
     def delay(self, drained: bool = True) -> float:
-        """Return how long to wait before the next batch.
-
-        0 after a batch that left events (``drained`` False); ``FOLLOW_INTERVAL``
-        after one that drained the feed; after failures, ``FOLLOW_INTERVAL``
-        doubled per failure in a row up to ``FOLLOW_MAX_BACKOFF``, then a random
-        part of it (between a half and all) so that followers do not retry in step.
-        """
-        interval = self.settings["FOLLOW_INTERVAL"]
-        if not self.failures:
-            return interval if drained else 0.0
-        ceiling = self.settings["FOLLOW_MAX_BACKOFF"]
-        backoff = min(ceiling, interval * 2 ** min(self.failures, 32))
-        return backoff * (0.5 + self.random() / 2)
+        """Return how long to wait before the next batch (``sources.follow_delay``)."""
+        return follow_delay(self.settings, self.failures, drained, self.random)
 
     def _plan(self, page: ChangePage) -> _Plan:
         """Group the page's events by this project's content types; parse their ids."""

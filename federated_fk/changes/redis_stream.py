@@ -51,6 +51,7 @@ from federated_fk.changes.sources import (
     ChangeSource,
     HttpFeedSource,
     MalformedChangePage,
+    follow_delay,
     parse_page,
 )
 from federated_fk.exceptions import FederationError, RemoteUnavailable
@@ -447,16 +448,5 @@ class ChangeRelay:
         return self.delay()
 
     def delay(self, drained: bool = True) -> float:
-        """Return how long to wait before the next step, as the follower waits.
-
-        0 after a page that moved the cursor; ``FOLLOW_INTERVAL`` after one that
-        drained the feed; after failures, ``FOLLOW_INTERVAL`` doubled per
-        failure in a row up to ``FOLLOW_MAX_BACKOFF``, then between a half and
-        all of it, at random.
-        """
-        interval = self.settings["FOLLOW_INTERVAL"]
-        if not self.failures:
-            return interval if drained else 0.0
-        ceiling = self.settings["FOLLOW_MAX_BACKOFF"]
-        backoff = min(ceiling, interval * 2 ** min(self.failures, 32))
-        return backoff * (0.5 + self.random() / 2)
+        """Return how long to wait before the next step (``sources.follow_delay``)."""
+        return follow_delay(self.settings, self.failures, drained, self.random)

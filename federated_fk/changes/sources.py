@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "ChangeSource",
     "HttpFeedSource",
     "MalformedChangePage",
+    "follow_delay",
     "parse_page",
 ]
 
@@ -183,3 +185,23 @@ def _shown(value: Any) -> str:
     """A short repr of a remote value for a message (redacted by the exception)."""
     shown = repr(value)
     return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def follow_delay(
+    settings: conf.ProjectSettings, failures: int, drained: bool, random: Callable[[], float]
+) -> float:
+    """Return how long a reader of a project's feed waits before its next read.
+
+    0 after a read that left events (``drained`` False); ``FOLLOW_INTERVAL``
+    after one that drained the feed; after failures, ``FOLLOW_INTERVAL``
+    doubled per failure in a row up to ``FOLLOW_MAX_BACKOFF``, then between a
+    half and all of it, at random, so that readers do not retry in step.
+
+    :param failures: failed reads in a row
+    :param random: the jitter's source of numbers in [0, 1)
+    """
+    interval = settings["FOLLOW_INTERVAL"]
+    if not failures:
+        return interval if drained else 0.0
+    backoff = min(settings["FOLLOW_MAX_BACKOFF"], interval * 2 ** min(failures, 32))
+    return backoff * (0.5 + random() / 2)

@@ -55,7 +55,7 @@ import secrets
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -452,7 +452,7 @@ class InFlight:
             return own
         # A task that is cancelled before it runs leaves its joins waiting until
         # their requests end (within TIMEOUT): a delay of cancellation, no leak.
-        return asyncio.ensure_future(_combined(own, joins))
+        return asyncio.ensure_future(combined_answer(own, joins))
 
     def _send(self, scope: ShareScope, chunk: Chunk, ask: Ask) -> asyncio.Future[Found]:
         shared = _Shared(scope, chunk)
@@ -580,8 +580,12 @@ class InFlight:
             shared.task.cancel()
 
 
-async def _combined(own: asyncio.Future[Found] | None, joins: list[Join]) -> Found:
-    """Await a chunk's own request and the requests it joined; its objects, merged."""
+async def combined_answer(own: Awaitable[Found] | None, joins: list[Join]) -> Found:
+    """Await the requests a fetch sent itself, then those it joined; their objects, merged.
+
+    A failure of either fails the whole; a join not awaited (after a failure)
+    is left to the fetches still waiting for it.
+    """
     try:
         found = dict(await own) if own is not None else {}
         for join in joins:

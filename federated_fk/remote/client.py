@@ -23,7 +23,7 @@ from federated_fk.exceptions import FederationError, RemoteProtocolError
 from federated_fk.ids import InvalidId
 from federated_fk.partial import PartialResult
 from federated_fk.remote import events
-from federated_fk.remote.cache import Join, RemoteCache, ShareScope, in_flight
+from federated_fk.remote.cache import RemoteCache, ShareScope, combined_answer, in_flight
 from federated_fk.remote.entities import EntityType, Found, _fields, _reads, fetch_project
 from federated_fk.remote.loop import arun, get_loop, run
 from federated_fk.remote.session import ProjectSession
@@ -77,20 +77,7 @@ def _start_project(
     table = in_flight()
     joins, rest = table.split(scope, wanted)
     own = fetch_project(session, rest, functools.partial(table.start, scope)) if rest else None
-    return _project_answer(own, joins)
-
-
-async def _project_answer(own: Coroutine[Any, Any, Found] | None, joins: list[Join]) -> Found:
-    """Await a project's own requests, then the joined ones; a failure of either fails it."""
-    try:
-        found = await own if own is not None else {}
-        for join in joins:
-            found.update(await join.answer())
-        return found
-    finally:
-        for join in joins:
-            if join.waiting is not None:
-                join.waiting.cancel()  # a no-op once answered; else leaves it to the others
+    return combined_answer(own, joins)
 
 
 def _wait_timeout(wanted: Mapping[EntityType, Iterable[Any]]) -> float:
