@@ -73,8 +73,8 @@ class Published:
     name: str
     entity: type
     model: type[models.Model]
-    #: Model field name -> GraphQL field name, for the fields the type publishes.
-    fields: Mapping[str, str]
+    #: Database column -> GraphQL field name, for the fields the type publishes.
+    columns: Mapping[str, str]
 
 
 def changes_query(published: list[Published], max_limit: int) -> type:
@@ -116,8 +116,10 @@ def published_types(
         if model._meta.label_lower not in labels:
             continue
         own = {f.python_name for f in entity.__strawberry_definition__.fields}
-        fields = {f.name: graphql_name(f.name) for f in model._meta.concrete_fields}
-        found.append(Published(name, entity, model, {k: v for k, v in fields.items() if k in own}))
+        columns = {
+            f.column: graphql_name(f.name) for f in model._meta.concrete_fields if f.name in own
+        }
+        found.append(Published(name, entity, model, columns))
     return found
 
 
@@ -148,12 +150,8 @@ def _change(published: Published, event: ChangeEvent, key: object, shown: bool) 
     if not shown:
         kind, fields = ChangeKind.DELETED, []
     elif event.kind == ChangeEvent.UPDATED:
-        columns = {f.column: f.name for f in published.model._meta.concrete_fields}
-        names = (columns.get(c) for c in event.columns.split(",") if c)
-        kind, fields = (
-            ChangeKind.UPDATED,
-            sorted({published.fields[n] for n in names if n in published.fields}),
-        )
+        changed = (published.columns.get(c) for c in event.columns.split(",") if c)
+        kind, fields = ChangeKind.UPDATED, sorted({name for name in changed if name})
     else:
         kind, fields = ChangeKind.CREATED, []
     return Change(typename=published.name, id=strawberry.ID(str(key)), kind=kind, fields=fields)
