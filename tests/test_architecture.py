@@ -41,7 +41,12 @@ LAYERS = [
         "federated_fk.remote.session",
         "federated_fk.remote.loop",
     ],
-    ["federated_fk.remote.converters", "federated_fk.remote.entities", "federated_fk.remote.cache"],
+    [
+        "federated_fk.remote.converters",
+        "federated_fk.remote.entities",
+        "federated_fk.remote.inflight",
+        "federated_fk.remote.cache",
+    ],
     ["federated_fk.remote.client"],
     ["federated_fk.remote.collect", "federated_fk.remote.options", "federated_fk.remote.loading"],
     ["federated_fk.remote.relations"],

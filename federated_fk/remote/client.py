@@ -23,8 +23,9 @@ from federated_fk.exceptions import FederationError, RemoteProtocolError
 from federated_fk.ids import InvalidId
 from federated_fk.partial import PartialResult
 from federated_fk.remote import events
-from federated_fk.remote.cache import RemoteCache, ShareScope, combined_answer, in_flight
+from federated_fk.remote.cache import RemoteCache
 from federated_fk.remote.entities import EntityType, Found, _fields, _reads, fetch_project
+from federated_fk.remote.inflight import ShareScope, combined_answer, in_flight
 from federated_fk.remote.loop import arun, get_loop, run
 from federated_fk.remote.session import ProjectSession
 

@@ -134,7 +134,7 @@ Ask = Callable[[Chunk], Coroutine[Any, Any, Found]]
 #: Starts one chunk: given it and how to ask for (part of) it, puts what is
 #: needed under way at once and returns what to await for the chunk's objects.
 #: The client starts every chunk through the table of requests in flight
-#: (``federated_fk.remote.cache.InFlight.start``), which joins what is in
+#: (``federated_fk.remote.inflight.InFlight.start``), which joins what is in
 #: flight at that moment and asks only for the rest.
 Start = Callable[[Chunk, Ask], Awaitable[Found]]
 

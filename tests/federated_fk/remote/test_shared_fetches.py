@@ -30,9 +30,9 @@ from federated_fk.remote.cache import (
     credential_identity,
     forget_project,
     fresh,
-    in_flight,
     invalidate,
 )
+from federated_fk.remote.inflight import in_flight
 from federated_fk.remote.loop import get_loop, run
 from tests.federated_fk.conftest import stand_in
 from tests.servers import free_port
