@@ -185,9 +185,9 @@ def load_columns(
         pk = plan.columns.index(model._meta.pk.attname)
         using = queryset.db  # a router call: once, not per row
         selects = plan.selects(connections[using].vendor)
-        for values in _unordered(queryset.filter(pk__in=valid)).values_list(*selects):
-            done = plan.completed(values, using)
-            if done is None:
-                return None
-            found[values[pk]] = done
+        rows = list(_unordered(queryset.filter(pk__in=valid)).values_list(*selects))
+        done = plan.completed(rows, using)
+        if done is None:
+            return None
+        found = {values[pk]: entity for values, entity in zip(rows, done, strict=True)}
     return [k if isinstance(k, Exception) else found.get(k) for k in keys]

@@ -20,8 +20,8 @@ from __future__ import annotations
 import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property, partial
-from operator import itemgetter
+from functools import cached_property
+from types import NoneType
 from typing import Any
 
 from django.db import models
@@ -36,6 +36,7 @@ from graphql import (
     SelectionSetNode,
 )
 from graphql.pyutils import Path, Undefined
+from graphql.type.scalars import serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry_django.fields.field import StrawberryDjangoField
 
@@ -43,6 +44,8 @@ from federated_fk.scalars import decimal_column, decimal_text
 
 #: Completes one entity: returns its response dict, or raises _Unknown.
 Complete = Callable[[Any], dict[str, Any]]
+#: Completes a batch of rows of column values: a ``Completed`` each, or raises _Unknown.
+CompleteRows = Callable[[list[tuple[Any, ...]]], list["Completed"]]
 
 
 class _Unknown(Exception):
@@ -143,20 +146,62 @@ def _plans(schema: Any) -> dict[tuple[str, int], tuple[Any, Complete]]:
     return plans
 
 
-def _plan(
-    object_type: GraphQLObjectType,
-    selection: SelectionSetNode | None,
-    columns: dict[str, int] | None = None,
-) -> Complete:
-    """Return the completion of an entity of ``object_type`` for ``selection``.
+def _plan(object_type: GraphQLObjectType, selection: SelectionSetNode | None) -> Complete:
+    """Return the completion of an entity (a model instance) of ``object_type`` for ``selection``.
 
-    :param columns: complete a tuple of column values, each at its index by
-        attname, instead of a model instance (see ``column_plan``)
     :raises _Unknown: the selection asks for something only graphql-core completes
     """
+    steps = [(key, _step(source)) for key, source in _sources(object_type, selection)]
+
+    def complete(row: Any) -> dict[str, Any]:
+        return {key: step(row) for key, step in steps}
+
+    return complete
+
+
+def _column_plan(
+    object_type: GraphQLObjectType, selection: SelectionSetNode | None, columns: dict[str, int]
+) -> CompleteRows:
+    """Return the completion of a batch of rows of column values, a column at a time.
+
+    :param columns: the index of each column in a row, by attname
+    :raises _Unknown: the selection asks for something only graphql-core completes
+    """
+    keys: list[str] = []
+    steps: list[Callable[[list[tuple[Any, ...]]], list[Any]]] = []
+    for key, source in _sources(object_type, selection):
+        keys.append(key)
+        steps.append(_column_step(source, columns))
+
+    def complete(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        by_row = zip(*(step(rows) for step in steps), strict=True)
+        # Each row has a value per key by construction; strict would check it per row.
+        return [Completed(zip(keys, values, strict=False)) for values in by_row]
+
+    return complete
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the value of one response key comes from (see ``_sources``)."""
+
+    kind: str  # "typename", "id", "reference" or "attribute"
+    object_type: GraphQLObjectType
+    graphql_type: Any = None
+    name: str = ""  # the attribute, or the relation's python name
+    relation: Any = None
+    node: FieldNode | None = None
+
+
+def _sources(
+    object_type: GraphQLObjectType, selection: SelectionSetNode | None
+) -> list[tuple[str, _Source]]:
+    """Each response key of ``selection`` on ``object_type``, in order, with its source."""
     entity = _origin(object_type)
     relations = {r.name: r for r in getattr(entity, "_federated_relations", ())}
-    steps: list[tuple[str, Callable[[Any], Any]]] = []
+    sources: list[tuple[str, _Source]] = []
     seen: dict[str, str] = {}
     for node in _fields_for(object_type.name, selection):
         key = node.alias.value if node.alias else node.name.value
@@ -165,12 +210,8 @@ def _plan(
                 raise _Unknown
             continue
         seen[key] = node.name.value
-        steps.append((key, _step(object_type, node, relations, columns)))
-
-    def complete(row: Any) -> dict[str, Any]:
-        return {key: step(row) for key, step in steps}
-
-    return complete
+        sources.append((key, _source(object_type, node, relations)))
+    return sources
 
 
 def _fields_for(type_name: str, selection: SelectionSetNode | None) -> list[FieldNode]:
@@ -194,54 +235,81 @@ def _fields_for(type_name: str, selection: SelectionSetNode | None) -> list[Fiel
     return fields
 
 
-def _step(
-    object_type: GraphQLObjectType,
-    node: FieldNode,
-    relations: dict[str, Any],
-    columns: dict[str, int] | None = None,
-) -> Callable[[Any], Any]:
+def _source(object_type: GraphQLObjectType, node: FieldNode, relations: dict[str, Any]) -> _Source:
     name = node.name.value
     if node.arguments or node.directives:
         raise _Unknown
     if name == "__typename":
-        type_name = object_type.name
-        return lambda row: type_name
+        return _Source("typename", object_type)
     field = object_type.fields.get(name)
     if field is None:
         raise _Unknown
     definition = field.extensions.get("strawberry-definition")
     if definition is None or definition.extensions or definition.permission_classes:
         raise _Unknown
-    model = getattr(_origin(object_type), "_federated_model", None)
     if name == "id" and node.selection_set is None:
-        if columns is None:
-            return _leaf(field.type, lambda row: str(row.pk))
-        pk = itemgetter(columns[model._meta.pk.attname])
-        return _leaf(field.type, lambda row: str(pk(row)))
+        return _Source("id", object_type, field.type)
     relation = relations.get(definition.python_name)
     if relation is not None and definition.base_resolver is not None:
-        if columns is None:
-            return _reference(field.type, node, relation)
-        if not relation.from_id:
-            raise _Unknown  # its rows are loaded with the batch, not read from a column
-        return _reference(field.type, node, relation, itemgetter(columns[relation.field.attname]))
+        _check_reference(node)
+        return _Source("reference", object_type, field.type, relation=relation, node=node)
     if (
         type(definition) is StrawberryDjangoField
         and definition.base_resolver is None
         and node.selection_set is None
     ):
         attribute = definition.django_name or definition.python_name
-        if columns is None:
-            return _leaf(field.type, lambda row: getattr(row, attribute))
-        if attribute not in columns:
-            raise _Unknown  # a property, or a field that is not a column of its own
-        read = itemgetter(columns[attribute])
-        model_field = model._meta.get_field(attribute)
-        if isinstance(model_field, models.DecimalField):
-            text = decimal_text(model_field)  # the column is read raw: see ColumnPlan
-            return _leaf(field.type, lambda row: text(read(row)))
-        return _leaf(field.type, read)
+        return _Source("attribute", object_type, field.type, name=attribute)
     raise _Unknown
+
+
+def _step(source: _Source) -> Callable[[Any], Any]:
+    """Complete ``source`` of one model instance."""
+    if source.kind == "typename":
+        type_name = source.object_type.name
+        return lambda row: type_name
+    if source.kind == "id":
+        return _leaf(source.graphql_type, lambda row: str(row.pk))
+    if source.kind == "reference":
+        return _reference(source.graphql_type, source.relation)
+    attribute = source.name
+    return _leaf(source.graphql_type, lambda row: getattr(row, attribute))
+
+
+def _column_step(
+    source: _Source, columns: dict[str, int]
+) -> Callable[[list[tuple[Any, ...]]], list[Any]]:
+    """Complete ``source`` of every row of a batch of column values at once."""
+    if source.kind == "typename":
+        type_name = source.object_type.name
+        return lambda rows: [type_name] * len(rows)
+    model = getattr(_origin(source.object_type), "_federated_model", None)
+    if source.kind == "id":
+        pk = columns[model._meta.pk.attname]
+        leaf = _leaf_column(source.graphql_type)
+        return lambda rows: leaf([str(row[pk]) for row in rows])
+    if source.kind == "reference":
+        relation = source.relation
+        if not relation.from_id or relation.many:
+            raise _Unknown  # its rows are loaded with the batch, not read from a column
+        key = columns[relation.field.attname]
+        non_null = isinstance(source.graphql_type, GraphQLNonNull)
+
+        def references(rows: list[tuple[Any, ...]]) -> list[Any]:
+            keys = [row[key] for row in rows]
+            if non_null and None in keys:
+                raise _Unknown
+            return [None if k is None else {"id": str(k)} for k in keys]
+
+        return references
+    if source.name not in columns:
+        raise _Unknown  # a property, or a field that is not a column of its own
+    index = columns[source.name]
+    leaf = _leaf_column(source.graphql_type)
+    if isinstance(model._meta.get_field(source.name), models.DecimalField):
+        text = decimal_text(model._meta.get_field(source.name))  # read raw: see ColumnPlan
+        return lambda rows: leaf([text(row[index]) for row in rows])
+    return lambda rows: leaf([row[index] for row in rows])
 
 
 def _leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -258,7 +326,10 @@ def _leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]
             if non_null:
                 raise _Unknown  # graphql-core would make an error of it
             return None
-        coerced = coerce(value)
+        try:
+            coerced = coerce(value)
+        except Exception:
+            raise _Unknown from None  # graphql-core makes an error of this item alone
         if coerced is None or coerced is Undefined:
             raise _Unknown
         return coerced
@@ -266,16 +337,40 @@ def _leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]
     return complete
 
 
-def _reference(
-    graphql_type: Any,
-    node: FieldNode,
-    relation: Any,
-    column: Callable[[Any], Any] | None = None,
-) -> Callable[[Any], Any]:
-    """Complete a relation selected as ``{ id }`` from what the batch loaded.
+#: Output coercions that give back a string unchanged (``String``, ``ID``,
+#: and scalars serialized by ``str``, as strawberry's ``Decimal``).
+_KEEPS_TEXT = (serialize_string, serialize_id, str)
 
-    :param column: reads the key's column from a row of columns
-    """
+
+def _leaf_column(graphql_type: Any) -> Callable[[list[Any]], list[Any]]:
+    """Complete a column of scalars as graphql-core completes each (see ``_leaf``)."""
+    non_null = isinstance(graphql_type, GraphQLNonNull)
+    scalar = graphql_type.of_type if non_null else graphql_type
+    if not isinstance(scalar, GraphQLScalarType):
+        raise _Unknown
+    coerce = scalar.coerce_output_value
+    keeps_text = any(coerce is f for f in _KEEPS_TEXT)
+
+    def complete(values: list[Any]) -> list[Any]:
+        kinds = set(map(type, values))
+        if non_null and (NoneType in kinds or Undefined in values):
+            raise _Unknown  # graphql-core would make an error of it
+        if keeps_text and kinds <= {str, NoneType}:
+            return values
+        try:
+            done = [None if v is None or v is Undefined else coerce(v) for v in values]
+        except Exception:
+            raise _Unknown from None  # graphql-core makes an error of that item alone
+        for value, coerced in zip(values, done, strict=True):
+            if (coerced is None or coerced is Undefined) and value is not None:
+                raise _Unknown
+        return done
+
+    return complete
+
+
+def _check_reference(node: FieldNode) -> None:
+    """A relation this path completes is selected as ``{ id }`` and nothing else."""
     selection = node.selection_set
     if selection is None or len(selection.selections) != 1:
         raise _Unknown
@@ -288,21 +383,21 @@ def _reference(
         or inner.directives
     ):
         raise _Unknown
+
+
+def _reference(graphql_type: Any, relation: Any) -> Callable[[Any], Any]:
+    """Complete a relation selected as ``{ id }`` from what the batch loaded."""
     non_null = isinstance(graphql_type, GraphQLNonNull)
     if relation.many:
         return _many_reference(relation, non_null)
-    return _single_reference(relation, non_null, column)
+    return _single_reference(relation, non_null)
 
 
-def _single_reference(
-    relation: Any, non_null: bool, column: Callable[[Any], Any] | None = None
-) -> Callable[[Any], Any]:
+def _single_reference(relation: Any, non_null: bool) -> Callable[[Any], Any]:
     field = relation.field
 
     def target_pk(row: models.Model) -> Any:
         # As the relation's resolver reads it (model_fields._single_resolver).
-        if column is not None:
-            return column(row)
         if relation.from_id:
             return getattr(row, field.attname)
         if relation.to_attr in row.__dict__:
@@ -340,7 +435,12 @@ class Completed(dict):  # type: ignore[type-arg]
     rare answer that graphql-core has to complete after all.
     """
 
-    __slots__ = ("source",)
+    __slots__ = ("row",)
+
+    def source(self) -> models.Model:
+        """The model instance of this entity's row."""
+        plan, using, values = self.row
+        return plan.instance(using, values)
 
 
 @dataclass(frozen=True)
@@ -348,13 +448,13 @@ class ColumnPlan:
     """How to answer one entity type of a batch from a ``values_list`` of its columns.
 
     :param columns: the attnames of the model's concrete fields, the query's columns
-    :param complete: completes one row of ``columns`` (raises ``_Unknown`` on a
-        value only graphql-core can complete)
+    :param complete: completes a batch of rows of ``columns``, a column at a time
+        (raises ``_Unknown`` on a value only graphql-core can complete)
     """
 
     model: type[models.Model]
     columns: tuple[str, ...]
-    complete: Complete
+    complete: CompleteRows
 
     @cached_property
     def decimals(self) -> dict[int, Callable[[Any], str | None]]:
@@ -371,16 +471,17 @@ class ColumnPlan:
             for i, c in enumerate(self.columns)
         ]
 
-    def completed(self, values: tuple[Any, ...], using: str) -> Completed | None:
-        """Return the completed entity of one row, or None if graphql-core must complete it."""
+    def completed(self, rows: list[tuple[Any, ...]], using: str) -> list[Completed] | None:
+        """Return the completed entity of each row, or None if graphql-core must complete them."""
         try:
-            done = Completed(self.complete(values))
+            done = self.complete(rows)
         except _Unknown:
             return None
-        done.source = partial(self._instance, using, values)
+        for entity, values in zip(done, rows, strict=True):
+            entity.row = (self, using, values)
         return done
 
-    def _instance(self, using: str, values: tuple[Any, ...]) -> models.Model:
+    def instance(self, using: str, values: tuple[Any, ...]) -> models.Model:
         """The model instance of one row, its raw decimal columns read as Django reads them."""
         row = list(values)
         for i, text in self.decimals.items():
@@ -414,7 +515,7 @@ def column_plan(info: GraphQLResolveInfo, model: type[models.Model]) -> ColumnPl
     if cached is None or cached[0] is not selection:
         columns = tuple(f.attname for f in model._meta.concrete_fields)
         try:
-            complete = _plan(found[0], selection, {c: i for i, c in enumerate(columns)})
+            complete = _column_plan(found[0], selection, {c: i for i, c in enumerate(columns)})
         except _Unknown:
             plan = None
         else:
