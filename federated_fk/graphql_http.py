@@ -92,17 +92,22 @@ def _too_deep(limit: int) -> HTTPException:
 
 
 def _depth_exceeds(value: object, limit: int) -> bool:
-    """Whether arrays and objects in ``value`` nest deeper than ``limit`` (no recursion)."""
-    if not isinstance(value, dict | list):
-        return False
-    # Only containers are pushed: most values of a request are scalars.
-    stack: list[tuple[dict | list, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    """Whether arrays and objects in ``value`` nest deeper than ``limit`` (no recursion).
+
+    One level at a time: a level's containers are gathered with one
+    comprehension per container, as most of a request's values are scalars.
+    """
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        below: list[dict | list] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below += [child for child in children if isinstance(child, dict | list)]
+        level = below
     return False
 
 

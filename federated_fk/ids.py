@@ -96,7 +96,9 @@ def _string(label: str, max_length: int | None, value: Any) -> str:
 
 
 def _integer(label: str, value: Any, bounds: tuple[int | None, int | None]) -> int:
-    if isinstance(value, str):
+    if type(value) is str and len(value) <= 40 and value.isascii() and value.isdigit():
+        number = int(value)  # the usual id: ASCII digits, checked without the pattern
+    elif isinstance(value, str):
         # The length first: int() of a huge string is slow, then refused.
         if len(value) > 40 or not _INTEGER.fullmatch(value):
             raise InvalidId(label, value, "expected an integer in ASCII digits")

@@ -154,8 +154,10 @@ def decimal_text(field: models.DecimalField) -> Callable[[Any], str | None]:
             shortest = repr(value)
             point = shortest.find(".")
             decimals = len(shortest) - point - 1
-            digits = shortest.lstrip("-").replace(".", "", 1).lstrip("0")
-            if point > 0 and "e" not in shortest and decimals <= places and len(digits) <= 15:
+            # At most 15 digits: the sign and the point aside, leading zeros counted
+            # (a value with more characters takes Django's way, exactly as well).
+            digits = len(shortest) - 1 - (shortest[0] == "-")
+            if point > 0 and "e" not in shortest and decimals <= places and digits <= 15:
                 return shortest + zeros[decimals:]
             return str(_float_decimal(value).quantize(quantum, context=context))
         return str(value)
