@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,6 +164,15 @@ def decimal_text(field: models.DecimalField) -> Callable[[Any], str | None]:
         return str(value)
 
     return text
+
+
+def is_finite_number(value: decimal.Decimal | float) -> bool:
+    """Whether ``value`` is a number a column can hold: not a NaN (quiet or
+    signalling) and not an infinity. Unlike ``math.isfinite``, a signalling
+    ``Decimal("sNaN")`` gives False instead of raising."""
+    if isinstance(value, decimal.Decimal):
+        return value.is_finite()
+    return math.isfinite(value)
 
 
 def _decimal(value: Any) -> decimal.Decimal:

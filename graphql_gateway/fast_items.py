@@ -22,28 +22,23 @@ from typing import Any
 
 from graphql import (
     GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfo,
-    GraphQLScalarType,
     GraphQLUnionType,
 )
-from graphql.pyutils import Path, Undefined
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from graphql.pyutils import Path
+
+from federated_fk.graphql_completion import FastListExecutionContext, Unknown, leaf
 
 __all__ = ["GatewayExecutionContext", "mark_page", "mark_plain_read"]
 
-#: Completes one item of a known runtime type: returns its response dict, or raises _Unknown.
+#: Completes one item of a known runtime type: returns its response dict, or raises Unknown.
 Complete = Callable[[Any], dict[str, Any]]
 
 #: The attribute marking a page type's class (``mark_page``).
 PAGE_MARK = "_gateway_page"
 #: The attribute marking a resolver that only reads its object (``mark_plain_read``).
 PLAIN_READ_MARK = "_gateway_plain_read"
-
-
-class _Unknown(Exception):
-    """This path cannot complete the list exactly as graphql-core would."""
 
 
 def mark_page(cls: type) -> type:
@@ -58,40 +53,23 @@ def mark_plain_read(resolver: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return resolver
 
 
-class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class GatewayExecutionContext(FastListExecutionContext):
     """graphql-core's execution, with the items of a page completed in one pass."""
 
-    def complete_list_value(
+    def completes(self, info: GraphQLResolveInfo, path: Path) -> bool:
+        return info.field_name == "items" and _is_page(info.parent_type)
+
+    def complete_fast(
         self,
         return_type: GraphQLList,
         field_details_list: Any,
         info: GraphQLResolveInfo,
         path: Path,
-        result: Any,
-        position_context: Any,
-    ) -> Any:
-        if info.field_name == "items" and type(result) is list and _is_page(info.parent_type):
-            try:
-                return self._complete_items(return_type, field_details_list, info, result)
-            except _Unknown:
-                pass  # graphql-core completes the whole list, errors and all
-        return super().complete_list_value(
-            return_type, field_details_list, info, path, result, position_context
-        )
-
-    def _complete_items(
-        self,
-        return_type: GraphQLList,
-        field_details_list: Any,
-        info: GraphQLResolveInfo,
-        items: list,
+        items: list[Any],
     ) -> list[Any]:
-        middleware = self.middleware_manager
-        if middleware is not None and middleware.middlewares:
-            raise _Unknown
         union = return_type.of_type
         if not isinstance(union, GraphQLUnionType) or union.resolve_type is None:
-            raise _Unknown  # a non-null item type: a null would be an error
+            raise Unknown  # a non-null item type: a null would be an error
         plans: dict[str, Complete] = {}
         completed: list[Any] = []
         for item in items:
@@ -112,24 +90,24 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             name = union.resolve_type(item, info, union)  # type: ignore[misc]
         except Exception:
-            raise _Unknown from None  # graphql-core makes the error
+            raise Unknown from None  # graphql-core makes the error
         if not isinstance(name, str):
-            raise _Unknown  # an awaitable, or no name: graphql-core decides
+            raise Unknown  # an awaitable, or no name: graphql-core decides
         object_type = self.schema.get_type(name)
         if not isinstance(object_type, GraphQLObjectType) or not self.schema.is_sub_type(
             union, object_type
         ):
-            raise _Unknown
+            raise Unknown
         is_type_of = object_type.is_type_of
         if is_type_of is not None and is_type_of(item, info) is not True:
-            raise _Unknown
+            raise Unknown
         return object_type
 
     def _plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Complete:
         """Return what completes an item of ``object_type`` for the selection."""
         grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
         if deferred:
-            raise _Unknown
+            raise Unknown
         steps: list[tuple[str, Callable[[Any], Any]]] = []
         for key, details in grouped.items():
             steps.append((key, _step(object_type, details)))
@@ -146,7 +124,7 @@ def _is_page(parent_type: GraphQLObjectType) -> bool:
 
 
 def _step(object_type: GraphQLObjectType, details: Any) -> Callable[[Any], Any]:
-    """Return what completes one response key of an item, or raise _Unknown."""
+    """Return what completes one response key of an item, or raise Unknown."""
     for detail in details:
         node = detail.node
         if (
@@ -156,14 +134,14 @@ def _step(object_type: GraphQLObjectType, details: Any) -> Callable[[Any], Any]:
             or node.directives
             or node.selection_set is not None
         ):
-            raise _Unknown
+            raise Unknown
     name = details[0].node.name.value
     if name == "__typename":
         type_name = object_type.name
         return lambda item: type_name
     field = object_type.fields.get(name)
     if field is None:
-        raise _Unknown
+        raise Unknown
     definition = field.extensions.get("strawberry-definition")
     resolver = getattr(getattr(definition, "base_resolver", None), "wrapped_func", None)
     if (
@@ -173,33 +151,5 @@ def _step(object_type: GraphQLObjectType, details: Any) -> Callable[[Any], Any]:
         or definition.permission_classes
         or definition.arguments
     ):
-        raise _Unknown
-    return _leaf(field.type, resolver)
-
-
-def _leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Complete a scalar as graphql-core does: its coercion, null only where allowed."""
-    non_null = isinstance(graphql_type, GraphQLNonNull)
-    scalar = graphql_type.of_type if non_null else graphql_type
-    if not isinstance(scalar, GraphQLScalarType):
-        raise _Unknown
-    coerce = scalar.coerce_output_value
-
-    def complete(item: Any) -> Any:
-        try:
-            value = read(item)
-        except Exception:
-            raise _Unknown from None  # graphql-core makes the error, at its path
-        if value is None or value is Undefined:
-            if non_null:
-                raise _Unknown
-            return None
-        try:
-            coerced = coerce(value)
-        except Exception:
-            raise _Unknown from None
-        if coerced is None or coerced is Undefined:
-            raise _Unknown
-        return coerced
-
-    return complete
+        raise Unknown
+    return leaf(field.type, resolver)

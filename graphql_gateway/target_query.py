@@ -13,7 +13,6 @@ and one ``_entities`` request per remote project, whatever the offset.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -32,6 +31,7 @@ from federated_fk.partial import PartialResult
 from federated_fk.pushdown import partial_targets_q
 from federated_fk.remote import fetch_remote_objects
 from federated_fk.remote.converters import snake_case
+from federated_fk.scalars import is_finite_number
 from graphql_gateway.paging import PageError
 from graphql_gateway.targets import Target, graphql_name, python_type, scalar_annotation
 
@@ -94,7 +94,7 @@ def _check_finite(where: str, value: Any) -> None:
 
     :raises PageError: naming the argument
     """
-    if isinstance(value, Decimal | float) and not math.isfinite(value):
+    if isinstance(value, Decimal | float) and not is_finite_number(value):
         raise PageError(f"filter.{where} must be a finite number, got {value}.")
     if isinstance(value, str) and "\x00" in value:
         raise PageError(f"filter.{where} may not hold NUL characters.")

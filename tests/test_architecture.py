@@ -33,7 +33,12 @@ LAYERS = [
         "federated_fk.naming",
         "federated_fk.changes.signals",
     ],
-    ["federated_fk.sdl", "federated_fk.graphql_http", "federated_fk.graphql_cost"],
+    [
+        "federated_fk.sdl",
+        "federated_fk.graphql_http",
+        "federated_fk.graphql_cost",
+        "federated_fk.graphql_completion",
+    ],
     [
         "federated_fk.remote.events",
         "federated_fk.remote.transport",

@@ -21,7 +21,6 @@ import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from types import NoneType
 from typing import Any
 
 from django.db import models
@@ -31,58 +30,44 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfo,
-    GraphQLScalarType,
     InlineFragmentNode,
     SelectionSetNode,
 )
-from graphql.pyutils import Path, Undefined
-from graphql.type.scalars import serialize_id, serialize_string
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from graphql.pyutils import Path
 from strawberry_django.fields.field import StrawberryDjangoField
 
+from federated_fk.graphql_completion import FastListExecutionContext, Unknown, leaf, leaf_column
 from federated_fk.scalars import decimal_column, decimal_text
 
-#: Completes one entity: returns its response dict, or raises _Unknown.
+#: Completes one entity: returns its response dict, or raises Unknown.
 Complete = Callable[[Any], dict[str, Any]]
-#: Completes a batch of rows of column values: a ``Completed`` each, or raises _Unknown.
+#: Completes a batch of rows of column values: a ``Completed`` each, or raises Unknown.
 CompleteRows = Callable[[list[tuple[Any, ...]]], list["Completed"]]
 
 
-class _Unknown(Exception):
-    """This path cannot complete the list exactly as graphql-core would."""
-
-
-class FastEntitiesExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class FastEntitiesExecutionContext(FastListExecutionContext):
     """graphql-core's execution, with the rows of ``_entities`` completed in one pass."""
 
-    def complete_list_value(
+    def completes(self, info: GraphQLResolveInfo, path: Path) -> bool:
+        return info.field_name == "_entities" and path.prev is None
+
+    def for_graphql_core(self, items: list[Any]) -> list[Any]:
+        # Rows completed from columns become rows again.
+        return [row.source() if type(row) is Completed else row for row in items]
+
+    def complete_fast(
         self,
         return_type: GraphQLList,
         field_details_list: Any,
         info: GraphQLResolveInfo,
         path: Path,
-        result: Any,
-        position_context: Any,
-    ) -> Any:
-        if info.field_name == "_entities" and path.prev is None and isinstance(result, list):
-            try:
-                return self._complete_entities(return_type, field_details_list, path, result)
-            except _Unknown:
-                # graphql-core completes them: rows completed from columns become rows again.
-                result = [row.source() if type(row) is Completed else row for row in result]
-        return super().complete_list_value(
-            return_type, field_details_list, info, path, result, position_context
-        )
-
-    def _complete_entities(
-        self, return_type: GraphQLList, field_details_list: Any, path: Path, rows: list[Any]
+        rows: list[Any],
     ) -> list[Any]:
-        middleware = self.middleware_manager
-        if (middleware is not None and middleware.middlewares) or len(field_details_list) != 1:
-            raise _Unknown
+        if len(field_details_list) != 1:
+            raise Unknown
         details = field_details_list[0]
         if details.fragment_variable_values is not None or details.node.directives:
-            raise _Unknown
+            raise Unknown
         selection = details.node.selection_set
         by_model: dict[type, Complete] = {}
         completed: list[Any] = []
@@ -125,7 +110,7 @@ class FastEntitiesExecutionContext(StrawberryGraphQLCoreExecutionContext):
             and getattr(_origin(t), "_federated_model", None) is model
         ]
         if len(found) != 1:
-            raise _Unknown  # a subclass, a proxy, or two types of one model: graphql-core decides
+            raise Unknown  # a subclass, a proxy, or two types of one model: graphql-core decides
         return found[0]
 
 
@@ -149,7 +134,7 @@ def _plans(schema: Any) -> dict[tuple[str, int], tuple[Any, Complete]]:
 def _plan(object_type: GraphQLObjectType, selection: SelectionSetNode | None) -> Complete:
     """Return the completion of an entity (a model instance) of ``object_type`` for ``selection``.
 
-    :raises _Unknown: the selection asks for something only graphql-core completes
+    :raises Unknown: the selection asks for something only graphql-core completes
     """
     steps = [(key, _step(source)) for key, source in _sources(object_type, selection)]
 
@@ -165,7 +150,7 @@ def _column_plan(
     """Return the completion of a batch of rows of column values, a column at a time.
 
     :param columns: the index of each column in a row, by attname
-    :raises _Unknown: the selection asks for something only graphql-core completes
+    :raises Unknown: the selection asks for something only graphql-core completes
     """
     keys: list[str] = []
     steps: list[Callable[[list[tuple[Any, ...]]], list[Any]]] = []
@@ -207,7 +192,7 @@ def _sources(
         key = node.alias.value if node.alias else node.name.value
         if key in seen:
             if seen[key] != node.name.value or node.selection_set is not None:
-                raise _Unknown
+                raise Unknown
             continue
         seen[key] = node.name.value
         sources.append((key, _source(object_type, node, relations)))
@@ -217,11 +202,11 @@ def _sources(
 def _fields_for(type_name: str, selection: SelectionSetNode | None) -> list[FieldNode]:
     """The fields graphql-core collects for ``type_name``, in order; only plain ones."""
     if selection is None:
-        raise _Unknown
+        raise Unknown
     fields: list[FieldNode] = []
     for node in selection.selections:
         if node.directives:
-            raise _Unknown
+            raise Unknown
         if isinstance(node, FieldNode):
             fields.append(node)
         elif isinstance(node, InlineFragmentNode):
@@ -229,24 +214,24 @@ def _fields_for(type_name: str, selection: SelectionSetNode | None) -> list[Fiel
             if condition is None or condition.name.value == type_name:
                 fields.extend(_fields_for(type_name, node.selection_set))
             elif condition.name.value in ("_Entity", "_Any"):
-                raise _Unknown
+                raise Unknown
         else:  # a fragment spread
-            raise _Unknown
+            raise Unknown
     return fields
 
 
 def _source(object_type: GraphQLObjectType, node: FieldNode, relations: dict[str, Any]) -> _Source:
     name = node.name.value
     if node.arguments or node.directives:
-        raise _Unknown
+        raise Unknown
     if name == "__typename":
         return _Source("typename", object_type)
     field = object_type.fields.get(name)
     if field is None:
-        raise _Unknown
+        raise Unknown
     definition = field.extensions.get("strawberry-definition")
     if definition is None or definition.extensions or definition.permission_classes:
-        raise _Unknown
+        raise Unknown
     if name == "id" and node.selection_set is None:
         return _Source("id", object_type, field.type)
     relation = relations.get(definition.python_name)
@@ -260,7 +245,7 @@ def _source(object_type: GraphQLObjectType, node: FieldNode, relations: dict[str
     ):
         attribute = definition.django_name or definition.python_name
         return _Source("attribute", object_type, field.type, name=attribute)
-    raise _Unknown
+    raise Unknown
 
 
 def _step(source: _Source) -> Callable[[Any], Any]:
@@ -269,11 +254,11 @@ def _step(source: _Source) -> Callable[[Any], Any]:
         type_name = source.object_type.name
         return lambda row: type_name
     if source.kind == "id":
-        return _leaf(source.graphql_type, lambda row: str(row.pk))
+        return leaf(source.graphql_type, lambda row: str(row.pk))
     if source.kind == "reference":
         return _reference(source.graphql_type, source.relation)
     attribute = source.name
-    return _leaf(source.graphql_type, lambda row: getattr(row, attribute))
+    return leaf(source.graphql_type, lambda row: getattr(row, attribute))
 
 
 def _column_step(
@@ -286,94 +271,37 @@ def _column_step(
     model = getattr(_origin(source.object_type), "_federated_model", None)
     if source.kind == "id":
         pk = columns[model._meta.pk.attname]
-        leaf = _leaf_column(source.graphql_type)
+        leaf = leaf_column(source.graphql_type)
         return lambda rows: leaf([str(row[pk]) for row in rows])
     if source.kind == "reference":
         relation = source.relation
         if not relation.from_id or relation.many:
-            raise _Unknown  # its rows are loaded with the batch, not read from a column
+            raise Unknown  # its rows are loaded with the batch, not read from a column
         key = columns[relation.field.attname]
         non_null = isinstance(source.graphql_type, GraphQLNonNull)
 
         def references(rows: list[tuple[Any, ...]]) -> list[Any]:
             keys = [row[key] for row in rows]
             if non_null and None in keys:
-                raise _Unknown
+                raise Unknown
             return [None if k is None else {"id": str(k)} for k in keys]
 
         return references
     if source.name not in columns:
-        raise _Unknown  # a property, or a field that is not a column of its own
+        raise Unknown  # a property, or a field that is not a column of its own
     index = columns[source.name]
-    leaf = _leaf_column(source.graphql_type)
+    leaf = leaf_column(source.graphql_type)
     if isinstance(model._meta.get_field(source.name), models.DecimalField):
         text = decimal_text(model._meta.get_field(source.name))  # read raw: see ColumnPlan
         return lambda rows: leaf([text(row[index]) for row in rows])
     return lambda rows: leaf([row[index] for row in rows])
 
 
-def _leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Complete a scalar as graphql-core does: its coercion, null only where allowed."""
-    non_null = isinstance(graphql_type, GraphQLNonNull)
-    scalar = graphql_type.of_type if non_null else graphql_type
-    if not isinstance(scalar, GraphQLScalarType):
-        raise _Unknown
-    coerce = scalar.coerce_output_value
-
-    def complete(row: Any) -> Any:
-        value = read(row)
-        if value is None or value is Undefined:
-            if non_null:
-                raise _Unknown  # graphql-core would make an error of it
-            return None
-        try:
-            coerced = coerce(value)
-        except Exception:
-            raise _Unknown from None  # graphql-core makes an error of this item alone
-        if coerced is None or coerced is Undefined:
-            raise _Unknown
-        return coerced
-
-    return complete
-
-
-#: Output coercions that give back a string unchanged (``String``, ``ID``,
-#: and scalars serialized by ``str``, as strawberry's ``Decimal``).
-_KEEPS_TEXT = (serialize_string, serialize_id, str)
-
-
-def _leaf_column(graphql_type: Any) -> Callable[[list[Any]], list[Any]]:
-    """Complete a column of scalars as graphql-core completes each (see ``_leaf``)."""
-    non_null = isinstance(graphql_type, GraphQLNonNull)
-    scalar = graphql_type.of_type if non_null else graphql_type
-    if not isinstance(scalar, GraphQLScalarType):
-        raise _Unknown
-    coerce = scalar.coerce_output_value
-    keeps_text = any(coerce is f for f in _KEEPS_TEXT)
-
-    def complete(values: list[Any]) -> list[Any]:
-        kinds = set(map(type, values))
-        if non_null and (NoneType in kinds or Undefined in values):
-            raise _Unknown  # graphql-core would make an error of it
-        if keeps_text and kinds <= {str, NoneType}:
-            return values
-        try:
-            done = [None if v is None or v is Undefined else coerce(v) for v in values]
-        except Exception:
-            raise _Unknown from None  # graphql-core makes an error of that item alone
-        for value, coerced in zip(values, done, strict=True):
-            if (coerced is None or coerced is Undefined) and value is not None:
-                raise _Unknown
-        return done
-
-    return complete
-
-
 def _check_reference(node: FieldNode) -> None:
     """A relation this path completes is selected as ``{ id }`` and nothing else."""
     selection = node.selection_set
     if selection is None or len(selection.selections) != 1:
-        raise _Unknown
+        raise Unknown
     (inner,) = selection.selections
     if (
         not isinstance(inner, FieldNode)
@@ -382,7 +310,7 @@ def _check_reference(node: FieldNode) -> None:
         or inner.arguments
         or inner.directives
     ):
-        raise _Unknown
+        raise Unknown
 
 
 def _reference(graphql_type: Any, relation: Any) -> Callable[[Any], Any]:
@@ -405,14 +333,14 @@ def _single_reference(relation: Any, non_null: bool) -> Callable[[Any], Any]:
         elif not relation.hides_rows and field.is_cached(row):
             target = field.get_cached_value(row)
         else:
-            raise _Unknown  # not loaded with the batch: the resolver would query
+            raise Unknown  # not loaded with the batch: the resolver would query
         return None if target is None else target.pk
 
     def complete(row: models.Model) -> Any:
         pk = target_pk(row)
         if pk is None:
             if non_null:
-                raise _Unknown
+                raise Unknown
             return None
         return {"id": str(pk)}
 
@@ -422,7 +350,7 @@ def _single_reference(relation: Any, non_null: bool) -> Callable[[Any], Any]:
 def _many_reference(relation: Any, non_null: bool) -> Callable[[Any], Any]:
     def complete(row: models.Model) -> Any:
         if relation.to_attr not in row.__dict__:
-            raise _Unknown
+            raise Unknown
         return [{"id": str(target.pk)} for target in row.__dict__[relation.to_attr]]
 
     return complete
@@ -449,7 +377,7 @@ class ColumnPlan:
 
     :param columns: the attnames of the model's concrete fields, the query's columns
     :param complete: completes a batch of rows of ``columns``, a column at a time
-        (raises ``_Unknown`` on a value only graphql-core can complete)
+        (raises ``Unknown`` on a value only graphql-core can complete)
     """
 
     model: type[models.Model]
@@ -475,7 +403,7 @@ class ColumnPlan:
         """Return the completed entity of each row, or None if graphql-core must complete them."""
         try:
             done = self.complete(rows)
-        except _Unknown:
+        except Unknown:
             return None
         for entity, values in zip(done, rows, strict=True):
             entity.row = (self, using, values)
@@ -516,7 +444,7 @@ def column_plan(info: GraphQLResolveInfo, model: type[models.Model]) -> ColumnPl
         columns = tuple(f.attname for f in model._meta.concrete_fields)
         try:
             complete = _column_plan(found[0], selection, {c: i for i, c in enumerate(columns)})
-        except _Unknown:
+        except Unknown:
             plan = None
         else:
             plan = ColumnPlan(model, columns, complete)

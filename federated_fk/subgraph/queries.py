@@ -66,7 +66,6 @@ import decimal
 import functools
 import inspect
 import keyword
-import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,7 +83,7 @@ from strawberry import UNSET
 from strawberry.types import Info
 from strawberry_django.ordering import Ordering
 
-from federated_fk.scalars import scalar_of_field
+from federated_fk.scalars import is_finite_number, scalar_of_field
 from federated_fk.sdl import (
     COMPARISON_LOOKUPS,
     FILTER_LOOKUPS,
@@ -587,7 +586,7 @@ def check_operand(where: str, value: Any) -> None:
     """
     if isinstance(value, str) and "\x00" in value:
         raise ValueError(f"{where}: text may not hold NUL characters.")
-    if isinstance(value, decimal.Decimal | float) and not math.isfinite(value):
+    if isinstance(value, decimal.Decimal | float) and not is_finite_number(value):
         raise ValueError(f"{where}: {value} is not a finite number.")
 
 

@@ -214,6 +214,7 @@ def test_books_page_searches_every_shop(shops):
     [
         ({"filter": {"price": {"lt": "NaN"}}}, "filter.price.lt must be a finite number"),
         ({"filter": {"price": {"gte": "-Infinity"}}}, "must be a finite number"),
+        ({"filter": {"price": {"lt": "sNaN"}}}, "filter.price.lt must be a finite number"),
         ({"orderBy": "--price"}, "orderBy must be one of"),
     ],
 )

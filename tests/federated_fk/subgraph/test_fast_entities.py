@@ -5,6 +5,7 @@ import json
 import pytest
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from federated_fk.graphql_completion import Unknown
 from federated_fk.subgraph import fast_entities
 from tests.federated_fk.subgraph.test_model_types import editions  # noqa: F401
 from tests.remoteshop.schema import schema
@@ -39,18 +40,18 @@ def answer(client, query, representations):
 def spy(monkeypatch):
     """Record whether each ``_entities`` list took the fast path."""
     taken = []
-    complete = fast_entities.FastEntitiesExecutionContext._complete_entities
+    complete = fast_entities.FastEntitiesExecutionContext.complete_fast
 
     def recorded(self, *args):
         try:
             result = complete(self, *args)
-        except fast_entities._Unknown:
+        except Unknown:
             taken.append(False)
             raise
         taken.append(True)
         return result
 
-    monkeypatch.setattr(fast_entities.FastEntitiesExecutionContext, "_complete_entities", recorded)
+    monkeypatch.setattr(fast_entities.FastEntitiesExecutionContext, "complete_fast", recorded)
     return taken
 
 

@@ -262,6 +262,7 @@ def test_what_is_not_declared_is_a_graphql_validation_error(remote, query, messa
         # No column holds these (PostgreSQL refuses NUL; SQLite would cut the text there).
         ('filter: {price: {lt: "NaN"}}', "price__lt: NaN is not a finite number"),
         ('filter: {price: {in: ["1", "Infinity"]}}', "is not a finite number"),
+        ('filter: {price: {gt: "-sNaN"}}', "price__gt: -sNaN is not a finite number"),
         (r'filter: {title: {icontains: "a\u0000b"}}', "text may not hold NUL characters"),
         (r'search: "a\u0000"', "search: text may not hold NUL characters"),
     ],

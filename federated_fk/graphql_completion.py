@@ -1,0 +1,151 @@
+"""Complete a list of a GraphQL answer in one pass, as graphql-core would, or not at all.
+
+graphql-core completes a list one item and one field at a time: a resolver
+call, a type check and a coercion per field. Where the completed value of an
+item is known without running anything (a column of a row, an attribute a
+plain resolver reads), an execution context can build the whole list
+directly, with the coercion functions graphql-core would call, so that the
+answer is the same bytes. Two contexts do: the subgraph's ``_entities``
+(``federated_fk.subgraph.fast_entities``) and the gateway's page items
+(``graphql_gateway.fast_items``).
+
+What they share is here: the execution context that tries the fast way and
+falls back to graphql-core for the whole list, and the completion of a leaf
+(one value, or a column of them). Anything this path does not know, or a
+value graphql-core would make an error of, raises ``Unknown``: the list is
+then completed the normal way, errors and all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import NoneType
+from typing import Any
+
+from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo, GraphQLScalarType
+from graphql.pyutils import Path, Undefined
+from graphql.type.scalars import serialize_id, serialize_string
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+
+class Unknown(Exception):
+    """This path cannot complete the list exactly as graphql-core would."""
+
+
+class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution, with the lists a subclass knows completed in one pass.
+
+    A subclass says which lists it completes (``completes``) and how
+    (``complete_fast``, which raises ``Unknown`` for anything it cannot
+    complete exactly); ``for_graphql_core`` turns what its resolvers gave
+    back into what graphql-core completes, when the fast way gives up.
+    """
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList,
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if type(result) is list and self.completes(info, path):
+            middleware = self.middleware_manager
+            try:
+                if middleware is not None and middleware.middlewares:
+                    raise Unknown  # middleware wraps each resolver graphql-core calls
+                return self.complete_fast(return_type, field_details_list, info, path, result)
+            except Unknown:
+                result = self.for_graphql_core(result)
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def completes(self, info: GraphQLResolveInfo, path: Path) -> bool:
+        """Whether the list at ``path`` is one this context completes in one pass."""
+        return False
+
+    def complete_fast(
+        self,
+        return_type: GraphQLList,
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        items: list[Any],
+    ) -> list[Any]:
+        """Return the completed list; raise ``Unknown`` if graphql-core must complete it."""
+        raise Unknown
+
+    def for_graphql_core(self, items: list[Any]) -> list[Any]:
+        """Return ``items`` as graphql-core is to complete them (by default, unchanged)."""
+        return items
+
+
+def leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Return what completes a scalar of one item as graphql-core does: the value
+    ``read`` gives, coerced by the scalar, null only where the type allows it.
+
+    :raises Unknown: (here) the type is not a scalar; (when called) the value
+        would be an error, which graphql-core makes at its path
+    """
+    non_null, coerce = _scalar(graphql_type)
+
+    def complete(item: Any) -> Any:
+        try:
+            value = read(item)
+        except Exception:
+            raise Unknown from None
+        if value is None or value is Undefined:
+            if non_null:
+                raise Unknown
+            return None
+        try:
+            coerced = coerce(value)
+        except Exception:
+            raise Unknown from None
+        if coerced is None or coerced is Undefined:
+            raise Unknown
+        return coerced
+
+    return complete
+
+
+#: Output coercions that give a string back unchanged (``String``, ``ID``,
+#: and scalars serialized by ``str``, as strawberry's ``Decimal``).
+_KEEPS_TEXT = (serialize_string, serialize_id, str)
+_UndefinedType = type(Undefined)
+
+
+def leaf_column(graphql_type: Any) -> Callable[[list[Any]], list[Any]]:
+    """As ``leaf``, for a column of values at once: what completes each, in order.
+
+    A column of strings of a scalar that keeps strings is its own completion.
+    """
+    non_null, coerce = _scalar(graphql_type)
+    keeps_text = any(coerce is f for f in _KEEPS_TEXT)
+
+    def complete(values: list[Any]) -> list[Any]:
+        kinds = set(map(type, values))
+        if non_null and (NoneType in kinds or _UndefinedType in kinds):
+            raise Unknown
+        if keeps_text and kinds <= {str, NoneType}:
+            return values
+        try:
+            done = [None if v is None or v is Undefined else coerce(v) for v in values]
+        except Exception:
+            raise Unknown from None
+        for value, coerced in zip(values, done, strict=True):
+            if (coerced is None or coerced is Undefined) and value is not None:
+                raise Unknown
+        return done
+
+    return complete
+
+
+def _scalar(graphql_type: Any) -> tuple[bool, Callable[[Any], Any]]:
+    non_null = isinstance(graphql_type, GraphQLNonNull)
+    scalar = graphql_type.of_type if non_null else graphql_type
+    if not isinstance(scalar, GraphQLScalarType):
+        raise Unknown
+    return non_null, scalar.coerce_output_value
