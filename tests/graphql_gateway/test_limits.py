@@ -114,3 +114,17 @@ def test_each_text_is_parsed_and_validated_once_and_limits_still_apply(settings)
     for _ in range(2):  # refused the first time, and again from the cache
         result = execute(deep)
         assert result.errors[0].message == "'anonymous' exceeds maximum operation depth of 3"
+
+
+@pytest.mark.parametrize("path", ["/static/..%2f..%2fsettings.py", "/static/%2e%2e/x"])
+def test_a_static_path_out_of_the_static_folders_is_a_400_on_both_shops(shops, path):
+    import urllib.error
+    import urllib.request
+
+    for port in (shops.shop_a.port, shops.shop_b.port):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+        assert refused.value.code == 400
+        css = f"http://127.0.0.1:{port}/static/admin/css/base.css"
+        with urllib.request.urlopen(css, timeout=10) as served:
+            assert served.status == 200
