@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 
 from federated_fk.scalars import scalar_of_field, scalar_of_pk_type
@@ -87,3 +88,33 @@ def read_directive(arguments: dict[str, Any]) -> DjangoModelInfo | None:
 
 def _string_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+#: The longest ``search`` string a subgraph accepts, and the most words in it.
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_TERMS = 10
+
+
+def search_terms(text: str) -> list[str]:
+    """Return the words of a ``search`` argument, as a subgraph reads them.
+
+    Words are split as the admin's search splits them: a "quoted phrase"
+    is one word. Both sides check it, so that a search the owning service
+    would refuse is refused where it is written, as bad input.
+
+    :raises ValueError: the text is longer than ``MAX_SEARCH_LENGTH`` or
+        holds more than ``MAX_SEARCH_TERMS`` words
+    """
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise ValueError(f"A search may be at most {MAX_SEARCH_LENGTH} characters long.")
+    terms = [term for term in (_unquote(t) for t in smart_split(text)) if term]
+    if len(terms) > MAX_SEARCH_TERMS:
+        raise ValueError(f"A search may hold at most {MAX_SEARCH_TERMS} words.")
+    return terms
+
+
+def _unquote(term: str) -> str:
+    try:
+        return unescape_string_literal(term)
+    except ValueError:
+        return term

@@ -28,6 +28,7 @@ from django.core.exceptions import FieldError, ValidationError
 from django.db.models import Q
 
 from federated_fk import conf
+from federated_fk.contract import search_terms
 from federated_fk.exceptions import (
     RemoteNotQueryable,
     TooManyRemoteIds,
@@ -526,6 +527,8 @@ class RemoteQuerySet:
         ``search_fields``, as the admin's search does.
 
         :raises FieldError: the owning service declares no ``search_fields``
+        :raises ValueError: the search is one the owning service refuses
+            (``federated_fk.contract.search_terms``)
         """
         queryable = self._spec.queryable
         if queryable is None:
@@ -536,8 +539,10 @@ class RemoteQuerySet:
                 f"{self._spec.project!r} declares no search_fields for it."
             )
         self._not_sliced("search")
-        # Kept as given: the remote splits words, keeping "quoted words" together.
+        # Kept as given: the remote splits words, keeping "quoted words" together;
+        # what it would refuse is refused here.
         terms = (str(term).strip(),) if str(term).strip() else ()
+        search_terms(" ".join(self._state.search + terms))
         clone = self._chain(search=self._state.search + terms)
         clone._check_route()
         return clone

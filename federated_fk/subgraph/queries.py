@@ -78,11 +78,11 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.db.models.fields.reverse_related import ForeignObjectRel
-from django.utils.text import smart_split, unescape_string_literal
 from strawberry import UNSET
 from strawberry.types import Info
 from strawberry_django.ordering import Ordering
 
+from federated_fk.contract import search_terms
 from federated_fk.scalars import is_finite_number, scalar_of_field
 from federated_fk.sdl import (
     COMPARISON_LOOKUPS,
@@ -104,10 +104,6 @@ MAX_FILTER_TERMS = 100
 
 #: How deep ``AND``/``OR``/``NOT`` may nest.
 MAX_FILTER_DEPTH = 10
-
-#: The longest ``search`` string, and the most words in it.
-MAX_SEARCH_LENGTH = 200
-MAX_SEARCH_TERMS = 10
 
 #: The most entries of one ``orderBy`` argument.
 MAX_ORDER_BY = 10
@@ -666,12 +662,7 @@ class _Compiler:
 
     def search(self, text: str) -> Q:
         check_operand("search", text)
-        if len(text) > MAX_SEARCH_LENGTH:
-            raise ValueError(f"A search may be at most {MAX_SEARCH_LENGTH} characters long.")
-        terms = [_unquote(term) for term in smart_split(text)]
-        terms = [term for term in terms if term]
-        if len(terms) > MAX_SEARCH_TERMS:
-            raise ValueError(f"A search may hold at most {MAX_SEARCH_TERMS} words.")
+        terms = search_terms(text)
         q = Q()
         for term in terms:
             q &= functools.reduce(
@@ -689,13 +680,6 @@ class _Compiler:
             direction = Ordering.DESC_NULLS_FIRST if key.descending else Ordering.ASC_NULLS_LAST
             ordering.append(direction.resolve(key.field.value))
         return [*ordering, "pk"]
-
-
-def _unquote(term: str) -> str:
-    try:
-        return unescape_string_literal(term)
-    except ValueError:
-        return term
 
 
 class _Page:

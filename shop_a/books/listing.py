@@ -24,7 +24,7 @@ from federated_fk.exceptions import FederationError
 from federated_fk.fields import partial_targets_q
 from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
-from graphql_gateway.paging import check_bounds
+from graphql_gateway.paging import PageError, check_bounds
 
 #: The books the list shows: the targets of Reference.content_object, in any shop.
 BOOK_MODELS = [("books", "book"), ("audio", "audiobook")]
@@ -135,13 +135,16 @@ def _matching(key: Any, search: str) -> tuple[Q, dict[str, FederationError]]:
     reported as unavailable.
     """
     words = Q(title__icontains=search) | Q(author__name__icontains=search)
-    querysets = [
-        model._default_manager.filter(words)
-        if ct.is_local
-        else model._default_manager.get_queryset().search(search)
-        for ct in _book_content_types()
-        if (model := ct.model_class()) is not None and (ct.is_local or model._meta.in_schema)
-    ]
+    try:
+        querysets = [
+            model._default_manager.filter(words)
+            if ct.is_local
+            else model._default_manager.get_queryset().search(search)
+            for ct in _book_content_types()
+            if (model := ct.model_class()) is not None and (ct.is_local or model._meta.in_schema)
+        ]
+    except ValueError as exc:  # a search the shops refuse (too many words)
+        raise PageError(f"q: {exc}") from None
     found = partial_targets_q(key, querysets)
     return found.objects, found.errors
 

@@ -230,3 +230,12 @@ def test_text_with_a_nul_character_is_refused_everywhere(shops):
     with pytest.raises(urllib.error.HTTPError) as refused:
         shops.get("/books/?q=a%00b")
     assert refused.value.code == 400 and b"NUL" in refused.value.read()
+
+
+def test_a_search_the_remote_shop_would_refuse_is_a_400_not_an_outage(shops):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        shops.get("/books/?q=" + "%20".join("abcdefghijk"))
+    assert refused.value.code == 400
+    assert b"at most 10 words" in refused.value.read()
+    status, html = shops.get("/books/?q=" + "%20".join("abcdefghij"))
+    assert status == 200 and "is unavailable right now" not in html

@@ -268,6 +268,14 @@ def test_search_needs_search_fields(no_requests):
         Book.objects.search("dune")
 
 
+def test_a_search_the_owning_service_would_refuse_is_refused_here(Book, no_requests):
+    ten = Book.objects.search(" ".join("abcde")).search('"f g" h i j k')
+    with pytest.raises(ValueError, match="at most 10 words"):
+        ten.search("l")
+    with pytest.raises(ValueError, match="at most 200 characters"):
+        Book.objects.search("x" * 201)
+
+
 def test_misuse_is_refused_as_django_refuses_it(Book, no_requests):
     sliced = Book.objects.all()[:5]
     with pytest.raises(TypeError, match="Cannot filter a query once a slice has been taken"):
