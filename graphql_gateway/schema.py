@@ -18,6 +18,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 
 from federated_fk.graphql_cost import CostLimiter, CostLimits, ListSize
@@ -25,6 +26,7 @@ from federated_fk.graphql_http import OneErrorRecord
 from federated_fk.ids import InvalidId
 from federated_fk.scalars import scalar_map
 from federated_fk.subgraph.caches import cache_extensions
+from federated_fk.subgraph.entities import entity_classes
 from graphql_gateway.conf import gateway_settings
 from graphql_gateway.fast_items import GatewayExecutionContext
 from graphql_gateway.generate import FederatedUnion, build_query
@@ -133,7 +135,33 @@ class GatewaySchema(OneErrorRecord, strawberry.Schema):
 
 
 class GatewaySubgraphSchema(OneErrorRecord, strawberry.federation.Schema):
-    """The gateway's subgraph schema: the errors of one request are logged as one record."""
+    """The gateway's subgraph schema: the errors of one request are logged as one record.
+
+    Its ``_entities`` checks what it is given before strawberry resolves it,
+    as ``federated_fk.subgraph.SubgraphSchema`` does: representations that are
+    not objects naming an entity type resolvable here refuse the call, and one
+    without an ``id`` fails alone.
+    """
+
+    max_representations = 1000
+
+    # strawberry builds ``_entities`` from this signature: keep its types.
+    def entities_resolver(
+        self, info: strawberry.Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        try:
+            entity_classes(self, representations, self.max_representations)
+        except ValueError as exc:
+            raise GraphQLError(str(exc)) from None  # the caller's mistake: said, not masked
+        results: list[Any] = []
+        for representation in representations:
+            if "id" in representation:
+                # A copy: strawberry takes the __typename out of what it is given.
+                results += super().entities_resolver(info, [dict(representation)])
+            else:
+                type_name = representation["__typename"]
+                results.append(GraphQLError(f"A representation of {type_name} needs an id."))
+        return results
 
 
 def _config() -> StrawberryConfig:

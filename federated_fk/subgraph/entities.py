@@ -78,25 +78,40 @@ class SubgraphSchema(OneErrorRecord, strawberry.federation.Schema):
         return results
 
     def _entity_classes(self, representations: list[Any]) -> dict[str, type]:
-        """Check the representations; return the entity class of each type named."""
-        if len(representations) > self.max_representations:
-            raise ValueError(
-                f"At most {self.max_representations} representations per request, "
-                f"got {len(representations)}."
-            )
-        known = {
-            name: t.definition.origin
-            for name, t in self.schema_converter.type_map.items()
-            if _is_entity(t)
-        }
-        given = {r.get("__typename") if isinstance(r, dict) else None for r in representations}
-        unknown = given - set(known)
-        if unknown:
-            names = ", ".join(sorted(repr(n) for n in unknown))
-            raise ValueError(
-                f"Unknown entity type {names}; this subgraph has: {', '.join(sorted(known))}."
-            )
-        return {name: known[name] for name in given}
+        return entity_classes(self, representations, self.max_representations)
+
+
+def entity_classes(
+    schema: strawberry.federation.Schema, representations: list[Any], most: int
+) -> dict[str, type]:
+    """Check the representations of an ``_entities`` call; return the entity class
+    of each type they name.
+
+    :param most: the most representations one call may hold
+    :raises ValueError: too many representations, or one that is not an
+        object naming an entity type ``schema`` resolves
+    """
+    if len(representations) > most:
+        raise ValueError(f"At most {most} representations per request, got {len(representations)}.")
+    known = {
+        name: t.definition.origin
+        for name, t in schema.schema_converter.type_map.items()
+        if _is_entity(t)
+    }
+    given = {r.get("__typename") if isinstance(r, dict) else None for r in representations}
+    unknown = given - set(known)
+    if unknown:
+        names = ", ".join(sorted(_shown(n) for n in unknown))
+        raise ValueError(
+            f"Unknown entity type {names}; this subgraph has: {', '.join(sorted(known))}."
+        )
+    return {name: known[name] for name in given}
+
+
+def _shown(name: Any) -> str:
+    # A name as given, cut short: it is the caller's input, quoted back.
+    text = repr(name)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 async def _awaited(value: Any) -> Any:

@@ -82,3 +82,37 @@ def test_stored_out_of_range_ids_null_only_their_own_items(own_shops):
     assert page["items"] == [*old["items"], None, None, None]
     # A stored id no row can have names no row: missing, as in a prefetch, local or remote.
     assert "errors" not in after
+
+
+@pytest.mark.parametrize(
+    ("representations", "message"),
+    [
+        ([{"__typename": "Nope", "id": "1"}], "Unknown entity type 'Nope'"),
+        ([{"id": "1"}], "Unknown entity type None"),
+        (["x"], "Unknown entity type None"),
+        ([[]], "Unknown entity type None"),
+        # Key-only stubs of another service's types: resolved by their own subgraph.
+        ([{"__typename": "ShopBBook", "id": "5"}], "Unknown entity type 'ShopBBook'"),
+        ([{"__typename": "Query", "id": "1"}], "Unknown entity type 'Query'"),
+    ],
+)
+def test_representations_the_subgraph_cannot_resolve_are_refused_clearly(
+    own_shops, representations, message
+):
+    body = post(f"{own_shops.url}/subgraph/", ENTITIES, {"representations": representations})
+    assert body["data"] is None
+    assert message in body["errors"][0]["message"]
+    assert "ShopABook" in body["errors"][0]["message"]  # what it does resolve
+
+
+def test_a_representation_without_an_id_fails_alone(own_shops):
+    representations = [{"__typename": "ShopABook"}, {"__typename": "ShopABook", "id": "2"}]
+    body = post(f"{own_shops.url}/subgraph/", ENTITIES, {"representations": representations})
+    assert body["data"]["_entities"][0] is None and body["data"]["_entities"][1]["id"] == "2"
+    assert body["errors"] == [
+        {
+            "message": "A representation of ShopABook needs an id.",
+            "locations": body["errors"][0]["locations"],
+            "path": ["_entities", 0],
+        }
+    ]
