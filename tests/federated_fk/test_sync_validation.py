@@ -106,3 +106,19 @@ def test_one_bad_project_stops_every_project(settings, remote, misbehaving, tmp_
     assert not GenericContentType.objects.filter(project__in=["shop_x", "shop_y"]).exists()
     assert (tmp_path / "shop_x.graphql").read_text() == OLD
     assert not (tmp_path / "shop_y.graphql").exists()
+
+
+def test_verbosity_0_writes_nothing_and_the_stored_schema_is_readable(remote, tmp_path):
+    import os
+    import stat
+
+    remote(GOOD)
+    (tmp_path / "shop_x.graphql").unlink()
+    out = StringIO()
+    call_command("sync_remote_contenttypes", "shop_x", schema_dir=tmp_path, stdout=out, verbosity=0)
+    assert out.getvalue() == ""
+    assert GenericContentType.objects.filter(project="shop_x").exists()
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = stat.S_IMODE((tmp_path / "shop_x.graphql").stat().st_mode)
+    assert mode == 0o666 & ~umask  # as any new file of the process, not private

@@ -22,6 +22,8 @@ class Command(BaseCommand):
         "Reads each remote project's subgraph SDL (_service { sdl }), creates or "
         "updates its generic content types, and stores the SDL under the schema folder."
     )
+    #: 0 writes nothing; 1 (the default) says what was read, changed and stored.
+    verbosity = 1
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -37,6 +39,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, projects: list[str], schema_dir: str | None, **options: Any
     ) -> None:
+        self.verbosity = options.get("verbosity", 1)
         projects = projects or sorted(conf.federation_settings()["PROJECTS"])
         if not projects:
             raise CommandError("No remote projects: FEDERATION['PROJECTS'] is empty.")
@@ -49,7 +52,12 @@ class Command(BaseCommand):
                 path = folder / f"{project}.graphql"
                 self.sync(project, remote)
                 replace_file(path, sdl.rstrip() + "\n")
-                self.stdout.write(f"{project}: stored the schema in {path}")
+                self.say(f"{project}: stored the schema in {path}")
+
+    def say(self, text: str) -> None:
+        """Report what was done: with ``--verbosity 0``, nothing is written."""
+        if self.verbosity >= 1:
+            self.stdout.write(text)
 
     def read(self, project: str) -> tuple[str, list[RemoteEntity]]:
         """Return the SDL of ``project`` and its entity types; raise CommandError if unusable."""
@@ -68,7 +76,7 @@ class Command(BaseCommand):
         except FederationError as exc:
             # The message may quote the remote (its errors, its SDL).
             raise CommandError(redact_remote_text(exc)) from None
-        self.stdout.write(f"{project}: read the schema, {len(remote)} entity types")
+        self.say(f"{project}: read the schema, {len(remote)} entity types")
         return sdl, remote
 
     def sync(self, project: str, remote: list[RemoteEntity]) -> None:
@@ -95,7 +103,7 @@ class Command(BaseCommand):
                     project=project, app_label=entity.app_label, model=entity.model, **wanted
                 )
                 counts["created"] += 1
-                self.stdout.write(f"  created {label}: {', '.join(entity.fields)}")
+                self.say(f"  created {label}: {', '.join(entity.fields)}")
                 continue
             changed = [name for name, value in wanted.items() if getattr(ct, name) != value]
             if changed:
@@ -103,10 +111,10 @@ class Command(BaseCommand):
                     setattr(ct, name, wanted[name])
                 ct.save(update_fields=changed)
                 counts["updated"] += 1
-                self.stdout.write(f"  updated {label}: {', '.join(changed)}")
+                self.say(f"  updated {label}: {', '.join(changed)}")
             else:
                 counts["unchanged"] += 1
-                self.stdout.write(f"  unchanged {label}")
+                self.say(f"  unchanged {label}")
         for ct in existing.values():
             if ct.in_schema:
                 ct.in_schema = False
@@ -114,12 +122,12 @@ class Command(BaseCommand):
                 why = "no longer in the schema: its objects are not fetched any more"
             else:
                 why = "not in the schema: the remote does not expose this model"
-            self.stdout.write(
+            self.say(
                 f"  left alone {project} | {ct.app_label}.{ct.model}: {why} "
                 "(remove it by hand once nothing references it)"
             )
         GenericContentType.objects.clear_cache()
-        self.stdout.write(
+        self.say(
             f"{project}: {counts['created']} created, {counts['updated']} updated, "
             f"{counts['unchanged']} unchanged, {len(existing)} left alone."
         )
@@ -136,6 +144,11 @@ def replace_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); a schema is no secret: the
+        # mode a new file would get under the process's umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle, 0o666 & ~umask)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
