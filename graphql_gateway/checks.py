@@ -7,6 +7,7 @@ deployment (``check --deploy``).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -15,7 +16,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from federated_fk.exceptions import FederationError
 from federated_fk.fields import FederatedForeignKey
 from federated_fk.sdl import InvalidSchema, entities
-from graphql_gateway.conf import gateway_settings
+from graphql_gateway.conf import GRAPHIQL_FILES, gateway_settings
 from graphql_gateway.generate import FederatedUnion, build_types
 from graphql_gateway.targets import configured_label, stored_schemas
 
@@ -161,5 +162,28 @@ def check_introspection(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             "The gateway answers introspection queries: anyone can read its whole schema.",
             hint="Set GRAPHQL_GATEWAY['INTROSPECTION'] = False in production.",
             id="graphql_gateway.W101",
+        )
+    ]
+
+
+def check_graphiql(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when GraphiQL's files are missing: /graphql/ in a browser would stay blank."""
+    folder = gateway_settings()["GRAPHIQL_ASSETS"]
+    missing = [
+        relative
+        for relative, _ in GRAPHIQL_FILES.values()
+        if not folder or not (Path(folder) / relative).is_file()
+    ]
+    if not missing:
+        return []
+    where = f"in {folder}" if folder else "(GRAPHQL_GATEWAY['GRAPHIQL_ASSETS'] is not set)"
+    return [
+        Warning(
+            f"GraphiQL's files are not installed {where}: the GraphiQL page of "
+            "/graphql/ will not load in a browser (queries still work).",
+            hint="Run npm install beside a copy of graphql_gateway/graphiql/package.json and set "
+            "GRAPHIQL_ASSETS to the node_modules folder it makes; or silence this check where "
+            "nobody opens GraphiQL.",
+            id="graphql_gateway.W002",
         )
     ]

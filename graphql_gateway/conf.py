@@ -52,6 +52,16 @@ class GatewaySettings(TypedDict, total=False):
     SHARE_OPERATIONS: bool
 
 
+#: GraphiQL's files, by the name its page asks for: (path inside GRAPHIQL_ASSETS,
+#: content type). The package.json beside this module installs them (npm install).
+GRAPHIQL_FILES = {
+    "react.js": ("react/umd/react.production.min.js", "text/javascript"),
+    "react-dom.js": ("react-dom/umd/react-dom.production.min.js", "text/javascript"),
+    "graphiql.js": ("graphiql/graphiql.min.js", "text/javascript"),
+    "graphiql.css": ("graphiql/graphiql.min.css", "text/css"),
+}
+
+
 DEFAULTS: GatewaySettings = {
     "UNIONS": [],
     "DEFAULT_PAGE_SIZE": 20,

@@ -11,18 +11,10 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from federated_fk.graphql_http import GraphQLView
-from graphql_gateway.conf import gateway_settings
+from graphql_gateway.conf import GRAPHIQL_FILES, gateway_settings
 from graphql_gateway.loader import ObjectLoader
 from graphql_gateway.schema import GatewayContext
 from graphql_gateway.sharing import in_flight, is_query, operation_key
-
-#: The GraphiQL page's files, by the name it asks for, inside GRAPHIQL_ASSETS.
-GRAPHIQL_FILES = {
-    "react.js": ("react/umd/react.production.min.js", "text/javascript"),
-    "react-dom.js": ("react-dom/umd/react-dom.production.min.js", "text/javascript"),
-    "graphiql.js": ("graphiql/graphiql.min.js", "text/javascript"),
-    "graphiql.css": ("graphiql/graphiql.min.css", "text/css"),
-}
 
 
 class GatewayView(GraphQLView):
@@ -87,16 +79,23 @@ def graphiql_file(request: HttpRequest, name: str) -> FileResponse:
         relative, content_type = GRAPHIQL_FILES[name]
     except KeyError:
         raise Http404(f"No GraphiQL file {name!r}.") from None
-    folder = gateway_settings()["GRAPHIQL_ASSETS"] or "GRAPHQL_GATEWAY['GRAPHIQL_ASSETS']"
+    folder = gateway_settings()["GRAPHIQL_ASSETS"]
     path = Path(folder) / relative
-    if not path.is_file():
-        raise Http404(
-            f"GraphiQL's files are not installed in {folder}: "
-            "run npm install in graphql_gateway/graphiql (./run_demo.sh does)."
-        )
+    if not folder or not path.is_file():
+        raise Http404(graphiql_missing(folder))
     response = FileResponse(path.open("rb"), content_type=content_type)
     response["Cache-Control"] = "max-age=86400"
     return response
+
+
+def graphiql_missing(folder: str) -> str:
+    """Say why GraphiQL's files are not served, and how to install them."""
+    where = f"in {folder}" if folder else "anywhere: GRAPHQL_GATEWAY['GRAPHIQL_ASSETS'] is not set"
+    return (
+        f"GraphiQL's files are not installed {where}. Run npm install beside a copy of "
+        "graphql_gateway/graphiql/package.json and set GRAPHIQL_ASSETS to the node_modules "
+        "folder it makes."
+    )
 
 
 class SubgraphView(GatewayView):
