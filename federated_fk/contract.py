@@ -102,9 +102,12 @@ def search_terms(text: str) -> list[str]:
     is one word. Both sides check it, so that a search the owning service
     would refuse is refused where it is written, as bad input.
 
-    :raises ValueError: the text is longer than ``MAX_SEARCH_LENGTH`` or
-        holds more than ``MAX_SEARCH_TERMS`` words
+    :raises ValueError: the text is longer than ``MAX_SEARCH_LENGTH``, holds
+        more than ``MAX_SEARCH_TERMS`` words, or a NUL character (no column
+        holds one)
     """
+    if "\x00" in text:
+        raise ValueError("A search may not hold NUL characters.")
     if len(text) > MAX_SEARCH_LENGTH:
         raise ValueError(f"A search may be at most {MAX_SEARCH_LENGTH} characters long.")
     terms = [term for term in (_unquote(t) for t in smart_split(text)) if term]

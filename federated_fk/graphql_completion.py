@@ -27,6 +27,9 @@ from graphql.pyutils import Path, Undefined
 from graphql.type.scalars import serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+#: Completes one item (a row, an object): returns its response dict, or raises ``Unknown``.
+Complete = Callable[[Any], dict[str, Any]]
+
 
 class Unknown(Exception):
     """This path cannot complete the list exactly as graphql-core would."""

@@ -256,5 +256,8 @@ class FederatedAutocompleteJsonView(AutocompleteJsonView):
             # whole, still finds it (checked when the form is saved).
             target = stand_in_for(model, self.term.strip())
             return [target] if target is not None and offset == 0 else []
-        found = model._default_manager.get_queryset().search(self.term)
+        try:
+            found = model._default_manager.get_queryset().search(self.term)
+        except ValueError:
+            return []  # a search its service refuses (too long, too many words): none found
         return list(found[offset : offset + limit])

@@ -16,7 +16,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from federated_fk.exceptions import FederationError
 from federated_fk.fields import FederatedForeignKey
 from federated_fk.sdl import InvalidSchema, entities
-from graphql_gateway.conf import GRAPHIQL_FILES, gateway_settings
+from graphql_gateway.conf import GRAPHIQL_FILES, GRAPHIQL_INSTALL, gateway_settings
 from graphql_gateway.generate import FederatedUnion, build_types
 from graphql_gateway.targets import configured_label, stored_schemas
 
@@ -181,9 +181,7 @@ def check_graphiql(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         Warning(
             f"GraphiQL's files are not installed {where}: the GraphiQL page of "
             "/graphql/ will not load in a browser (queries still work).",
-            hint="Run npm install beside a copy of graphql_gateway/graphiql/package.json and set "
-            "GRAPHIQL_ASSETS to the node_modules folder it makes; or silence this check where "
-            "nobody opens GraphiQL.",
+            hint=f"{GRAPHIQL_INSTALL} Or silence this check where nobody opens GraphiQL.",
             id="graphql_gateway.W002",
         )
     ]

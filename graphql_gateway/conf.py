@@ -60,6 +60,11 @@ GRAPHIQL_FILES = {
     "graphiql.js": ("graphiql/graphiql.min.js", "text/javascript"),
     "graphiql.css": ("graphiql/graphiql.min.css", "text/css"),
 }
+#: How to install them, said where they are missing.
+GRAPHIQL_INSTALL = (
+    "Run npm install beside a copy of graphql_gateway/graphiql/package.json and set "
+    "GRAPHIQL_ASSETS to the node_modules folder it makes."
+)
 
 
 DEFAULTS: GatewaySettings = {

@@ -28,12 +28,9 @@ from graphql import (
 )
 from graphql.pyutils import Path
 
-from federated_fk.graphql_completion import FastListExecutionContext, Unknown, leaf
+from federated_fk.graphql_completion import Complete, FastListExecutionContext, Unknown, leaf
 
 __all__ = ["GatewayExecutionContext", "mark_page", "mark_plain_read"]
-
-#: Completes one item of a known runtime type: returns its response dict, or raises Unknown.
-Complete = Callable[[Any], dict[str, Any]]
 
 #: The attribute marking a page type's class (``mark_page``).
 PAGE_MARK = "_gateway_page"

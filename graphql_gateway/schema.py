@@ -156,8 +156,10 @@ class GatewaySubgraphSchema(OneErrorRecord, strawberry.federation.Schema):
         results: list[Any] = []
         for representation in representations:
             if "id" in representation:
-                # A copy: strawberry takes the __typename out of what it is given.
-                results += super().entities_resolver(info, [dict(representation)])
+                # Only the key: strawberry passes every other member to resolve_reference as
+                # an argument (and takes the __typename out of what it is given).
+                key = {"__typename": representation["__typename"], "id": representation["id"]}
+                results += super().entities_resolver(info, [key])
             else:
                 type_name = representation["__typename"]
                 results.append(GraphQLError(f"A representation of {type_name} needs an id."))

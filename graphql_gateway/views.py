@@ -11,7 +11,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from federated_fk.graphql_http import GraphQLView
-from graphql_gateway.conf import GRAPHIQL_FILES, gateway_settings
+from graphql_gateway.conf import GRAPHIQL_FILES, GRAPHIQL_INSTALL, gateway_settings
 from graphql_gateway.loader import ObjectLoader
 from graphql_gateway.schema import GatewayContext
 from graphql_gateway.sharing import in_flight, is_query, operation_key
@@ -91,11 +91,7 @@ def graphiql_file(request: HttpRequest, name: str) -> FileResponse:
 def graphiql_missing(folder: str) -> str:
     """Say why GraphiQL's files are not served, and how to install them."""
     where = f"in {folder}" if folder else "anywhere: GRAPHQL_GATEWAY['GRAPHIQL_ASSETS'] is not set"
-    return (
-        f"GraphiQL's files are not installed {where}. Run npm install beside a copy of "
-        "graphql_gateway/graphiql/package.json and set GRAPHIQL_ASSETS to the node_modules "
-        "folder it makes."
-    )
+    return f"GraphiQL's files are not installed {where}. {GRAPHIQL_INSTALL}"
 
 
 class SubgraphView(GatewayView):

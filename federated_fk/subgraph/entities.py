@@ -98,7 +98,7 @@ def entity_classes(
         for name, t in schema.schema_converter.type_map.items()
         if _is_entity(t)
     }
-    given = {r.get("__typename") if isinstance(r, dict) else None for r in representations}
+    given = {_type_name(r) for r in representations}
     unknown = given - set(known)
     if unknown:
         names = ", ".join(sorted(_shown(n) for n in unknown))
@@ -106,6 +106,12 @@ def entity_classes(
             f"Unknown entity type {names}; this subgraph has: {', '.join(sorted(known))}."
         )
     return {name: known[name] for name in given}
+
+
+def _type_name(representation: Any) -> str | None:
+    """The ``__typename`` a representation names; None unless it is an object naming a string."""
+    name = representation.get("__typename") if isinstance(representation, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _shown(name: Any) -> str:

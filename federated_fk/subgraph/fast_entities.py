@@ -36,11 +36,15 @@ from graphql import (
 from graphql.pyutils import Path
 from strawberry_django.fields.field import StrawberryDjangoField
 
-from federated_fk.graphql_completion import FastListExecutionContext, Unknown, leaf, leaf_column
+from federated_fk.graphql_completion import (
+    Complete,
+    FastListExecutionContext,
+    Unknown,
+    leaf,
+    leaf_column,
+)
 from federated_fk.scalars import decimal_column, decimal_text
 
-#: Completes one entity: returns its response dict, or raises Unknown.
-Complete = Callable[[Any], dict[str, Any]]
 #: Completes a batch of rows of column values: a ``Completed`` each, or raises Unknown.
 CompleteRows = Callable[[list[tuple[Any, ...]]], list["Completed"]]
 
@@ -159,8 +163,8 @@ def _column_plan(
         steps.append(_column_step(source, columns))
 
     def complete(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        if not rows:
-            return []
+        if not steps:
+            return [Completed() for _ in rows]  # nothing selected on this type: {}
         by_row = zip(*(step(rows) for step in steps), strict=True)
         # Each row has a value per key by construction; strict would check it per row.
         return [Completed(zip(keys, values, strict=False)) for values in by_row]
@@ -271,8 +275,8 @@ def _column_step(
     model = getattr(_origin(source.object_type), "_federated_model", None)
     if source.kind == "id":
         pk = columns[model._meta.pk.attname]
-        leaf = leaf_column(source.graphql_type)
-        return lambda rows: leaf([str(row[pk]) for row in rows])
+        ids = leaf_column(source.graphql_type)
+        return lambda rows: ids([str(row[pk]) for row in rows])
     if source.kind == "reference":
         relation = source.relation
         if not relation.from_id or relation.many:
@@ -290,11 +294,12 @@ def _column_step(
     if source.name not in columns:
         raise Unknown  # a property, or a field that is not a column of its own
     index = columns[source.name]
-    leaf = leaf_column(source.graphql_type)
-    if isinstance(model._meta.get_field(source.name), models.DecimalField):
-        text = decimal_text(model._meta.get_field(source.name))  # read raw: see ColumnPlan
-        return lambda rows: leaf([text(row[index]) for row in rows])
-    return lambda rows: leaf([row[index] for row in rows])
+    values = leaf_column(source.graphql_type)
+    model_field = model._meta.get_field(source.name)
+    if isinstance(model_field, models.DecimalField):
+        text = decimal_text(model_field)  # read raw: see ColumnPlan
+        return lambda rows: values([text(row[index]) for row in rows])
+    return lambda rows: values([row[index] for row in rows])
 
 
 def _check_reference(node: FieldNode) -> None:

@@ -156,6 +156,16 @@ def test_local_and_remote_targets_are_found_by_typing_part_of_a_title(
 
 
 @pytest.mark.urls(__name__)
+def test_a_search_the_remote_would_refuse_finds_nothing_there_and_asks_nothing(
+    staff_client, federation, shop_b
+):
+    Book.objects.create(title="a b c d e f g h i j k")
+    body = search(staff_client, "a b c d e f g h i j k")  # 11 words: shop_b takes at most 10
+    assert [r["text"] for r in body["results"]] == ["a b c d e f g h i j k (book, shop_a)"]
+    assert shop_b.stats()["graphql_requests"] == 0
+
+
+@pytest.mark.urls(__name__)
 def test_pages_of_twenty_per_type(staff_client, federation, shop_b):
     ct = remote_ct()
     first = search(staff_client, "B Book 1", types=str(ct.pk))

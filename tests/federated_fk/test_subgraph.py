@@ -129,6 +129,15 @@ def test_an_unknown_typename_gets_a_clear_error(client, rows):
     )
 
 
+@pytest.mark.parametrize("type_name", [["Book"], {"a": 1}, 7, None])
+def test_a_typename_that_is_no_string_gets_a_clear_error(client, rows, type_name):
+    variables = {"representations": [{"__typename": type_name, "id": "1"}]}
+    status, body = post(client, ENTITIES, variables)
+    assert status == 200
+    assert body["data"] is None
+    assert body["errors"][0]["message"].startswith("Unknown entity type None; this subgraph has:")
+
+
 def test_too_many_representations_get_a_clear_error(client, rows):
     status, body = post(client, ENTITIES, reps(*[("Book", i) for i in range(10_000)]))
     assert status == 200

@@ -94,6 +94,8 @@ def test_stored_out_of_range_ids_null_only_their_own_items(own_shops):
         # Key-only stubs of another service's types: resolved by their own subgraph.
         ([{"__typename": "ShopBBook", "id": "5"}], "Unknown entity type 'ShopBBook'"),
         ([{"__typename": "Query", "id": "1"}], "Unknown entity type 'Query'"),
+        ([{"__typename": ["ShopABook"], "id": "1"}], "Unknown entity type None"),
+        ([{"__typename": {"a": 1}, "id": "1"}], "Unknown entity type None"),
     ],
 )
 def test_representations_the_subgraph_cannot_resolve_are_refused_clearly(
@@ -116,3 +118,10 @@ def test_a_representation_without_an_id_fails_alone(own_shops):
             "path": ["_entities", 0],
         }
     ]
+
+
+def test_members_besides_the_key_are_not_passed_on(own_shops):
+    representations = [{"__typename": "ShopABook", "id": "2", "cls": 1, "info": 2}]
+    body = post(f"{own_shops.url}/subgraph/", ENTITIES, {"representations": representations})
+    assert "errors" not in body, body
+    assert body["data"]["_entities"][0]["id"] == "2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -145,10 +146,8 @@ def replace_file(path: Path, text: str) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp makes the file private (0600); a schema is no secret: the
-        # mode a new file would get under the process's umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(handle, 0o666 & ~umask)
+        # stored file's mode, or the one a new file gets under the umask.
+        os.chmod(handle, _file_mode(path))
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
@@ -157,3 +156,23 @@ def replace_file(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _file_mode(path: Path) -> int:
+    """The mode of ``path`` if it exists, else the mode ``open()`` would give a new file.
+
+    The umask is read from ``/proc`` where there is one: setting it to read it
+    back would change it, for a moment, for every thread of the process.
+    """
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        pass
+    try:
+        status = Path("/proc/self/status").read_text()
+        umask = int(
+            next(line.split()[1] for line in status.splitlines() if line.startswith("Umask:")), 8
+        )
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = 0o022  # the common default
+    return 0o666 & ~umask

@@ -274,6 +274,8 @@ def test_a_search_the_owning_service_would_refuse_is_refused_here(Book, no_reque
         ten.search("l")
     with pytest.raises(ValueError, match="at most 200 characters"):
         Book.objects.search("x" * 201)
+    with pytest.raises(ValueError, match="NUL"):
+        Book.objects.search("a\x00b")
 
 
 def test_misuse_is_refused_as_django_refuses_it(Book, no_requests):
