@@ -35,7 +35,7 @@ from federated_fk.fields.many_to_many.forms import (
     verify_remote_targets,
 )
 from federated_fk.fields.remote_key import parse_target
-from federated_fk.ids import InvalidId, parse_remote_id
+from federated_fk.ids import InvalidId, parse_ids, parse_remote_id
 from federated_fk.models import GenericContentType
 from federated_fk.remote import RemoteObject
 
@@ -263,7 +263,10 @@ def selected_labels(key: Key, values: Iterable[str], using: str | None = None) -
         if ct.is_remote:
             objects = [stand_in_for(model, object_id) for object_id in values_by_id]
         else:
-            objects = list(model._base_manager.using(using).filter(pk__in=list(values_by_id)))
+            # Only ids that can be keys of the model: a form shown again with a bad one.
+            parsed = parse_ids(model, list(values_by_id), using)
+            keys = [k for k in parsed if not isinstance(k, InvalidId)]
+            objects = list(model._base_manager.using(using).filter(pk__in=keys)) if keys else []
         for obj in objects:
             if obj is not None and str(obj.pk) in values_by_id:
                 labels[values_by_id[str(obj.pk)]] = option_text(obj, ct)

@@ -294,6 +294,17 @@ def test_saving_checks_that_the_remote_target_exists_with_one_request(
 
 
 @pytest.mark.urls(__name__)
+@pytest.mark.parametrize("object_id", ["abc", "1.5", "9223372036854775808", "9" * 5000])
+def test_a_local_id_no_row_can_have_is_a_form_error(staff_client, federation, object_id):
+    local_ct = GenericContentType.objects.get_for_model(Book)
+    value = key_string(local_ct.pk, object_id)
+    response = staff_client.post("/admin/testapp/reference/add/", {"content_object": value})
+    assert response.status_code == 200  # the form again, with its error
+    assert response.context["adminform"].form.errors["content_object"]
+    assert not Reference.objects.exists()
+
+
+@pytest.mark.urls(__name__)
 def test_saving_while_the_service_is_down_is_a_form_error(staff_client, shop_b_down):
     value = key_string(remote_ct().pk, 12)
     response = staff_client.post("/admin/testapp/reference/add/", {"content_object": value})
