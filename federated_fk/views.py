@@ -19,6 +19,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
 from django.utils.translation import gettext as _
 
+from federated_fk.contract import MAX_SEARCH_LENGTH
 from federated_fk.exceptions import FederationError
 from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField, RemoteForeignKey
 from federated_fk.forms import (
@@ -30,11 +31,14 @@ from federated_fk.forms import (
     stand_in_for,
     target_types,
 )
+from federated_fk.ids import InvalidId, parse_ids
 from federated_fk.models import GenericContentType
 
 __all__ = ["FederatedAutocompleteJsonView", "shortcut"]
 
 logger = logging.getLogger("federated_fk.admin")
+#: The largest offset a picker page asks for: a service's offsets are 32-bit Ints.
+MAX_OFFSET = 2**31 - 1
 
 
 def shortcut(request: HttpRequest, content_type_id: Any, object_id: Any) -> HttpResponseRedirect:
@@ -145,10 +149,13 @@ class FederatedAutocompleteJsonView(AutocompleteJsonView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         self.term, self.key, types = self.process_request(request)
-        try:
-            number = max(int(request.GET.get("page") or 1), 1)
-        except ValueError:
-            raise Http404(_("Page is not “last”, nor can it be converted to an int.")) from None
+        raw = request.GET.get("page") or "1"
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+            raise Http404(_("Page is not “last”, nor can it be converted to an int."))
+        number = max(int(raw), 1)
+        if (number - 1) * self.paginate_by > MAX_OFFSET:
+            # Past any offset a service takes (a 32-bit Int): nothing there.
+            raise Http404(_("That page contains no results"))
         page = self.search(request, types, number)
         unavailable = [
             {
@@ -168,7 +175,9 @@ class FederatedAutocompleteJsonView(AutocompleteJsonView):
     ) -> tuple[str, Key, list[GenericContentType]]:
         """Return the term, the key and the types to search; PermissionDenied if malformed."""
         term = request.GET.get("term", "")
-        if "\x00" in term:  # no column holds it (PostgreSQL refuses it): malformed, as Django's
+        # No column holds a NUL (PostgreSQL refuses it); a term longer than any service
+        # searches for would only make a query too large for the database: malformed.
+        if "\x00" in term or len(term) > MAX_SEARCH_LENGTH:
             raise PermissionDenied
         try:
             source = apps.get_model(request.GET["app_label"], request.GET["model_name"])
@@ -179,10 +188,9 @@ class FederatedAutocompleteJsonView(AutocompleteJsonView):
             raise PermissionDenied
         if isinstance(key, RemoteForeignKey) or not request.GET.get("types"):
             return term, key, target_types(key)
-        try:
-            wanted = {int(t) for t in request.GET["types"].split(",")}
-        except ValueError as exc:
-            raise PermissionDenied from exc
+        wanted = parse_ids(GenericContentType, request.GET["types"].split(","))
+        if any(isinstance(pk, InvalidId) for pk in wanted):
+            raise PermissionDenied
         rows = candidate_types(key).filter(pk__in=wanted).order_by("project", "app_label", "model")
         return term, key, [ct for ct in rows if is_pickable(ct)]
 

@@ -227,8 +227,25 @@ def test_only_staff_search_and_malformed_requests_are_refused(staff_client, fede
             "field_name": "content_object",
             "term": "a\x00b",
         },
+        # Longer than any service searches for (1,000 words would be too deep for SQLite).
+        {
+            "app_label": "testapp",
+            "model_name": "reference",
+            "field_name": "content_object",
+            "term": "a " * 1000,
+        },
+        # A content-type id no row can have.
+        {
+            "app_label": "testapp",
+            "model_name": "reference",
+            "field_name": "content_object",
+            "types": "99999999999999999999",
+        },
     ):
         assert staff_client.get(SEARCH, params).status_code == 403
+    key = {"app_label": "testapp", "model_name": "reference", "field_name": "content_object"}
+    for page in ("0x1", "1.5", "9" * 4300, "99999999999", str(2**31 - 1)):
+        assert staff_client.get(SEARCH, {**key, "term": "x", "page": page}).status_code == 404
 
 
 @pytest.mark.urls(__name__)
