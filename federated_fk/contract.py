@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 
-from federated_fk.scalars import scalar_of_field, scalar_of_pk_type
+from federated_fk.scalars import scalar_of_field, scalar_of_pk_type, text_problem
 
 #: The name of the directive, in the SDL.
 DIRECTIVE = "djangoModel"
@@ -103,13 +103,13 @@ def search_terms(text: str) -> list[str]:
     would refuse is refused where it is written, as bad input.
 
     :raises ValueError: the text is longer than ``MAX_SEARCH_LENGTH``, holds
-        more than ``MAX_SEARCH_TERMS`` words, or a NUL character (no column
-        holds one)
+        more than ``MAX_SEARCH_TERMS`` words, or what ``text_problem`` refuses
     """
-    if "\x00" in text:
-        raise ValueError("A search may not hold NUL characters.")
     if len(text) > MAX_SEARCH_LENGTH:
         raise ValueError(f"A search may be at most {MAX_SEARCH_LENGTH} characters long.")
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValueError(f"A search {problem}.")
     terms = [term for term in (_unquote(t) for t in smart_split(text)) if term]
     if len(terms) > MAX_SEARCH_TERMS:
         raise ValueError(f"A search may hold at most {MAX_SEARCH_TERMS} words.")

@@ -166,6 +166,28 @@ def decimal_text(field: models.DecimalField) -> Callable[[Any], str | None]:
     return text
 
 
+#: The longest text a filter compares with. A database refuses far longer patterns
+#: (SQLite a LIKE pattern over 50,000 bytes); no title or name is this long.
+MAX_TEXT_OPERAND = 10_000
+
+
+def text_problem(value: str) -> str | None:
+    """Say what makes ``value`` text no column holds or no database compares, or None.
+
+    A NUL character (PostgreSQL refuses it, SQLite cuts the text there), a lone
+    surrogate (no UTF-8 encodes it), or more than ``MAX_TEXT_OPERAND`` characters.
+    """
+    if "\x00" in value:
+        return "may not hold NUL characters"
+    if len(value) > MAX_TEXT_OPERAND:
+        return f"may be at most {MAX_TEXT_OPERAND} characters long"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (it holds a lone surrogate)"
+    return None
+
+
 def is_finite_number(value: decimal.Decimal | float) -> bool:
     """Whether ``value`` is a number a column can hold: not a NaN (quiet or
     signalling) and not an infinity. Unlike ``math.isfinite``, a signalling

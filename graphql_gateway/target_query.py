@@ -31,7 +31,7 @@ from federated_fk.partial import PartialResult
 from federated_fk.pushdown import partial_targets_q
 from federated_fk.remote import fetch_remote_objects
 from federated_fk.remote.converters import snake_case
-from federated_fk.scalars import is_finite_number
+from federated_fk.scalars import is_finite_number, text_problem
 from graphql_gateway.paging import PageError
 from graphql_gateway.targets import Target, graphql_name, python_type, scalar_annotation
 
@@ -90,14 +90,15 @@ def lookups_of(given: Any) -> dict[str, Any]:
 
 
 def _check_finite(where: str, value: Any) -> None:
-    """Refuse what no column holds: NaN, infinities, text with a NUL character.
+    """Refuse what no column holds: NaN, infinities, text ``text_problem`` refuses.
 
     :raises PageError: naming the argument
     """
     if isinstance(value, Decimal | float) and not is_finite_number(value):
         raise PageError(f"filter.{where} must be a finite number, got {value}.")
-    if isinstance(value, str) and "\x00" in value:
-        raise PageError(f"filter.{where} may not hold NUL characters.")
+    problem = text_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise PageError(f"filter.{where} {problem}.")
 
 
 def pushdown(lookups: dict[str, Any], members: list[Target], key: Any) -> PartialResult[Q]:

@@ -83,7 +83,7 @@ from strawberry.types import Info
 from strawberry_django.ordering import Ordering
 
 from federated_fk.contract import search_terms
-from federated_fk.scalars import is_finite_number, scalar_of_field
+from federated_fk.scalars import is_finite_number, scalar_of_field, text_problem
 from federated_fk.sdl import (
     COMPARISON_LOOKUPS,
     FILTER_LOOKUPS,
@@ -574,14 +574,15 @@ def _resolver(query: QueryType) -> Callable[..., Any]:
 
 
 def check_operand(where: str, value: Any) -> None:
-    """Refuse a value no column holds: text with a NUL character, NaN or an infinity.
+    """Refuse a value no column holds: NaN, an infinity, or text ``text_problem`` refuses.
 
     (PostgreSQL refuses NUL in text outright; SQLite would cut the text there.)
 
     :raises ValueError: naming where the value was given
     """
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError(f"{where}: text may not hold NUL characters.")
+    problem = text_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise ValueError(f"{where}: text {problem}.")
     if isinstance(value, decimal.Decimal | float) and not is_finite_number(value):
         raise ValueError(f"{where}: {value} is not a finite number.")
 

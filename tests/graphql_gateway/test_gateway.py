@@ -215,6 +215,11 @@ def test_books_page_searches_every_shop(shops):
         ({"filter": {"price": {"lt": "NaN"}}}, "filter.price.lt must be a finite number"),
         ({"filter": {"price": {"gte": "-Infinity"}}}, "must be a finite number"),
         ({"filter": {"price": {"lt": "sNaN"}}}, "filter.price.lt must be a finite number"),
+        ({"filter": {"title": {"exact": "\ud800"}}}, "filter.title.exact is not valid Unicode"),
+        (
+            {"filter": {"title": {"icontains": "a" * 50_001}}},
+            "filter.title.icontains may be at most 10000 characters long",
+        ),
         ({"orderBy": "--price"}, "orderBy must be one of"),
     ],
 )

@@ -265,11 +265,27 @@ def test_what_is_not_declared_is_a_graphql_validation_error(remote, query, messa
         ('filter: {price: {gt: "-sNaN"}}', "price__gt: -sNaN is not a finite number"),
         (r'filter: {title: {icontains: "a\u0000b"}}', "text may not hold NUL characters"),
         (r'search: "a\u0000"', "search: text may not hold NUL characters"),
+        # A pattern past what SQLite compares (50,000 bytes); no title is this long.
+        (
+            "filter: {title: {icontains: " + json.dumps("a" * 10_001) + "}}",
+            "text may be at most 10000 characters long",
+        ),
     ],
 )
 def test_limits_of_one_query(remote, arguments, message):
     body = remote.query(f"{{ queryBook({arguments}) {{ total }} }}")
     assert body["data"] is None and message in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfffb"])
+def test_text_no_encoding_holds_is_refused(remote, text):
+    # A lone surrogate: JSON can carry it in a variable; no UTF-8 encodes it.
+    query = "query ($t: String) { queryBook(filter: {title: {exact: $t}}) { total } }"
+    body = remote.query(query, t=text)
+    assert body["data"] is None
+    assert "text is not valid Unicode (it holds a lone surrogate)" in body["errors"][0]["message"]
+    body = remote.query("query ($t: String) { queryBook(search: $t) { total } }", t=text)
+    assert "is not valid Unicode" in body["errors"][0]["message"]
 
 
 def test_limit_zero_counts_without_listing(remote):
