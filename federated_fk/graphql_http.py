@@ -40,9 +40,13 @@ class GraphQLView(AsyncGraphQLView):
 
     :cvar max_json_depth: the deepest nesting of arrays and objects accepted
         in a JSON body or in ``variables``
+    :cvar max_json_containers: the most arrays and objects in one of them (each
+        is an input object or list that graphql-core coerces; an ``_entities``
+        call of 1,000 representations holds about 1,000)
     """
 
     max_json_depth = 32
+    max_json_containers = 20_000
 
     async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
@@ -64,8 +68,13 @@ class GraphQLView(AsyncGraphQLView):
             raise _too_deep(self.max_json_depth) from None
         except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
             raise HTTPException(400, f"Unable to parse request body as JSON: {exc}.") from None
-        if _depth_exceeds(value, self.max_json_depth):
+        exceeded = _shape_exceeds(value, self.max_json_depth, self.max_json_containers)
+        if exceeded == "depth":
             raise _too_deep(self.max_json_depth)
+        if exceeded == "containers":
+            raise HTTPException(
+                400, f"The JSON holds more than {self.max_json_containers} arrays and objects."
+            )
         if not isinstance(value, dict | list) or (
             isinstance(value, list) and not all(isinstance(item, dict) for item in value)
         ):
@@ -91,24 +100,28 @@ def _too_deep(limit: int) -> HTTPException:
     return HTTPException(400, f"The JSON is nested more than {limit} levels deep.")
 
 
-def _depth_exceeds(value: object, limit: int) -> bool:
-    """Whether arrays and objects in ``value`` nest deeper than ``limit`` (no recursion).
+def _shape_exceeds(value: object, depth_limit: int, containers_limit: int) -> str | None:
+    """Whether arrays and objects in ``value`` nest deeper than ``depth_limit``
+    ("depth") or number more than ``containers_limit`` ("containers"); None if neither.
 
-    One level at a time: a level's containers are gathered with one
-    comprehension per container, as most of a request's values are scalars.
+    One level at a time, with no recursion: a level's containers are gathered
+    with one comprehension per container, as most of a request's values are scalars.
     """
     level = [value] if isinstance(value, dict | list) else []
-    depth = 0
+    depth = containers = 0
     while level:
         depth += 1
-        if depth > limit:
-            return True
+        containers += len(level)
+        if depth > depth_limit:
+            return "depth"
+        if containers > containers_limit:
+            return "containers"
         below: list[dict | list] = []
         for item in level:
             children = item.values() if isinstance(item, dict) else item
             below += [child for child in children if isinstance(child, dict | list)]
         level = below
-    return False
+    return None
 
 
 class OneErrorRecord:

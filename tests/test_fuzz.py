@@ -11,6 +11,7 @@ variable defaults are priced as ``tests/test_cost_limits.py`` says, computed
 here independently: refused exactly when over the limit.
 """
 
+import inspect
 import json
 import os
 import urllib.error
@@ -18,9 +19,12 @@ import urllib.request
 from pathlib import Path
 
 import graphql
+from graphql.language import Lexer, Source, TokenKind
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
+
+from federated_fk.subgraph import Subgraph
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = settings(
@@ -254,6 +258,19 @@ def _reps(count: int, start: int = 0) -> list[dict]:
     return [{"__typename": "ShopBBook", "id": str((start + i) % 250 + 1)} for i in range(count)]
 
 
+#: The most tokens a subgraph's document may hold (``Subgraph(max_tokens=...)``'s default).
+MAX_TOKENS = inspect.signature(Subgraph).parameters["max_tokens"].default
+
+
+def _tokens(query: str) -> int:
+    """How many tokens graphql-core reads in ``query``, as the token limit counts them."""
+    lexer = Lexer(Source(query))
+    count = 0
+    while lexer.advance().kind != TokenKind.EOF:
+        count += 1
+    return count
+
+
 def _literal(representations: list[dict]) -> str:
     return (
         "["
@@ -297,7 +314,13 @@ def test_subgraph_caps_representations_after_variables_and_defaults(
     )
     check(status, answer)
     total = aliases * size + sum(extra)
-    if total > MAX_REPRESENTATIONS:
+    if _tokens(query) > MAX_TOKENS:
+        # Refused before it is parsed, whatever it asks for.
+        assert answer["data"] is None
+        assert answer["errors"][0]["message"] == (
+            f"Syntax Error: Document contains more than {MAX_TOKENS} tokens. Parsing aborted."
+        )
+    elif total > MAX_REPRESENTATIONS:
         assert answer["data"] is None
         assert answer["errors"][0]["message"] == (
             f"The operation asks for {total} entities in all its _entities selections; "

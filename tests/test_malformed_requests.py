@@ -29,6 +29,10 @@ MALFORMED = {
     "huge integer": b'{"query": "{ __typename }", "variables": {"v": ' + b"9" * 5000 + b"}}",
     "query not a string": b'{"query": 12}',
     "variables not an object": b'{"query": "{ __typename }", "variables": [1]}',
+    # Each an input object graphql-core would coerce: seconds of work for one request.
+    "too many objects": json.dumps(
+        {"query": "{ __typename }", "variables": {"v": [{}] * 20_001}}
+    ).encode(),
 }
 
 
@@ -77,6 +81,17 @@ def test_deeply_nested_query_text_is_an_error_not_a_500(shops, view):
     status, body = send(url, json.dumps({"query": query}).encode(), headers)
     assert status in (200, 400), body[:300]
     assert json.loads(body)["errors"]
+
+
+@pytest.mark.parametrize("view", ["gateway", "subgraph"])
+def test_a_document_of_too_many_tokens_is_refused_before_it_is_parsed(shops, view):
+    url, headers = endpoints(shops)[view]
+    members = ", ".join(["{}"] * 50_000)
+    query = "{ __typename(x: [" + members + "]) }"
+    status, body = send(url, json.dumps({"query": query}).encode(), headers)
+    assert status == 200, body[:300]
+    assert "more than" in json.loads(body)["errors"][0]["message"]
+    assert "tokens" in json.loads(body)["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("view", ["gateway", "subgraph"])

@@ -35,6 +35,7 @@ import strawberry_django
 from asgiref.sync import sync_to_async
 from django.db import models
 from django.views.decorators.csrf import csrf_exempt
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.federation.schema_directives import FieldSet, Key
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema_directive import Location
@@ -112,6 +113,9 @@ class Subgraph:
 
     :param max_representations: the most representations one ``_entities``
         call may carry
+    :param max_tokens: the most tokens (names, punctuation, values) a query
+        document may hold; the queries the library's clients send hold a few
+        hundred
     :param max_query_limit: the largest page a ``query<T>`` field answers
         (see ``entity``'s ``filter_fields``), and its default ``limit``
     :param project_type_names: name each type by ``federated_fk.naming``
@@ -132,12 +136,14 @@ class Subgraph:
         max_representations: int = 1000,
         project_type_names: bool = False,
         max_query_limit: int = DEFAULT_QUERY_LIMIT,
+        max_tokens: int = 5000,
     ) -> None:
         if not 1 <= max_query_limit <= MAX_LIST_LIMIT:
             raise ValueError(f"max_query_limit must be from 1 to {MAX_LIST_LIMIT}.")
         self.max_representations = max_representations
         self.project_type_names = project_type_names
         self.max_query_limit = max_query_limit
+        self.max_tokens = max_tokens
         self._entries: list[_Entry] = []
         #: The key-only types of related models no entity type stands for.
         self._stubs: dict[type[models.Model], type] | None = None
@@ -296,7 +302,12 @@ class Subgraph:
             if root is not None
         )
         query = merge_types("Query", roots) if roots else _EmptyQuery
-        extensions = [*kwargs.pop("extensions", ()), partial(CostLimiter, limits=self.cost_limits)]
+        extensions = [
+            *kwargs.pop("extensions", ()),
+            # Before parsing: a document of millions of tokens costs seconds to parse and coerce.
+            partial(MaxTokensLimiter, max_token_count=self.max_tokens),
+            partial(CostLimiter, limits=self.cost_limits),
+        ]
         schema = SubgraphSchema(
             query=query, types=[*entities, *types], extensions=extensions, **kwargs
         )
