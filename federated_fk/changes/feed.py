@@ -35,7 +35,8 @@ from federated_fk.changes.models import ChangeEvent, FeedHorizon
 
 __all__ = ["InvalidCursor", "Page", "Position", "prune", "read_page"]
 
-_CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
+#: ``<transaction>.<event>`` in ASCII digits, nothing before or after.
+_CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,19})", re.ASCII)
 
 #: On PostgreSQL: the oldest transaction id that may still be running.
 _XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
@@ -64,7 +65,7 @@ class Position:
         """
         if cursor is None:
             return None
-        match = _CURSOR.match(cursor)
+        match = _CURSOR.fullmatch(cursor)
         if not match:
             raise InvalidCursor(cursor)
         return cls(int(match[1]), int(match[2]))

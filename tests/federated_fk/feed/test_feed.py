@@ -63,7 +63,10 @@ def test_an_empty_feed_has_no_cursor(outbox):
     assert (page.events, page.cursor, page.pruned) == ([], None, False)
 
 
-@pytest.mark.parametrize("cursor", ["", "x", "1", "1.2.3", "-1.2", "1." + "9" * 30, "1.2 "])
+@pytest.mark.parametrize(
+    "cursor",
+    ["", "x", "1", "1.2.3", "-1.2", "1." + "9" * 30, "1.2 ", "0.7\n", "\u0663.\u0663", "\uff11.1"],
+)
 def test_a_cursor_the_feed_did_not_write_is_refused(outbox, cursor):
     with pytest.raises(InvalidCursor):
         read_page(cursor, 10, BOOKS)
