@@ -107,7 +107,7 @@ def search_terms(text: str) -> list[str]:
     """
     if len(text) > MAX_SEARCH_LENGTH:
         raise ValueError(f"A search may be at most {MAX_SEARCH_LENGTH} characters long.")
-    problem = text_problem(text)
+    problem = text_problem(text, pattern=True)
     if problem is not None:
         raise ValueError(f"A search {problem}.")
     terms = [term for term in (_unquote(t) for t in smart_split(text)) if term]

@@ -92,6 +92,10 @@ def _string(label: str, max_length: int | None, value: Any) -> str:
         raise InvalidId(label, value, f"longer than {max_length} characters")
     if "\x00" in value:
         raise InvalidId(label, value, "it holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidId(label, value, "it holds a lone surrogate") from None
     return value
 
 

@@ -166,21 +166,37 @@ def decimal_text(field: models.DecimalField) -> Callable[[Any], str | None]:
     return text
 
 
-#: The longest text a filter compares with. A database refuses far longer patterns
-#: (SQLite a LIKE pattern over 50,000 bytes); no title or name is this long.
-MAX_TEXT_OPERAND = 10_000
+#: The longest text a pattern lookup or a search compares with. A database refuses
+#: far longer patterns (SQLite a LIKE pattern over 50,000 bytes).
+MAX_TEXT_PATTERN = 10_000
+
+#: The lookups a database runs as a pattern match (LIKE, a regular expression).
+PATTERN_LOOKUPS = frozenset(
+    {
+        "contains",
+        "icontains",
+        "startswith",
+        "istartswith",
+        "endswith",
+        "iendswith",
+        "iexact",
+        "regex",
+        "iregex",
+    }
+)
 
 
-def text_problem(value: str) -> str | None:
+def text_problem(value: str, pattern: bool = False) -> str | None:
     """Say what makes ``value`` text no column holds or no database compares, or None.
 
     A NUL character (PostgreSQL refuses it, SQLite cuts the text there), a lone
-    surrogate (no UTF-8 encodes it), or more than ``MAX_TEXT_OPERAND`` characters.
+    surrogate (no UTF-8 encodes it), or, for a ``pattern`` (see
+    ``PATTERN_LOOKUPS``), more than ``MAX_TEXT_PATTERN`` characters.
     """
     if "\x00" in value:
         return "may not hold NUL characters"
-    if len(value) > MAX_TEXT_OPERAND:
-        return f"may be at most {MAX_TEXT_OPERAND} characters long"
+    if pattern and len(value) > MAX_TEXT_PATTERN:
+        return f"may be at most {MAX_TEXT_PATTERN} characters long"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -17,9 +17,9 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
+from django.utils.text import smart_split
 from django.utils.translation import gettext as _
 
-from federated_fk.contract import MAX_SEARCH_LENGTH
 from federated_fk.exceptions import FederationError
 from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField, RemoteForeignKey
 from federated_fk.forms import (
@@ -39,6 +39,8 @@ __all__ = ["FederatedAutocompleteJsonView", "shortcut"]
 logger = logging.getLogger("federated_fk.admin")
 #: The largest offset a picker page asks for: a service's offsets are 32-bit Ints.
 MAX_OFFSET = 2**31 - 1
+#: The most words of a picker's search term (a remote type takes at most 10 of them).
+MAX_PICKER_WORDS = 100
 
 
 def shortcut(request: HttpRequest, content_type_id: Any, object_id: Any) -> HttpResponseRedirect:
@@ -175,9 +177,10 @@ class FederatedAutocompleteJsonView(AutocompleteJsonView):
     ) -> tuple[str, Key, list[GenericContentType]]:
         """Return the term, the key and the types to search; PermissionDenied if malformed."""
         term = request.GET.get("term", "")
-        # No column holds a NUL (PostgreSQL refuses it); a term longer than any service
-        # searches for would only make a query too large for the database: malformed.
-        if "\x00" in term or len(term) > MAX_SEARCH_LENGTH:
+        # No column holds a NUL (PostgreSQL refuses it); a term of more words than anyone
+        # types would make a local search too deep for the database (SQLite refuses 1,000
+        # words): malformed, as Django refuses a malformed request.
+        if "\x00" in term or len(list(smart_split(term))) > MAX_PICKER_WORDS:
             raise PermissionDenied
         try:
             source = apps.get_model(request.GET["app_label"], request.GET["model_name"])

@@ -31,7 +31,7 @@ from federated_fk.partial import PartialResult
 from federated_fk.pushdown import partial_targets_q
 from federated_fk.remote import fetch_remote_objects
 from federated_fk.remote.converters import snake_case
-from federated_fk.scalars import is_finite_number, text_problem
+from federated_fk.scalars import PATTERN_LOOKUPS, is_finite_number, text_problem
 from graphql_gateway.paging import PageError
 from graphql_gateway.targets import Target, graphql_name, python_type, scalar_annotation
 
@@ -84,19 +84,21 @@ def lookups_of(given: Any) -> dict[str, Any]:
         for lookup, value in vars(lookup_input).items() if lookup_input is not None else ():
             if value is not None:
                 for item in value if isinstance(value, list) else [value]:
-                    _check_finite(f"{field_name}.{lookup}", item)
+                    _check_finite(f"{field_name}.{lookup}", item, lookup in PATTERN_LOOKUPS)
                 found[f"{field_name}__{lookup}"] = value
     return found
 
 
-def _check_finite(where: str, value: Any) -> None:
+def _check_finite(where: str, value: Any, pattern: bool = False) -> None:
     """Refuse what no column holds: NaN, infinities, text ``text_problem`` refuses.
 
+    :param pattern: the value is compared as a pattern (``PATTERN_LOOKUPS``)
     :raises PageError: naming the argument
     """
     if isinstance(value, Decimal | float) and not is_finite_number(value):
-        raise PageError(f"filter.{where} must be a finite number, got {value}.")
-    problem = text_problem(value) if isinstance(value, str) else None
+        shown = str(value) if len(str(value)) <= 40 else str(value)[:37] + "..."
+        raise PageError(f"filter.{where} must be a finite number, got {shown}.")
+    problem = text_problem(value, pattern) if isinstance(value, str) else None
     if problem is not None:
         raise PageError(f"filter.{where} {problem}.")
 

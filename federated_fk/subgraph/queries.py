@@ -83,7 +83,12 @@ from strawberry.types import Info
 from strawberry_django.ordering import Ordering
 
 from federated_fk.contract import search_terms
-from federated_fk.scalars import is_finite_number, scalar_of_field, text_problem
+from federated_fk.scalars import (
+    PATTERN_LOOKUPS,
+    is_finite_number,
+    scalar_of_field,
+    text_problem,
+)
 from federated_fk.sdl import (
     COMPARISON_LOOKUPS,
     FILTER_LOOKUPS,
@@ -573,18 +578,24 @@ def _resolver(query: QueryType) -> Callable[..., Any]:
 # --- Running a query -----------------------------------------------------------------------
 
 
-def check_operand(where: str, value: Any) -> None:
+def check_operand(where: str, value: Any, pattern: bool = False) -> None:
     """Refuse a value no column holds: NaN, an infinity, or text ``text_problem`` refuses.
 
     (PostgreSQL refuses NUL in text outright; SQLite would cut the text there.)
 
+    :param pattern: the value is compared as a pattern (``PATTERN_LOOKUPS``)
     :raises ValueError: naming where the value was given
     """
-    problem = text_problem(value) if isinstance(value, str) else None
+    problem = text_problem(value, pattern) if isinstance(value, str) else None
     if problem is not None:
         raise ValueError(f"{where}: text {problem}.")
     if isinstance(value, decimal.Decimal | float) and not is_finite_number(value):
-        raise ValueError(f"{where}: {value} is not a finite number.")
+        raise ValueError(f"{where}: {_cut(str(value))} is not a finite number.")
+
+
+def _cut(text: str) -> str:
+    # A value the caller sent, quoted back: at most 40 characters of it.
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _Budget:
@@ -643,7 +654,7 @@ class _Compiler:
         if lookup == "in" and len(operand) > MAX_IN_VALUES:
             raise ValueError(f"An 'in' lookup takes at most {MAX_IN_VALUES} values.")
         for value in operand if isinstance(operand, list) else [operand]:
-            check_operand(f"{path.path}__{lookup}", value)
+            check_operand(f"{path.path}__{lookup}", value, lookup in PATTERN_LOOKUPS)
         return self._through(
             path.hops, Q(**{f"{path.field.name}__{lookup}": operand}), lookup, operand
         )

@@ -115,7 +115,8 @@ class Subgraph:
         call may carry
     :param max_tokens: the most tokens (names, punctuation, values) a query
         document may hold; the queries the library's clients send hold a few
-        hundred
+        hundred, their ids in variables (a list of representations written
+        into the document takes about 8 tokens each)
     :param max_query_limit: the largest page a ``query<T>`` field answers
         (see ``entity``'s ``filter_fields``), and its default ``limit``
     :param project_type_names: name each type by ``federated_fk.naming``

@@ -14,6 +14,12 @@ from federated_fk.graphql_http import GraphQLView
 class SubgraphView(GraphQLView):
     """Serves a subgraph; with ``FEDERATION["SUBGRAPH_TOKEN"]`` set, only to its holders."""
 
+    @property
+    def max_json_containers(self) -> int:  # type: ignore[override]
+        """As the base view's, with room for every representation the schema takes."""
+        most = getattr(self.schema, "max_representations", 0)
+        return max(GraphQLView.max_json_containers, most + 1000)
+
     async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         token = conf.federation_settings()["SUBGRAPH_TOKEN"]
         if token and not _bearer_matches(request, token):

@@ -227,7 +227,7 @@ def test_only_staff_search_and_malformed_requests_are_refused(staff_client, fede
             "field_name": "content_object",
             "term": "a\x00b",
         },
-        # Longer than any service searches for (1,000 words would be too deep for SQLite).
+        # More words than anyone types (1,000 would be too deep for SQLite).
         {
             "app_label": "testapp",
             "model_name": "reference",
@@ -244,8 +244,12 @@ def test_only_staff_search_and_malformed_requests_are_refused(staff_client, fede
     ):
         assert staff_client.get(SEARCH, params).status_code == 403
     key = {"app_label": "testapp", "model_name": "reference", "field_name": "content_object"}
-    for page in ("0x1", "1.5", "9" * 4300, "99999999999", str(2**31 - 1)):
+    for page in ("0x1", "1.5", "9" * 4300, "99999999999", "107374184"):
         assert staff_client.get(SEARCH, {**key, "term": "x", "page": page}).status_code == 404
+    # The last page whose offset a service takes, and a long term of few words, still answer.
+    assert staff_client.get(SEARCH, {**key, "term": "x", "page": "107374183"}).status_code == 200
+    long_term = {**key, "term": "x" * 1000 + " y"}
+    assert staff_client.get(SEARCH, long_term).status_code == 200
 
 
 @pytest.mark.urls(__name__)

@@ -109,3 +109,12 @@ def test_a_malformed_uuid_fails_only_its_own_entity(client, rows):  # noqa: F811
     assert body["data"]["_entities"][0]["name"] == "Gadget 1"
     assert body["data"]["_entities"][1] is None
     assert body["errors"][0]["message"].endswith("id: expected a UUID.")
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\ud800", "x\udfff"])
+def test_string_ids_no_column_holds_are_refused(value):
+    from tests.testapp.models import Shelf
+
+    with pytest.raises(InvalidId, match=r"NUL|lone surrogate"):
+        parse_id(Shelf, value)
+    assert parse_id(Shelf, "ok-\U0001f600") == "ok-\U0001f600"  # a pair, not a lone half

@@ -277,6 +277,14 @@ def test_limits_of_one_query(remote, arguments, message):
     assert body["data"] is None and message in body["errors"][0]["message"]
 
 
+def test_long_text_is_refused_only_as_a_pattern(remote):
+    # SQLite refuses long LIKE patterns; an exact comparison of long text is fine.
+    body = remote.query(
+        "query ($t: String) { queryBook(filter: {title: {exact: $t}}) { total } }", t="a" * 10_001
+    )
+    assert body == {"data": {"queryBook": {"total": 0}}}
+
+
 @pytest.mark.parametrize("text", ["\ud800", "a\udfffb"])
 def test_text_no_encoding_holds_is_refused(remote, text):
     # A lone surrogate: JSON can carry it in a variable; no UTF-8 encodes it.
