@@ -107,15 +107,21 @@ class FastEntitiesExecutionContext(FastListExecutionContext):
         return plan[1]
 
     def _entity_type(self, model: type) -> GraphQLObjectType:
-        found = [
-            t
-            for t in self.schema.type_map.values()
-            if isinstance(t, GraphQLObjectType)
-            and getattr(_origin(t), "_federated_model", None) is model
-        ]
-        if len(found) != 1:
+        found = _entity_type(self.schema, model)
+        if found is None:
             raise Unknown  # a subclass, a proxy, or two types of one model: graphql-core decides
-        return found[0]
+        return found
+
+
+def _entity_type(schema: Any, model: type) -> GraphQLObjectType | None:
+    """The one object type of ``model``'s entity in ``schema``; None if not exactly one."""
+    found = [
+        t
+        for t in schema.type_map.values()
+        if isinstance(t, GraphQLObjectType)
+        and getattr(_origin(t), "_federated_model", None) is model
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _origin(object_type: GraphQLObjectType) -> Any:
@@ -179,9 +185,8 @@ class _Source:
     kind: str  # "typename", "id", "reference" or "attribute"
     object_type: GraphQLObjectType
     graphql_type: Any = None
-    name: str = ""  # the attribute, or the relation's python name
-    relation: Any = None
-    node: FieldNode | None = None
+    name: str = ""  # the attribute read, for "attribute"
+    relation: Any = None  # for "reference"
 
 
 def _sources(
@@ -241,7 +246,7 @@ def _source(object_type: GraphQLObjectType, node: FieldNode, relations: dict[str
     relation = relations.get(definition.python_name)
     if relation is not None and definition.base_resolver is not None:
         _check_reference(node)
-        return _Source("reference", object_type, field.type, relation=relation, node=node)
+        return _Source("reference", object_type, field.type, relation=relation)
     if (
         type(definition) is StrawberryDjangoField
         and definition.base_resolver is None
@@ -433,22 +438,17 @@ def column_plan(info: GraphQLResolveInfo, model: type[models.Model]) -> ColumnPl
     """
     if len(info.field_nodes) != 1 or info.field_nodes[0].directives:
         return None
-    found = [
-        t
-        for t in info.schema.type_map.values()
-        if isinstance(t, GraphQLObjectType)
-        and getattr(_origin(t), "_federated_model", None) is model
-    ]
-    if len(found) != 1:
+    object_type = _entity_type(info.schema, model)
+    if object_type is None:
         return None
     selection = info.field_nodes[0].selection_set
     cache = _plans(info.schema)
-    key = ("columns:" + found[0].name, id(selection))
+    key = ("columns:" + object_type.name, id(selection))
     cached = cache.get(key)
     if cached is None or cached[0] is not selection:
         columns = tuple(f.attname for f in model._meta.concrete_fields)
         try:
-            complete = _column_plan(found[0], selection, {c: i for i, c in enumerate(columns)})
+            complete = _column_plan(object_type, selection, {c: i for i, c in enumerate(columns)})
         except Unknown:
             plan = None
         else:
