@@ -74,15 +74,23 @@ def id_parser(model: type[models.Model], using: str | None = None) -> Callable[[
     For checking many ids of one model: the key's type, range and label are
     found here, not per id.
     """
+    return _parser(model, using)[0]
+
+
+def _parser(
+    model: type[models.Model], using: str | None
+) -> tuple[Callable[[Any], Any], tuple[int | None, int | None] | None]:
+    """``id_parser``, and the range of an integer key (None for other keys)."""
     field = pk_field(model)
     internal = field.get_internal_type()
     label = model._meta.label
     connection = connections[using or router.db_for_read(model)]
     if internal in connection.ops.integer_field_ranges or internal.endswith("AutoField"):
-        return partial(_integer, label, bounds=connection.ops.integer_field_range(internal))
+        bounds = connection.ops.integer_field_range(internal)
+        return partial(_integer, label, bounds=bounds), bounds
     if internal == "UUIDField":
-        return partial(_uuid, label)
-    return partial(_string, label, getattr(field, "max_length", None))
+        return partial(_uuid, label), None
+    return partial(_string, label, getattr(field, "max_length", None)), None
 
 
 def _string(label: str, max_length: int | None, value: Any) -> str:
@@ -117,6 +125,25 @@ def _integer(label: str, value: Any, bounds: tuple[int | None, int | None]) -> i
     return number
 
 
+def _ascii_integers(values: list[Any], bounds: tuple[int | None, int | None]) -> list[int] | None:
+    """The integer of each value, when every one is a string of ASCII digits
+    within ``bounds`` (the usual batch); None otherwise (then each is checked alone).
+    """
+    try:
+        joined = "".join(values)
+    except TypeError:
+        return None  # not all strings
+    if not (values and joined.isascii() and joined.isdigit()):
+        return None  # a minus sign, a non-digit, or nothing at all
+    if any(len(value) > 40 or not value for value in values):
+        return None  # an empty string, or one too long to read as quickly
+    numbers = list(map(int, values))
+    low, high = bounds
+    if (low is not None and min(numbers) < low) or (high is not None and max(numbers) > high):
+        return None
+    return numbers
+
+
 def _uuid(label: str, value: Any) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
@@ -149,7 +176,11 @@ def parse_remote_id(label: str, pk_type: str, value: Any) -> Any:
 
 def parse_ids(model: type[models.Model], values: list[Any], using: str | None = None) -> list[Any]:
     """Return ``parse_id`` of each value, or the ``InvalidId`` it raised, in order."""
-    parse = id_parser(model, using)  # what it looks up, once for all the values
+    parse, bounds = _parser(model, using)  # what it looks up, once for all the values
+    if bounds is not None:
+        numbers = _ascii_integers(values, bounds)
+        if numbers is not None:
+            return numbers
     parsed: list[Any] = []
     for value in values:
         try:

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from federated_fk.ids import InvalidId, parse_id, parse_remote_id
+from federated_fk.ids import InvalidId, parse_id, parse_ids, parse_remote_id
 from tests.federated_fk.test_subgraph import ENTITIES, post, rows  # noqa: F401
 from tests.remoteshop.models import Book, Gadget, gadget_id
 
@@ -46,6 +46,33 @@ def test_integer_ids_must_be_exact_and_in_range(value):
 @pytest.mark.parametrize(("value", "expected"), [("7", 7), (7, 7), ("-3", -3), ("0", 0)])
 def test_exact_integer_ids(value, expected):
     assert parse_id(Book, value) == expected
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        ["1", "2", "30"],
+        ["1", "2", *LOOSE_INTEGERS],
+        ["1", "-2"],
+        ["1", ""],
+        ["1", "9" * 19],
+        ["1", "\u0663"],
+        ["7", 8],
+        [],
+    ],
+    ids=repr,
+)
+def test_a_batch_of_ids_is_parsed_as_each_id_alone(batch):
+    # A batch of ASCII-digit strings takes a quicker path: the same results.
+    def alone(value):
+        try:
+            return parse_id(Book, value)
+        except InvalidId as exc:
+            return str(exc)
+
+    parsed = [str(p) if isinstance(p, InvalidId) else p for p in parse_ids(Book, batch)]
+    assert parsed == [alone(value) for value in batch]
+    assert all(type(p) is int for p in parsed if not isinstance(p, str))
 
 
 def test_the_largest_id_is_the_columns_own():
