@@ -104,10 +104,10 @@ def _shape_exceeds(value: object, depth_limit: int, containers_limit: int) -> st
     """Whether arrays and objects in ``value`` nest deeper than ``depth_limit``
     ("depth") or number more than ``containers_limit`` ("containers"); None if neither.
 
-    One level at a time, with no recursion: a level's containers are gathered
-    with one comprehension per container, as most of a request's values are scalars.
+    One level at a time, with no recursion: each level's containers are gathered
+    by one comprehension, as most of a request's values are scalars.
     """
-    level = [value] if isinstance(value, dict | list) else []
+    level = [value] if isinstance(value, _CONTAINERS) else []
     depth = containers = 0
     while level:
         depth += 1
@@ -116,12 +116,17 @@ def _shape_exceeds(value: object, depth_limit: int, containers_limit: int) -> st
             return "depth"
         if containers > containers_limit:
             return "containers"
-        below: list[dict | list] = []
-        for item in level:
-            children = item.values() if isinstance(item, dict) else item
-            below += [child for child in children if isinstance(child, dict | list)]
-        level = below
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, _CONTAINERS)
+        ]
     return None
+
+
+#: What JSON nests: objects and arrays (a tuple, not ``dict | list``, which is built per use).
+_CONTAINERS = (dict, list)
 
 
 class OneErrorRecord:
