@@ -9,6 +9,7 @@ entity), and leaves any other entity type to strawberry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections import defaultdict
 from typing import Any
@@ -93,12 +94,13 @@ def entity_classes(
     """
     if len(representations) > most:
         raise ValueError(f"At most {most} representations per request, got {len(representations)}.")
-    known = {
-        name: t.definition.origin
-        for name, t in schema.schema_converter.type_map.items()
-        if _is_entity(t)
-    }
-    given = {_type_name(r) for r in representations}
+    known = _entities_of(schema)
+    try:
+        given = {r.get("__typename") if isinstance(r, dict) else None for r in representations}
+    except TypeError:  # a name that is not even hashable
+        given = None
+    if given is None or not all(isinstance(name, str) for name in given):
+        given = {_type_name(r) for r in representations}
     unknown = given - set(known)
     if unknown:
         names = ", ".join(sorted(_shown(n) for n in unknown))
@@ -106,6 +108,16 @@ def entity_classes(
             f"Unknown entity type {names}; this subgraph has: {', '.join(sorted(known))}."
         )
     return {name: known[name] for name in given}
+
+
+@functools.lru_cache(maxsize=16)
+def _entities_of(schema: strawberry.federation.Schema) -> dict[str, type]:
+    """The entity class of each entity type of ``schema``, by name (its types are fixed)."""
+    return {
+        name: t.definition.origin
+        for name, t in schema.schema_converter.type_map.items()
+        if _is_entity(t)
+    }
 
 
 def _type_name(representation: Any) -> str | None:

@@ -129,10 +129,10 @@ def _origin(object_type: GraphQLObjectType) -> Any:
     return getattr(definition, "origin", None)
 
 
-_PLANS: dict[int, dict[tuple[str, int], tuple[Any, Complete]]] = {}
+_PLANS: dict[int, dict[tuple[Any, int], tuple[Any, Complete]]] = {}
 
 
-def _plans(schema: Any) -> dict[tuple[str, int], tuple[Any, Complete]]:
+def _plans(schema: Any) -> dict[tuple[Any, int], tuple[Any, Complete]]:
     # Keyed by the document's selection node: the parser cache hands the same
     # node to every request of one query text. Bounded, as the parser cache is.
     plans = _PLANS.setdefault(id(schema), {})
@@ -438,20 +438,24 @@ def column_plan(info: GraphQLResolveInfo, model: type[models.Model]) -> ColumnPl
     """
     if len(info.field_nodes) != 1 or info.field_nodes[0].directives:
         return None
-    object_type = _entity_type(info.schema, model)
-    if object_type is None:
-        return None
     selection = info.field_nodes[0].selection_set
     cache = _plans(info.schema)
-    key = ("columns:" + object_type.name, id(selection))
+    key = (model, id(selection))
     cached = cache.get(key)
     if cached is None or cached[0] is not selection:
-        columns = tuple(f.attname for f in model._meta.concrete_fields)
-        try:
-            complete = _column_plan(object_type, selection, {c: i for i, c in enumerate(columns)})
-        except Unknown:
-            plan = None
-        else:
-            plan = ColumnPlan(model, columns, complete)
-        cached = cache[key] = (selection, plan)  # type: ignore[assignment]
+        cached = cache[key] = (selection, _new_column_plan(info.schema, model, selection))  # type: ignore[assignment]
     return cached[1]  # type: ignore[return-value]
+
+
+def _new_column_plan(
+    schema: Any, model: type[models.Model], selection: SelectionSetNode | None
+) -> ColumnPlan | None:
+    object_type = _entity_type(schema, model)
+    if object_type is None:
+        return None
+    columns = tuple(f.attname for f in model._meta.concrete_fields)
+    try:
+        complete = _column_plan(object_type, selection, {c: i for i, c in enumerate(columns)})
+    except Unknown:
+        return None
+    return ColumnPlan(model, columns, complete)
