@@ -21,6 +21,7 @@ import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
 from typing import Any
 
 from django.db import models
@@ -43,7 +44,7 @@ from federated_fk.graphql_completion import (
     leaf,
     leaf_column,
 )
-from federated_fk.scalars import decimal_column, decimal_text
+from federated_fk.scalars import decimal_column, decimal_text, decimal_texts
 
 #: Completes a batch of rows of column values: a ``Completed`` each, or raises Unknown.
 CompleteRows = Callable[[list[tuple[Any, ...]]], list["Completed"]]
@@ -172,8 +173,9 @@ def _column_plan(
         if not steps:
             return [Completed() for _ in rows]  # nothing selected on this type: {}
         by_row = zip(*(step(rows) for step in steps), strict=True)
-        # Each row has a value per key by construction; strict would check it per row.
-        return [Completed(zip(keys, values, strict=False)) for values in by_row]
+        # Each row has a value per key by construction. map, not a comprehension
+        # of zip(..., strict=False): the keyword alone cost a third of the time.
+        return list(map(Completed, map(zip, repeat(keys), by_row)))
 
     return complete
 
@@ -302,8 +304,8 @@ def _column_step(
     values = leaf_column(source.graphql_type)
     model_field = model._meta.get_field(source.name)
     if isinstance(model_field, models.DecimalField):
-        text = decimal_text(model_field)  # read raw: see ColumnPlan
-        return lambda rows: values([text(row[index]) for row in rows])
+        texts = decimal_texts(model_field)  # read raw: see ColumnPlan
+        return lambda rows: values(texts([row[index] for row in rows]))
     return lambda rows: values([row[index] for row in rows])
 
 

@@ -6,7 +6,7 @@ import random
 import pytest
 from django.db import connection, models
 
-from federated_fk.scalars import decimal_column, decimal_text
+from federated_fk.scalars import decimal_column, decimal_text, decimal_texts
 from tests.remoteshop.models import Book
 
 EDGES = ["0", "0.01", "0.1", "0.125", "2.675", "1.005", "-0.5", "-3", "999999.99", "-999999.99"]
@@ -22,13 +22,32 @@ def test_floats_and_integers_as_sqlite_stores_them(places):
     values = [float(d) for d in EDGES] + [int(float(d)) for d in EDGES]
     values += [round(rng.uniform(-1e6, 1e6), rng.randint(0, 6)) for _ in range(5000)]
     values += [rng.uniform(-1e3, 1e3) for _ in range(1000)] + [0.1 + 0.2, 1e-7, -0.0]
-    for value in values:
-        expected = str(
+    expected = [
+        str(
             decimal.Context(prec=15)
             .create_decimal_from_float(value)
             .quantize(quantum, context=field.context)
         )
-        assert text(value) == expected, value
+        for value in values
+    ]
+    for value, django in zip(values, expected, strict=True):
+        assert text(value) == django, value
+    # A column at a time: the same texts, whole or in slices that mix what a
+    # single pass takes and what it leaves to decimal_text.
+    texts = decimal_texts(field)
+    assert texts(values) == expected
+    for start in range(0, len(values), 7):
+        assert texts(values[start : start + 7]) == expected[start : start + 7]
+
+
+def test_a_column_of_other_values_is_read_a_value_at_a_time():
+    texts = decimal_texts(models.DecimalField(max_digits=8, decimal_places=2))
+    assert texts([]) == []
+    assert texts([1.5, None, 2]) == ["1.50", None, "2.00"]
+    assert texts(["12.50", 3]) == ["12.50", "3.00"]
+    assert texts([1.015, 1.5]) == ["1.02", "1.50"]  # not 1.01, as '.2f' of the float says
+    wide = models.DecimalField(max_digits=25, decimal_places=2)
+    assert decimal_texts(wide)([1e16, 2.5]) == [decimal_text(wide)(1e16), "2.50"]  # 17 digits
 
 
 def test_other_values_pass_as_text():
