@@ -178,6 +178,41 @@ def test_entities_count_representations_across_aliases_variables_and_defaults():
     assert error.extensions["code"] == "COST_LIMIT"
 
 
+@pytest.mark.parametrize("variable_type", ["[_Any!]!", "[_Any!]", "[_Any]"])
+def test_representations_sent_as_a_list_are_priced_as_coerced(variable_type):
+    # A list of representations is priced as sent, not coerced first: the same
+    # price as the same list written as a literal, which graphql-core coerces.
+    representations = [
+        {"__typename": "Row", "id": "1"},
+        {"__typename": "Other", "id": "2"},
+        {"__typename": "Nope"},
+        {"id": "3"},
+        "text",
+    ]
+    literal = '[{__typename: "Row", id: "1"}, {__typename: "Other", id: "2"}, '
+    literal += '{__typename: "Nope"}, {id: "3"}, "text"]'
+    selection = "{ ... on Row { id other { id } } ... on Other { id } }"
+    sent = measure(
+        SCHEMA,
+        parse(f"query ($r: {variable_type}) {{ _entities(representations: $r) {selection} }}"),
+        {"r": representations},
+        LIMITS,
+    )
+    written = measure(
+        SCHEMA, parse(f"{{ _entities(representations: {literal}) {selection} }}"), {}, LIMITS
+    )
+    assert (sent.price, sent.entities) == (written.price, written.entities)
+    assert sent.entities == 5
+    # One representation, not in a list: coerced as a list of one, as before.
+    single = measure(
+        SCHEMA,
+        parse(f"query ($r: {variable_type}) {{ _entities(representations: $r) {selection} }}"),
+        {"r": representations[0]},
+        LIMITS,
+    )
+    assert single.entities == 1
+
+
 def test_fragments_and_selections_are_counted_once_each():
     document = parse(
         """
