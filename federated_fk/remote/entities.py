@@ -195,6 +195,9 @@ class _Query:
         representations = [{"__typename": t.type_name, "id": str(pk)} for t, pk in chunk]
         data = await session.execute(self.text, {"representations": representations})
         answered()
+        # The next request is written before this answer is converted, not
+        # after the first slice of it: the remote works while this side converts.
+        await asyncio.sleep(0)
         entities = _entities(session, data, len(chunk))
         found: Found = {}
         rows = zip(chunk, representations, entities, strict=True)
