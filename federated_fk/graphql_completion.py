@@ -22,10 +22,20 @@ from collections.abc import Callable
 from types import NoneType
 from typing import Any
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo, GraphQLScalarType
+from graphql import (
+    DocumentNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+)
 from graphql.pyutils import Path, Undefined
 from graphql.type.scalars import serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from federated_fk.graphql_variables import coerce_scalar_lists
 
 #: Completes one item (a row, an object): returns its response dict, or raises ``Unknown``.
 Complete = Callable[[Any], dict[str, Any]]
@@ -43,6 +53,42 @@ class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
     complete exactly); ``for_graphql_core`` turns what its resolvers gave
     back into what graphql-core completes, when the fast way gives up.
     """
+
+    @classmethod
+    def build(  # type: ignore[override]
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """graphql-core's ``build``, with the variables that are lists of scalars
+        coerced in one pass (``coerce_scalar_lists``) instead of an item at a time."""
+        operation = _operation(document, operation_name)
+        lists = (
+            coerce_scalar_lists(schema, operation.variable_definitions or (), raw_variable_values)
+            if operation is not None
+            else {}
+        )
+        if lists:
+            # graphql-core coerces an empty list in their place; the coerced lists
+            # and what was sent then take the place of the empty ones.
+            stand_ins = {**(raw_variable_values or {}), **{name: [] for name in lists}}
+        else:
+            stand_ins = raw_variable_values
+        built = super().build(
+            schema, document, root_value, context_value, stand_ins, operation_name, *args, **kwargs
+        )
+        if lists and not isinstance(built, list):  # a list: the other variables' errors
+            values = built.variable_values
+            for name, (sent, coerced) in lists.items():
+                values.coerced[name] = coerced
+                values.sources[name] = values.sources[name]._replace(value=sent)
+        return built
 
     def complete_list_value(
         self,
@@ -83,6 +129,14 @@ class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def for_graphql_core(self, items: list[Any]) -> list[Any]:
         """Return ``items`` as graphql-core is to complete them (by default, unchanged)."""
         return items
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation graphql-core runs, or None where it refuses to choose one."""
+    found = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return found[0] if len(found) == 1 else None
+    return next((d for d in found if d.name is not None and d.name.value == name), None)
 
 
 def leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]:

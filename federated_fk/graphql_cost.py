@@ -34,7 +34,7 @@ and a DEBUG log record (``federated_fk.cost``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,13 +55,9 @@ from graphql import (
     GraphQLSkipDirective,
     GraphQLUnionType,
     InlineFragmentNode,
-    ListTypeNode,
-    NamedTypeNode,
-    NonNullTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
-    VariableDefinitionNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -72,6 +68,8 @@ from graphql.execution.values import VariableValues, get_directive_values, get_v
 from graphql.utilities import coerce_input_literal
 from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry.extensions import SchemaExtension
+
+from federated_fk.graphql_variables import coerce_scalar_lists
 
 logger = logging.getLogger("federated_fk.cost")
 
@@ -338,44 +336,17 @@ def measure(
     for operation in operations(document, operation_name):
         root = schema.get_root_type(operation.operation)
         definitions = operation.variable_definitions or ()
-        as_sent = _representation_lists(definitions, variables)
-        rest = [d for d in definitions if d.variable.name.value not in as_sent]
+        # The large lists (representations, ids) in one pass; the rest by graphql-core.
+        lists = {n: c for n, (_, c) in coerce_scalar_lists(schema, definitions, variables).items()}
+        rest = [d for d in definitions if d.variable.name.value not in lists]
         coerced = get_variable_values(schema, rest, dict(variables))
         pricer = _Pricer(
-            schema, fragments, None if isinstance(coerced, list) else coerced, limits, as_sent
+            schema, fragments, None if isinstance(coerced, list) else coerced, limits, lists
         )
         price, entities = pricer.selection_set(operation.selection_set, root, None, None)
         total.price += price + (10 if operation.operation.value == "mutation" else 0)
         total.entities += entities
     return total
-
-
-def _representation_lists(
-    definitions: Iterable[VariableDefinitionNode], variables: Mapping[str, Any]
-) -> dict[str, list[Any]]:
-    """The variables of type ``[_Any!]`` (``_entities``' representations) sent as a list.
-
-    They are priced as sent, not coerced: coercing each representation (graphql-core
-    does it again to execute) costs more than pricing it. The price is the same:
-    ``_Any`` takes any value as it is, and a list is coerced item by item, so
-    the coerced list has these items; a null item makes execution refuse
-    the request whatever its price.
-    """
-    found: dict[str, list[Any]] = {}
-    for definition in definitions:
-        type_node = definition.type
-        if isinstance(type_node, NonNullTypeNode):
-            type_node = type_node.type
-        if not isinstance(type_node, ListTypeNode):
-            continue
-        item = type_node.type
-        if isinstance(item, NonNullTypeNode):
-            item = item.type
-        name = definition.variable.name.value
-        value = variables.get(name)
-        if isinstance(item, NamedTypeNode) and item.name.value == "_Any" and type(value) is list:
-            found[name] = value
-    return found
 
 
 def _selections(document: DocumentNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
@@ -418,12 +389,12 @@ class _Pricer:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: VariableValues | None,
         limits: CostLimits,
-        as_sent: Mapping[str, list[Any]] | None = None,
+        lists: Mapping[str, list[Any]] | None = None,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
-        #: Variables read as sent (``_representation_lists``), by name.
-        self.as_sent = as_sent or {}
+        #: The lists of scalars, coerced apart (``coerce_scalar_lists``), by name.
+        self.lists = lists or {}
         # None: the variables do not coerce, and execution will not run.
         self.values = variables
         self.variables = None if variables is None else variables.coerced
@@ -567,8 +538,8 @@ class _Pricer:
         if argument is None:
             return _UNKNOWN
         given = next((a.value for a in node.arguments or () if a.name.value == name), None)
-        if isinstance(given, VariableNode) and given.name.value in self.as_sent:
-            return self.as_sent[given.name.value]
+        if isinstance(given, VariableNode) and given.name.value in self.lists:
+            return self.lists[given.name.value]
         if given is None or (
             isinstance(given, VariableNode)
             and self.variables is not None

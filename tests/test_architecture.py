@@ -35,6 +35,7 @@ LAYERS = [
     ],
     [
         "federated_fk.sdl",
+        "federated_fk.graphql_variables",
         "federated_fk.graphql_http",
         "federated_fk.graphql_cost",
         "federated_fk.graphql_completion",
