@@ -34,6 +34,7 @@ and a DEBUG log record (``federated_fk.cost``).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -505,13 +506,9 @@ class _Pricer:
         representations = self._argument(definition, node, "representations")
         if not isinstance(representations, list):
             return 0, 0  # null or unreadable: execution refuses it
-        by_type: dict[str | None, int] = {}
-        for representation in representations:
-            typename = (
-                representation.get("__typename") if isinstance(representation, dict) else None
-            )
-            type_name = typename if isinstance(typename, str) else None
-            by_type[type_name] = by_type.get(type_name, 0) + 1
+        names = [r.get("__typename") if isinstance(r, dict) else None for r in representations]
+        # A name that is not a string counts as no name (an unknown type).
+        by_type = Counter(name if isinstance(name, str) else None for name in names)
         price = 0
         for type_name, count in by_type.items():
             runtime = self.schema.get_type(type_name) if type_name is not None else None

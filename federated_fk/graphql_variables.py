@@ -17,6 +17,8 @@ coerce those lists again.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from itertools import repeat
+from operator import is_
 from typing import Any
 
 from graphql import (
@@ -87,6 +89,6 @@ def _coerce(scalar: GraphQLScalarType, items: list[Any], non_null: bool) -> list
         coerced = [None if item is None else parse(item) for item in items]
     except Exception:  # graphql-core reports it, as the item's error
         return None
-    if any(value is Undefined for value in coerced):
+    if any(map(is_, coerced, repeat(Undefined))):
         return None
     return coerced
