@@ -143,8 +143,9 @@ class ProjectSession:
             if record is not None:
                 record.retries = attempt
             try:
-                remaining = deadline - loop.time()
-                return await asyncio.wait_for(self._execute_once(text, variables), remaining)
+                # A deadline on this task, not a task more per request (as wait_for makes).
+                async with asyncio.timeout_at(deadline):
+                    return await self._execute_once(text, variables)
             except TimeoutError:
                 await self.close()
                 raise RemoteTimeout(
