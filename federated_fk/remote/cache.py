@@ -24,9 +24,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cached_property
 from typing import Any
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from federated_fk import conf
 from federated_fk.remote.entities import EntityType, Found, Key
@@ -149,7 +150,6 @@ class RemoteCache:
         projects = {t.project: conf.project_settings(t.project) for t in wanted}
         self.timeouts = {p: settings["CACHE_TIMEOUT"] for p, settings in projects.items()}
         self.identities = {p: credential_identity(settings) for p, settings in projects.items()}
-        self.cache = caches[conf.federation_settings()["CACHE"]]
         self._generations: dict[str, str] = {}
         #: Per project, the invalidation counter when the fetch started (see store).
         self._clocks: dict[str, int] = {}
@@ -169,6 +169,13 @@ class RemoteCache:
             join=share and not is_fresh(),
             share=share,
         )
+
+    @cached_property
+    def cache(self) -> BaseCache:
+        """The cache backend, looked up where it is first read: a fetch of projects
+        that keep nothing never looks it up (in async code, a lookup per request
+        can build a backend per request)."""
+        return caches[conf.federation_settings()["CACHE"]]
 
     @property
     def used(self) -> bool:
