@@ -84,6 +84,17 @@ class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
             schema, document, root_value, context_value, stand_ins, operation_name, *args, **kwargs
         )
         if lists and not isinstance(built, list):  # a list: the other variables' errors
+            if built.operation is not operation:  # pragma: no cover - graphql-core chose another
+                return super().build(
+                    schema,
+                    document,
+                    root_value,
+                    context_value,
+                    raw_variable_values,
+                    operation_name,
+                    *args,
+                    **kwargs,
+                )
             values = built.variable_values
             for name, (sent, coerced) in lists.items():
                 values.coerced[name] = coerced
@@ -132,11 +143,13 @@ class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    """The operation graphql-core runs, or None where it refuses to choose one."""
+    """The operation graphql-core runs (of several with one name, the last), or None
+    where it refuses to choose one."""
     found = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return found[0] if len(found) == 1 else None
-    return next((d for d in found if d.name is not None and d.name.value == name), None)
+    named = [d for d in found if d.name is not None and d.name.value == name]
+    return named[-1] if named else None
 
 
 def leaf(graphql_type: Any, read: Callable[[Any], Any]) -> Callable[[Any], Any]:

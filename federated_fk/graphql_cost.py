@@ -341,9 +341,10 @@ def measure(
         lists = {n: c for n, (_, c) in coerce_scalar_lists(schema, definitions, variables).items()}
         rest = [d for d in definitions if d.variable.name.value not in lists]
         coerced = get_variable_values(schema, rest, dict(variables))
-        pricer = _Pricer(
-            schema, fragments, None if isinstance(coerced, list) else coerced, limits, lists
-        )
+        if isinstance(coerced, list):  # errors: execution will refuse the request
+            pricer = _Pricer(schema, fragments, None, limits)
+        else:
+            pricer = _Pricer(schema, fragments, coerced, limits, lists)
         price, entities = pricer.selection_set(operation.selection_set, root, None, None)
         total.price += price + (10 if operation.operation.value == "mutation" else 0)
         total.entities += entities

@@ -5,7 +5,7 @@ item through its input coercion, after a walk that checks the nesting. For
 the large inputs of this package, a list of scalars (the representations of
 ``_entities``, a list of ids), that walk and those calls cost more than the
 rest of the request's checks. The coerced value of such a list, when it
-coerces without an error, is known: the scalar's ``parse_value`` of each item,
+coerces without an error, is known: the scalar's ``coerce_input_value`` of each item,
 null where the item type allows it. This module makes it in one pass, and
 leaves any list that would make an error to graphql-core, which reports it.
 
@@ -84,9 +84,9 @@ def _coerce(scalar: GraphQLScalarType, items: list[Any], non_null: bool) -> list
     """The items coerced as graphql-core coerces them, or None if one would be an error."""
     if None in items and non_null:
         return None  # "Expected non-nullable type ... not to be null"
-    parse = scalar.parse_value
+    coerce = scalar.coerce_input_value  # what graphql-core calls for a leaf (not parse_value)
     try:
-        coerced = [None if item is None else parse(item) for item in items]
+        coerced = [None if item is None else coerce(item) for item in items]
     except Exception:  # graphql-core reports it, as the item's error
         return None
     if any(map(is_, coerced, repeat(Undefined))):

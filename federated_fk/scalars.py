@@ -132,55 +132,74 @@ def decimal_column(attname: str, vendor: str) -> Any:
 def decimal_text(field: models.DecimalField) -> Callable[[Any], str | None]:
     """Return the function that gives a raw value of ``field``'s column (see
     ``decimal_column``) as strawberry sends a ``Decimal``: the same text as
-    ``str()`` of the value Django's converter would make.
+    ``str()`` of the value Django's converter would make (or the error it raises).
 
     SQLite's backend builds ``Decimal`` from the stored float rounded to 15
-    significant digits, then quantizes it to ``decimal_places``. A float whose
-    shortest repr has at most 15 significant digits and no more decimals than
-    that is exactly that value: its repr, padded with zeros. Any other value
-    takes Django's own way.
+    significant digits, then quantizes it to ``decimal_places`` within
+    ``max_digits``. A float whose shortest repr has at most 15 significant
+    digits and no more decimals than that is exactly that value: its repr,
+    padded with zeros, when that text has at most ``max_digits`` digits and
+    ``decimal_places`` is at most 6 (with more, ``str()`` of a small or zero
+    ``Decimal`` has an exponent). Any other value takes Django's own way.
     """
     places = field.decimal_places
     zeros = "0" * places
     quantum = decimal.Decimal(1).scaleb(-places)
     context = field.context
+    # The most digits a text of the quick way may have, its sign and point aside
+    # (a leading zero is counted, so that a value near the bound takes Django's way).
+    most = min(15, field.max_digits) if places <= _PLAIN_PLACES else -1
 
     def text(value: Any) -> str | None:
         kind = type(value)
         if kind is str or value is None:
             return value  # PostgreSQL's numeric text: exact
         if kind is int:
-            return f"{value}.{zeros}" if places else str(value)
-        if kind is float:
+            quick = f"{value}.{zeros}" if places else str(value)
+        elif kind is float:
             shortest = repr(value)
             point = shortest.find(".")
             decimals = len(shortest) - point - 1
-            # At most 15 digits: the sign and the point aside, leading zeros counted
-            # (a value with more characters takes Django's way, exactly as well).
-            digits = len(shortest) - 1 - (shortest[0] == "-")
-            if point > 0 and "e" not in shortest and decimals <= places and digits <= 15:
-                return shortest + zeros[decimals:]
-            return str(_float_decimal(value).quantize(quantum, context=context))
-        return str(value)
+            ok = point > 0 and "e" not in shortest and decimals <= places
+            quick = shortest + zeros[decimals:] if ok else ""
+        else:
+            return str(value)
+        if quick and len(quick) - ("." in quick) - (quick[0] == "-") <= most:
+            return quick
+        return str(_float_decimal(value).quantize(quantum, context=context))
 
     return text
+
+
+#: The most decimal places for which ``str()`` of a quantized ``Decimal`` never
+#: has an exponent (``str(Decimal("0E-7"))`` is ``"0E-7"``).
+_PLAIN_PLACES = 6
 
 
 def decimal_texts(field: models.DecimalField) -> Callable[[list[Any]], list[str | None]]:
     """As ``decimal_text``, for a column of raw values at once.
 
-    A column of floats and integers (SQLite's) is formatted to ``decimal_places``
-    in one pass. Each text is then Django's when it reads back as the same
-    float and has at most 15 digits: the float is then the nearest to that
-    decimal, which Django's rounding to 15 digits gives back. Any other
-    column is read a value at a time, by ``decimal_text``.
+    A column of finite floats and integers (SQLite's) is formatted to
+    ``decimal_places`` in one pass. Each text is then Django's when it reads
+    back as the same float and has at most 15 digits (and at most
+    ``max_digits``): the float is then the nearest to that decimal, which
+    Django's rounding to 15 digits gives back. Any other column, and any field
+    of more than 6 decimal places, is read a value at a time, by ``decimal_text``.
     """
     text = decimal_text(field)
-    spec = f".{field.decimal_places}f"
-    longest = 15 + (1 if field.decimal_places else 0)  # the digits and the point
+    places = field.decimal_places
+    spec = f".{places}f"
+    # The digits, a sign and the point: a conservative bound on the digits.
+    longest = min(15, field.max_digits) + (1 if places else 0)
+    quick = places <= _PLAIN_PLACES
 
     def texts(values: list[Any]) -> list[str | None]:
-        if values and set(map(type, values)) <= {int, float}:
+        if (
+            quick
+            and values
+            and set(map(type, values)) <= {int, float}
+            and all(map(math.isfinite, values))
+        ):
             formatted = [format(value, spec) for value in values]
             if max(map(len, formatted)) <= longest and list(map(float, formatted)) == values:
                 return formatted  # type: ignore[return-value]

@@ -1,7 +1,18 @@
 """Lists of scalars coerced in one pass: the same values and errors as graphql-core's."""
 
 import pytest
-from graphql import Executor, build_schema, parse
+from graphql import (
+    Executor,
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    build_schema,
+    parse,
+)
 
 from federated_fk.graphql_completion import FastListExecutionContext
 from federated_fk.graphql_cost import CostLimits, measure
@@ -83,3 +94,59 @@ def test_the_cost_check_reads_the_same_lists():
     assert cost.entities == 40
     refused = measure(schema, document, {"r": [None] * 40}, limits)
     assert refused.entities == 0  # the coercion fails: execution refuses the request
+
+
+def test_a_scalar_is_coerced_as_graphql_core_coerces_it():
+    # graphql-core 3.3 coerces input with coerce_input_value, not the older parse_value.
+    scalar = GraphQLScalarType(
+        "Odd", parse_value=lambda v: ("parsed", v), coerce_input_value=lambda v: ("coerced", v)
+    )
+    query = GraphQLObjectType(
+        "Query",
+        {"f": GraphQLField(GraphQLInt, args={"a": GraphQLArgument(GraphQLList(scalar))})},
+    )
+    schema = GraphQLSchema(query)
+    document = parse("query ($a: [Odd]) { f(a: $a) }")
+    ours = FastListExecutionContext.build(schema, document, raw_variable_values={"a": [1, 2]})
+    theirs = Executor.build(schema, document, raw_variable_values={"a": [1, 2]})
+    assert ours.variable_values.coerced == theirs.variable_values.coerced
+    assert ours.variable_values.coerced == {"a": [("coerced", 1), ("coerced", 2)]}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "query Q($c: [String]) { f(s: $c) } query Q($c: [Int]) { f(a: $c) }",
+        "query Q($c: [String]) { f(s: $c) } query Q { f }",
+        "query Q($c: [Int]) { f(a: $c) } query Q($c: [String]) { f(s: $c) }",
+    ],
+)
+def test_of_operations_of_one_name_the_one_graphql_core_runs(document):
+    # Validation refuses such a document; build, called on its own, takes the last.
+    variables = {"c": ["x"], "d": [1]}
+    ours = FastListExecutionContext.build(SCHEMA, parse(document), None, None, variables, "Q")
+    theirs = Executor.build(SCHEMA, parse(document), None, None, variables, "Q")
+    if isinstance(theirs, list):
+        assert [e.message for e in ours] == [e.message for e in theirs]
+    else:
+        assert ours.operation is not None
+        assert ours.variable_values.coerced == theirs.variable_values.coerced
+        assert sources(ours) == sources(theirs)
+
+
+def test_lists_are_not_priced_when_another_variable_fails():
+    # The request fails on its variable, as it did before lists were coerced apart:
+    # its error is the variable's, not the cost limit's.
+    schema = build_schema(
+        """
+        scalar _Any
+        union _Entity = Book
+        type Book { id: ID }
+        type Query { _entities(representations: [_Any!]!, n: ID): [_Entity]! }
+        """
+    )
+    document = parse(
+        "query ($r: [_Any!]!, $n: ID) { _entities(representations: $r, n: $n) { __typename } }"
+    )
+    sent = {"r": [{"__typename": "Book", "id": "1"}] * 60, "n": {"x": 1}}
+    assert measure(schema, document, sent, CostLimits(max_cost=10_000)).entities == 0
