@@ -7,6 +7,9 @@ from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.exception import response_for_exception
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_b.settings")
+django_application = get_asgi_application()  # sets Django up: models import after it
+
+from federated_fk.subgraph import SubgraphHandler  # noqa: E402
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):
@@ -21,5 +24,6 @@ class StaticFilesHandler(ASGIStaticFilesHandler):
 
 
 # The demo runs uvicorn alone, without a web server in front: serve the
-# admin's static files from the app too.
-application = StaticFilesHandler(get_asgi_application())
+# admin's static files from the app too. The subgraph, called by shop_a with
+# its token, is served without the middleware the admin and the pages need.
+application = StaticFilesHandler(SubgraphHandler(django_application))

@@ -1,0 +1,178 @@
+"""SubgraphHandler: the subgraph's path without the middleware, every other path as before."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.core.asgi import get_asgi_application
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_finished, request_started
+
+from federated_fk.subgraph import SubgraphHandler, SubgraphView
+
+TYPENAME = json.dumps({"query": "{ __typename }"}).encode()
+
+
+class Recorder:
+    """An ASGI application that answers 204 and records the paths it was given."""
+
+    def __init__(self):
+        self.paths = []
+
+    async def __call__(self, scope, receive, send):
+        self.paths.append(scope["path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def call(app, path, body=TYPENAME, host=b"testserver", root_path=""):
+    """POST ``body`` to ``app``; return the status, the headers (a dict) and the body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": root_path + path,
+        "raw_path": (root_path + path).encode(),
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [
+            (b"host", host),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    communicator = ApplicationCommunicator(app, scope)
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(10)
+    answer = b""
+    while True:
+        message = await communicator.receive_output(10)
+        answer += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait(10)
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers, answer
+
+
+async def test_the_subgraph_is_served_by_its_view_and_the_application_gets_nothing_of_it():
+    inner = Recorder()
+    handler = SubgraphHandler(inner)
+    status, headers, body = await call(handler, "/graphql/")
+    assert status == 200
+    assert json.loads(body) == {"data": {"__typename": "Query"}}
+    assert inner.paths == []
+    # No middleware ran: none set a cookie or said it varies by one.
+    assert "set-cookie" not in headers and "vary" not in headers
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+async def test_every_other_path_goes_to_the_application():
+    inner = Recorder()
+    handler = SubgraphHandler(inner)
+    for path in ("/graphql", "/graphql/x", "/admin/", "/"):
+        status, _, _ = await call(handler, path)
+        assert status == 204
+    assert inner.paths == ["/graphql", "/graphql/x", "/admin/", "/"]
+
+
+async def test_below_a_root_path_the_path_is_read_as_django_reads_it():
+    inner = Recorder()
+    handler = SubgraphHandler(inner)
+    status, _, body = await call(handler, "/graphql/", root_path="/shop")
+    assert (status, inner.paths) == (200, [])
+    assert json.loads(body) == {"data": {"__typename": "Query"}}
+
+
+async def test_the_project_middleware_still_runs_for_the_other_paths(settings):
+    settings.MIDDLEWARE = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+    ]
+    handler = SubgraphHandler(get_asgi_application())
+    status, headers, _ = await call(handler, "/admin/login/", body=b"")
+    assert status == 403  # CSRF refused the POST: the middleware ran
+    status, headers, _ = await call(handler, "/graphql/")
+    assert status == 200
+
+
+async def test_a_host_outside_allowed_hosts_is_refused_as_django_refuses_it():
+    inner = Recorder()
+    status, _, body = await call(SubgraphHandler(inner), "/graphql/", host=b"evil.example")
+    assert status == 400
+    assert b"__typename" not in body
+    assert inner.paths == []
+
+
+async def test_the_request_signals_are_sent_as_for_any_request():
+    """They open and close the database connections of the request."""
+    sent = []
+
+    def started(**kwargs):
+        sent.append("started")
+
+    def finished(**kwargs):
+        sent.append("finished")
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        status, _, _ = await call(SubgraphHandler(Recorder()), "/graphql/")
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+    assert status == 200
+    assert sent == ["started", "finished"]
+
+
+async def test_an_error_in_the_view_is_django_s_500_and_its_text_stays_inside(monkeypatch):
+    async def broken(self, request, *args, **kwargs):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(SubgraphView, "dispatch", broken)
+    status, _, body = await call(SubgraphHandler(Recorder()), "/graphql/")
+    assert status == 500
+    assert b"secret detail" not in body
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/nothing/", "routes no view at '/nothing/'"),
+        ("/admin/", "not by a SubgraphView"),
+    ],
+)
+def test_only_a_subgraph_view_is_served_without_middleware(path, says):
+    with pytest.raises(ImproperlyConfigured, match=says):
+        SubgraphHandler(Recorder(), path=path)
+
+
+def test_the_demo_subgraph_answers_without_the_middleware_and_the_admin_keeps_it(shops):
+    """shop_b's asgi.py wraps its application: a real uvicorn process."""
+    base = f"http://127.0.0.1:{shops.shop_b.port}"
+    request = urllib.request.Request(
+        f"{base}/graphql/",
+        data=TYPENAME,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {shops.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        assert json.load(response) == {"data": {"__typename": "Query"}}
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers.get("Set-Cookie") is None
+    # The token is still required: the view checks it, not a middleware.
+    anonymous = urllib.request.Request(
+        f"{base}/graphql/", data=TYPENAME, headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(anonymous, timeout=30)
+    assert refused.value.code == 401
+    # The admin's login page still gets its CSRF cookie from the middleware.
+    with urllib.request.urlopen(f"{base}/admin/login/", timeout=30) as response:
+        assert "csrftoken=" in (response.headers.get("Set-Cookie") or "")
