@@ -48,6 +48,7 @@ def test_smoke_run_of_every_scenario(tmp_path):
             if row["data"] == "federated":  # both round trips answered every book asked
                 assert set(row["round_trip_p50_ms"]) == {"entities", "limit"}
                 assert row["floor_p50_ratio"] > 1
+                assert row["page_request"]["representations"] > 0
     assert "| 1 local overhead | n=40 |" in result.stdout
 
 

@@ -57,7 +57,10 @@ def test_quick_run_writes_a_report_of_every_claim(tmp_path):
     for n in (100, 200):  # one request per 500 representations
         assert claims[f"library_limit_{n}"]["shop_b_requests"] == 1
     assert claims["gateway_page"]["shop_b_requests_per_query"] == 1
-    assert claims["gateway_page"]["failures"] == 0 and claims["gateway_page"]["floor"] > 1
+    page = claims["gateway_page"]
+    assert page["failures"] == 0 and page["floor"] > 1
+    assert page["floor_spread"][0] <= page["floor"] <= page["floor_spread"][2]
+    assert page["page_request"]["representations"] > 0
     assert claims["gateway_apollo_p50"]["failures"] == 0
     assert table.read_text() == render(report, "claims.json")
 

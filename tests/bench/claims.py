@@ -186,9 +186,13 @@ def gateway_page(bench: run.Bench, size: int, requests: int) -> list[dict]:
         bench.repeat,
         "≤ 1.45",
     )
+    floors = federated["c1"]["floor_p50_ratio"]
     row.update(
-        floor=round(federated["floor_p50_ratio"], 3),
+        floor=round(floors[1], 3),
+        floor_spread=[round(f, 3) for f in floors],
         p50_ms={"federated": federated["c1"]["p50_ms"], "all local": local["c1"]["p50_ms"]},
+        page_request=federated["page_request"],
+        page_request_p50_ms=federated["c1"]["page_request_p50_ms"],
         round_trip_p50_ms=federated["round_trip_p50_ms"],
         shop_b_requests_per_query=federated["c1"]["shop_b_requests_per_query"],
         failures=federated["c1"]["failures"] + local["c1"]["failures"],
@@ -293,7 +297,10 @@ def measure(quick: bool, runs: int, save: Callable[[dict], None]) -> dict[str, A
 
 def _figure(row: dict) -> str:
     text = f"**{row['median']:.2f}** ({row['min']:.2f}{DASH}{row['max']:.2f})"
-    if "floor" in row:
+    if "floor_spread" in row:
+        low, middle, high = row["floor_spread"]
+        text += f"; floor **{middle:.2f}** ({low:.2f}{DASH}{high:.2f})"
+    elif "floor" in row:
         text += f"; floor {row['floor']:.2f}"
     return text
 

@@ -394,17 +394,20 @@ class Bench:
             for size in page_sizes:
                 payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": size}})
                 rows = {name: {"data": name, "page_size": size} for name in setups}
+                own = PageRequest(setups["federated"], payload)
                 for concurrency in (1, 8, 32):
                     count = requests if concurrency == 1 else requests * 2
-                    figures = self.gateway_level(setups, payload, concurrency, count)
+                    figures = self.gateway_level(
+                        setups, payload, concurrency, count, own if concurrency == 1 else None
+                    )
                     for name, level in figures.items():
                         rows[name][f"c{concurrency}"] = level
                 trips = self.round_trips(size, max(requests, 20))
-                local = rows["all local"]["c1"]["p50_ms"]
                 rows["federated"]["round_trip_p50_ms"] = trips
-                # A federated page costs one remote round trip more than a local one:
-                # with the minimal endpoint's, this is the least the ratio can be.
-                rows["federated"]["floor_p50_ratio"] = (local + trips["limit"]) / local
+                rows["federated"]["page_request"] = own.described()
+                # A federated page costs what an all-local page costs plus its one
+                # request to shop_b: that sum, round by round, is the floor.
+                rows["federated"]["floor_p50_ratio"] = rows["federated"]["c1"]["floor_p50_ratio"][1]
                 for row in rows.values():
                     self.record("4 gateway", **row)
         finally:
@@ -452,14 +455,23 @@ class Bench:
 
     @staticmethod
     def gateway_level(
-        setups: dict[str, Any], payload: str, concurrency: int, count: int
+        setups: dict[str, Any],
+        payload: str,
+        concurrency: int,
+        count: int,
+        own: PageRequest | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Load both setups in turn, GATEWAY_ROUNDS times; p50 ratio spread from the rounds."""
+        """Load both setups in turn, GATEWAY_ROUNDS times; p50 ratio spread from the rounds.
+
+        :param own: the federated page's own request to shop_b, sent alone after
+            each round's pages: the floor of each round is (all local + it) ÷ all local
+        """
         latencies: dict[str, list[float]] = {name: [] for name in setups}
         p50s: dict[str, list[float]] = {name: [] for name in setups}
         wall = dict.fromkeys(setups, 0.0)
         failures = dict.fromkeys(setups, 0)
         shop_b = dict.fromkeys(setups, 0)
+        own_p50s: list[float] = []
         per_round = max(1, count // GATEWAY_ROUNDS)
         for _ in range(GATEWAY_ROUNDS):
             for name, shops in setups.items():
@@ -470,6 +482,8 @@ class Bench:
                 p50s[name].append(statistics.median(result["latencies"]))
                 wall[name] += result["wall"]
                 failures[name] += result["failures"]
+            if own is not None:
+                own_p50s.append(own.p50_ms(per_round))
         figures = {}
         for name in setups:
             ordered = sorted(latencies[name])
@@ -484,6 +498,11 @@ class Bench:
             figures["federated"]["p50_ratio_to_all_local"] = spread(
                 [f / a for f, a in zip(p50s["federated"], p50s["all local"], strict=True)]
             )
+            if own_p50s:
+                figures["federated"]["page_request_p50_ms"] = spread(own_p50s)
+                figures["federated"]["floor_p50_ratio"] = spread(
+                    [(a + o) / a for a, o in zip(p50s["all local"], own_p50s, strict=True)]
+                )
         return figures
 
 
@@ -494,6 +513,81 @@ def _title_or_none(obj: Any) -> Any:
         return obj.title if obj is not None else None
     except RemoteObjectDoesNotExist:
         return None
+
+
+#: Run in shop_a's ``manage.py shell``: send the gateway page once through the test
+#: client and print, as JSON, the one request it made to shop_b (its query text and
+#: variables), recorded where the client sends it.
+_CAPTURE_PAGE_REQUEST = """
+import json, sys
+from django.test import Client
+from federated_fk.remote.session import ProjectSession
+sent = []
+execute = ProjectSession.execute
+async def recording(self, text, variables):
+    sent.append({"query": text, "variables": variables})
+    return await execute(self, text, variables)
+ProjectSession.execute = recording
+answer = Client(HTTP_HOST="127.0.0.1").post(
+    "/graphql/", sys.stdin.read(), content_type="application/json"
+)
+assert answer.status_code == 200 and len(sent) == 1, (answer.content[:300], len(sent))
+print(json.dumps(sent[0]))
+"""
+
+
+class PageRequest:
+    """The federated gateway page's own request to shop_b, to be sent alone.
+
+    It is recorded once from shop_a (the query text and the representations
+    the page asks for), then sent straight to shop_b over one kept-alive
+    connection, with shop_a's token, as shop_a sends it.
+    """
+
+    def __init__(self, shops: Any, payload: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", _CAPTURE_PAGE_REQUEST],
+            cwd=ROOT / "shop_a",
+            env=shops.env,
+            input=payload,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        self.body = result.stdout.strip().splitlines()[-1]
+        self.port = shops.shop_b.port
+        self.token = shops.token
+        self.representations = len(json.loads(self.body)["variables"]["representations"])
+
+    def p50_ms(self, count: int) -> float:
+        """Send it ``count`` times (after a warm-up); the median in ms."""
+        import http.client
+
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        times = []
+        try:
+            for attempt in range(WARMUP + count):
+                started = time.perf_counter()
+                connection.request("POST", "/graphql/", self.body, headers)
+                response = connection.getresponse()
+                answer = json.loads(response.read())
+                elapsed = time.perf_counter() - started
+                found = (answer.get("data") or {}).get("_entities") or []
+                if response.status != 200 or len(found) != self.representations:
+                    raise RuntimeError(f"page request: unexpected answer {str(answer)[:200]}")
+                if attempt >= WARMUP:
+                    times.append(elapsed)
+        finally:
+            connection.close()
+        return 1000 * statistics.median(times)
+
+    def described(self) -> dict[str, Any]:
+        entity_types = sorted(
+            {r["__typename"] for r in json.loads(self.body)["variables"]["representations"]}
+        )
+        return {"representations": self.representations, "entity_types": entity_types}
 
 
 def load(url: str, payload: str, concurrency: int, requests: int) -> dict[str, Any]:
