@@ -501,7 +501,7 @@ class Bench:
             if own_p50s:
                 figures["federated"]["page_request_p50_ms"] = spread(own_p50s)
                 figures["federated"]["floor_p50_ratio"] = spread(
-                    [(a + o) / a for a, o in zip(p50s["all local"], own_p50s, strict=True)]
+                    [(a + o / 1000) / a for a, o in zip(p50s["all local"], own_p50s, strict=True)]
                 )
         return figures
 
