@@ -5,7 +5,7 @@ messages) is synchronous underneath: under ASGI each one's
 ``process_request`` and ``process_response`` run in a thread, two hops per
 middleware and request (``MiddlewareMixin.__acall__``). A subgraph is called
 by other services with a bearer token and reads no session, cookie or
-message, so these hops are all it gets from them; with the six of
+message, so these hops are all it gets from them; with the seven of
 ``startproject`` they are about half of what a small ``_entities`` request
 costs.
 
@@ -13,15 +13,19 @@ costs.
 ``ASGIStaticFilesHandler`` wraps it for static files: a request to the
 subgraph's path is served by its view, through Django's ASGI handling (the
 body, the request signals and so database connections, disconnects, error
-responses and their logging), with no middleware; every other request goes
-to the application.
+responses and their logging), without the middleware's thread hops; every
+other request goes to the application. Of the project's middleware, Django's
+``SecurityMiddleware``, ``CommonMiddleware`` and ``XFrameOptionsMiddleware`` do
+only in-memory work (headers, redirects, the ``Host`` and user-agent checks,
+``Content-Length``): where ``MIDDLEWARE`` lists them they are applied in-line,
+in its order, with no hop.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -29,24 +33,37 @@ from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, ResolverMatch, resolve, set_urlconf
 from django.utils.log import log_response
+from django.utils.module_loading import import_string
 
 from federated_fk.subgraph.views import SubgraphView
 
 #: An ASGI application: ``await application(scope, receive, send)``.
 ASGIApp = Any
 
+#: Django's middleware that reads and writes only the request and the response
+#: (no database, session or file): applied in-line where ``MIDDLEWARE`` lists them.
+INLINE_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+)
+
 
 class SubgraphHandler(ASGIHandler):
-    """Serve the subgraph at ``path`` with no middleware; pass every other request on.
+    """Serve the subgraph at ``path`` without the middleware's hops; pass every other request on.
 
     In ``asgi.py``::
 
         application = SubgraphHandler(get_asgi_application())
 
-    What no middleware does here is done as Django's would: the ``Host``
-    header is checked against ``ALLOWED_HOSTS`` (a 400 otherwise) and, with
-    ``SECURE_CONTENT_TYPE_NOSNIFF``, the answer says ``nosniff``. A project
-    whose own middleware must see subgraph requests does not use this.
+    The ``Host`` header is checked against ``ALLOWED_HOSTS`` (a 400
+    otherwise), and Django's ``SecurityMiddleware``, ``CommonMiddleware``
+    and ``XFrameOptionsMiddleware`` are applied in-line where ``MIDDLEWARE``
+    lists them (``INLINE_MIDDLEWARE``); no other middleware
+    runs, so ``request.user``, ``request.session`` and messages are absent,
+    and a middleware that sets ``request.urlconf`` or picks a database is
+    not consulted. A project whose own middleware must see subgraph requests
+    does not use this.
 
     :param application: the project's ASGI application (``get_asgi_application()``)
     :param path: the subgraph's path, as the URLconf routes it to a
@@ -59,6 +76,11 @@ class SubgraphHandler(ASGIHandler):
         self.application = application
         self.path = path
         self.match = _subgraph_view(path)
+        self.inline = [
+            import_string(name)(_no_response)
+            for name in settings.MIDDLEWARE
+            if name in INLINE_MIDDLEWARE
+        ]
         super().__init__()
 
     def load_middleware(self, is_async: bool = False) -> None:
@@ -71,18 +93,9 @@ class SubgraphHandler(ASGIHandler):
             await self.application(scope, receive, send)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        """Return the view's response, as Django's handler does with an empty middleware chain."""
+        """Return the answer, as Django's handler would with only the in-line middleware."""
         set_urlconf(settings.ROOT_URLCONF)
-        try:
-            request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it
-            request.resolver_match = self.match
-            response = await self.match.func(request, *self.match.args, **self.match.kwargs)
-        except Exception as exc:
-            response = await sync_to_async(response_for_exception, thread_sensitive=False)(
-                request, exc
-            )
-        if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response = await self._through(request, 0)
         response._resource_closers.append(request.close)
         if response.status_code >= 400:
             await sync_to_async(log_response, thread_sensitive=False)(
@@ -90,8 +103,50 @@ class SubgraphHandler(ASGIHandler):
             )
         return response
 
+    async def _through(self, request: HttpRequest, index: int) -> HttpResponseBase:
+        """The answer of the in-line middleware from ``index`` on, then the view.
+
+        As in Django's chain, an exception becomes a response at the level it
+        was raised, which the middleware before it still process.
+        """
+        try:
+            if index == len(self.inline):
+                request.get_host()  # ALLOWED_HOSTS, whatever MIDDLEWARE lists
+                return await self._view(request)
+            middleware = self.inline[index]
+            response = None
+            if hasattr(middleware, "process_request"):
+                response = middleware.process_request(request)
+            if response is None:
+                response = await self._through(request, index + 1)
+            if hasattr(middleware, "process_response"):
+                response = middleware.process_response(request, response)
+            return response
+        except Exception as exc:
+            return await sync_to_async(response_for_exception, thread_sensitive=False)(request, exc)
+
+    async def _view(self, request: HttpRequest) -> HttpResponseBase:
+        """Call the view as ``BaseHandler._get_response_async`` calls it, and render its answer."""
+        match = request.resolver_match = self.match
+        callback = self.make_view_atomic(match.func)  # refuses ATOMIC_REQUESTS, as Django does
+        if not iscoroutinefunction(callback):
+            callback = sync_to_async(callback, thread_sensitive=True)
+        response = await callback(request, *match.args, **match.kwargs)
+        self.check_response(response, match.func)
+        render = getattr(response, "render", None)
+        if callable(render):
+            if iscoroutinefunction(render):
+                response = await render()
+            else:
+                response = await sync_to_async(render, thread_sensitive=True)()
+        return response
+
 
 def _subgraph_view(path: str) -> ResolverMatch:
+    if not path.startswith("/"):
+        raise ImproperlyConfigured(
+            f"SubgraphHandler: {path!r} is no path; a path starts with '/' (\"/graphql/\")."
+        )
     try:
         match = resolve(path)
     except Resolver404:
@@ -111,3 +166,8 @@ def _subgraph_view(path: str) -> ResolverMatch:
 def _path_info(scope: dict[str, Any]) -> str:
     """The request's path below the application's root, as ``ASGIRequest`` reads it."""
     return scope["path"].removeprefix(get_script_prefix(scope))
+
+
+def _no_response(request: HttpRequest) -> HttpResponseBase:
+    """The in-line middleware's ``get_response``: never called (the handler calls the view)."""
+    raise AssertionError("the in-line middleware calls only process_request and process_response")

@@ -1,6 +1,7 @@
 """SubgraphHandler: the subgraph's path without the middleware, every other path as before."""
 
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -9,10 +10,38 @@ from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import request_finished, request_started
+from django.db import connections
+from django.template import engines
+from django.template.response import TemplateResponse
+from django.urls import path as route
 
 from federated_fk.subgraph import SubgraphHandler, SubgraphView
+from tests.remoteshop.schema import schema
 
 TYPENAME = json.dumps({"query": "{ __typename }"}).encode()
+
+#: Django's middleware the handler applies in-line, and some it does not.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+
+class RenderedLater(SubgraphView):
+    """A subgraph view that answers a response rendered after the view returns."""
+
+    async def dispatch(self, request, *args, **kwargs):
+        template = engines["django"].from_string("rendered {{ word }}")
+        return TemplateResponse(request, template, {"word": "later"})
+
+
+#: The URLconf of the tests that set ROOT_URLCONF to this module.
+urlpatterns = [route("graphql/", RenderedLater.as_view(schema=schema))]
 
 
 class Recorder:
@@ -27,13 +56,15 @@ class Recorder:
         await send({"type": "http.response.body", "body": b""})
 
 
-async def call(app, path, body=TYPENAME, host=b"testserver", root_path=""):
-    """POST ``body`` to ``app``; return the status, the headers (a dict) and the body."""
+async def call(
+    app, path, body=TYPENAME, host=b"testserver", root_path="", method="POST", headers=()
+):
+    """Send ``body`` to ``app``; return the status, the headers (a dict) and the body."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
         "path": root_path + path,
         "raw_path": (root_path + path).encode(),
@@ -43,6 +74,7 @@ async def call(app, path, body=TYPENAME, host=b"testserver", root_path=""):
             (b"host", host),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            *headers,
         ],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
@@ -61,16 +93,58 @@ async def call(app, path, body=TYPENAME, host=b"testserver", root_path=""):
     return start["status"], headers, answer
 
 
-async def test_the_subgraph_is_served_by_its_view_and_the_application_gets_nothing_of_it():
+async def test_the_subgraph_is_served_by_its_view_and_the_application_gets_nothing_of_it(
+    settings,
+):
+    settings.MIDDLEWARE = MIDDLEWARE
     inner = Recorder()
     handler = SubgraphHandler(inner)
     status, headers, body = await call(handler, "/graphql/")
     assert status == 200
     assert json.loads(body) == {"data": {"__typename": "Query"}}
     assert inner.paths == []
-    # No middleware ran: none set a cookie or said it varies by one.
+    # The session, CSRF, authentication and messages middleware did not run:
+    # none set a cookie or said the answer varies by one.
     assert "set-cookie" not in headers and "vary" not in headers
+    # Security, common and clickjacking did, in-line.
     assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["content-length"] == str(len(body))
+
+
+async def test_without_those_middleware_in_the_settings_none_is_applied(settings):
+    settings.MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+    status, headers, _ = await call(SubgraphHandler(Recorder()), "/graphql/")
+    assert status == 200
+    assert not {"x-content-type-options", "x-frame-options", "set-cookie"} & set(headers)
+
+
+async def test_the_in_line_middleware_answer_as_they_would_in_the_chain(settings):
+    settings.MIDDLEWARE = MIDDLEWARE
+    settings.SECURE_SSL_REDIRECT = True
+    status, headers, _ = await call(SubgraphHandler(Recorder()), "/graphql/")
+    assert (status, headers["location"]) == (301, "https://testserver/graphql/")
+    settings.SECURE_SSL_REDIRECT = False
+    settings.DISALLOWED_USER_AGENTS = [re.compile("^bad-bot")]
+    status, headers, _ = await call(
+        SubgraphHandler(Recorder()), "/graphql/", headers=[(b"user-agent", b"bad-bot/1")]
+    )
+    assert status == 403
+    # The refusal of an inner middleware still gets the outer one's headers.
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_response_rendered_later_is_rendered_as_django_renders_it(settings):
+    settings.ROOT_URLCONF = __name__
+    status, _, body = await call(SubgraphHandler(Recorder()), "/graphql/")
+    assert (status, body) == (200, b"rendered later")
+
+
+async def test_atomic_requests_are_refused_for_the_async_view_as_django_refuses_them(monkeypatch):
+    monkeypatch.setitem(connections["default"].settings_dict, "ATOMIC_REQUESTS", True)
+    status, _, _ = await call(SubgraphHandler(Recorder()), "/graphql/")
+    assert status == 500  # "You cannot use ATOMIC_REQUESTS with async views."
 
 
 async def test_every_other_path_goes_to_the_application():
@@ -147,6 +221,7 @@ async def test_an_error_in_the_view_is_django_s_500_and_its_text_stays_inside(mo
     [
         ("/nothing/", "routes no view at '/nothing/'"),
         ("/admin/", "not by a SubgraphView"),
+        ("graphql/", "a path starts with '/'"),
     ],
 )
 def test_only_a_subgraph_view_is_served_without_middleware(path, says):
@@ -173,6 +248,13 @@ def test_the_demo_subgraph_answers_without_the_middleware_and_the_admin_keeps_it
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(anonymous, timeout=30)
+    assert refused.value.code == 401
+    # The server decodes the path before either handler sees it, as Django resolves it.
+    encoded = urllib.request.Request(
+        f"{base}/%67raphql/", data=TYPENAME, headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(encoded, timeout=30)
     assert refused.value.code == 401
     # The admin's login page still gets its CSRF cookie from the middleware.
     with urllib.request.urlopen(f"{base}/admin/login/", timeout=30) as response:
