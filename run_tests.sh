@@ -2,8 +2,9 @@
 # Run every check: lint, migrations, the committed SDL, the documentation site
 # (built with warnings as errors, its links checked, its examples run), Django's
 # own contenttypes suites against federated_fk, and the pytest suite (unit, real
-# server processes, the demo, a browser), the last two each on SQLite and on
-# PostgreSQL.
+# server processes, the demo, a browser). Django's suites run on SQLite and on
+# PostgreSQL; pytest runs every test on SQLite, and on PostgreSQL again the
+# tests that can depend on the database (--database-tests-only, tests/conftest.py).
 # Works from a fresh clone: it makes .venv and installs what it needs.
 #
 # PostgreSQL: $PGHOST:$PGPORT (default 127.0.0.1:5432), user $PGUSER (default
@@ -58,7 +59,9 @@ step() {
 step "docs" .venv/bin/pytest -q tests/test_docs.py
 step "Django's own suites, SQLite" .venv/bin/python tests/django_suite/run.py --database sqlite
 step "Django's own suites, PostgreSQL" .venv/bin/python tests/django_suite/run.py --database postgres
-step "pytest, PostgreSQL" env FEDERATED_FK_TEST_DB=postgres .venv/bin/pytest -q --ignore=tests/test_docs.py "$@"
+# A test that neither opens the test database nor reads its backend gives the
+# same result on both: the real processes, the demo and the browser run once.
+step "pytest, PostgreSQL" env FEDERATED_FK_TEST_DB=postgres .venv/bin/pytest -q --ignore=tests/test_docs.py --database-tests-only "$@"
 step "pytest, SQLite" .venv/bin/pytest -q --ignore=tests/test_docs.py "$@"
 
 echo "==> totals"

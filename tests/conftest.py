@@ -1,6 +1,68 @@
+import re
+from pathlib import Path
+
 import pytest
+from django.test import SimpleTestCase
 
 from federated_fk.models import GenericContentType
+
+#: pytest-django's fixtures that open the test database (directly or for a fixture).
+#: (``django_db_blocker`` is not one: every test has it; no test here unblocks it.)
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+    "admin_user",
+    "admin_client",
+    "django_user_model",
+}
+#: A module that reads which database backend runs (a connection's vendor or
+#: features, or the variable that picks PostgreSQL) depends on it even in a
+#: test that opens no database.
+READS_BACKEND = re.compile(r"\bconnections?\s*[.\[]|FEDERATED_FK_TEST_DB")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="Run only the tests that can depend on which database the tests use: those "
+        "that open it, and those of a module that reads its backend. run_tests.sh runs "
+        "them on PostgreSQL after running every test on SQLite.",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--database-tests-only"):
+        return
+    kept, other = [], []
+    for item in items:
+        (kept if _may_depend_on_the_database(item) else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = kept
+
+
+def _may_depend_on_the_database(item) -> bool:
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, SimpleTestCase):
+        return True  # Django's own test classes: kept whatever they declare
+    return bool(READS_BACKEND.search(_source(item.path)))
+
+
+_sources: dict[Path, str] = {}
+
+
+def _source(path: Path) -> str:
+    if path not in _sources:
+        _sources[path] = path.read_text(errors="replace")
+    return _sources[path]
 
 
 @pytest.fixture(autouse=True)
