@@ -49,6 +49,7 @@ LAYERS = [
     ],
     [
         "federated_fk.remote.converters",
+        "federated_fk.remote.conditions",
         "federated_fk.remote.entities",
         "federated_fk.remote.inflight",
         "federated_fk.remote.cache",
