@@ -23,6 +23,8 @@ in its order, with no hop.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
@@ -30,12 +32,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import response_for_exception
-from django.http import HttpRequest, HttpResponseBase
-from django.urls import Resolver404, ResolverMatch, resolve, set_urlconf
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import Resolver404, ResolverMatch, resolve, set_script_prefix, set_urlconf
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
-from federated_fk.subgraph.views import SubgraphView
+from federated_fk.subgraph.views import SubgraphView, authorized, unauthenticated
 
 #: An ASGI application: ``await application(scope, receive, send)``.
 ASGIApp = Any
@@ -92,10 +94,32 @@ class SubgraphHandler(ASGIHandler):
         else:
             await self.application(scope, receive, send)
 
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Serve one request; refuse it before reading its body if it cannot be served.
+
+        A caller without the subgraph's token, or a body that says it is larger
+        than ``DATA_UPLOAD_MAX_MEMORY_SIZE``, is answered at once (401, 413):
+        Django's handler would first read the whole body, to a temporary file.
+        """
+        refusal = _refusal(scope)
+        if refusal is None:
+            await super().handle(scope, receive, send)
+            return
+        set_script_prefix(get_script_prefix(scope))
+        request = self.request_class(scope, io.BytesIO())
+        response = await self._answer(request, lambda request: _answered(refusal))
+        await self.send_response(response, send)
+        await sync_to_async(response.close)()
+
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         """Return the answer, as Django's handler would with only the in-line middleware."""
+        return await self._answer(request, self._view)
+
+    async def _answer(
+        self, request: HttpRequest, view: Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+    ) -> HttpResponseBase:
         set_urlconf(settings.ROOT_URLCONF)
-        response = await self._through(request, 0)
+        response = await self._through(request, 0, view)
         response._resource_closers.append(request.close)
         if response.status_code >= 400:
             await sync_to_async(log_response, thread_sensitive=False)(
@@ -103,8 +127,13 @@ class SubgraphHandler(ASGIHandler):
             )
         return response
 
-    async def _through(self, request: HttpRequest, index: int) -> HttpResponseBase:
-        """The answer of the in-line middleware from ``index`` on, then the view.
+    async def _through(
+        self,
+        request: HttpRequest,
+        index: int,
+        view: Callable[[HttpRequest], Awaitable[HttpResponseBase]],
+    ) -> HttpResponseBase:
+        """The answer of the in-line middleware from ``index`` on, then of ``view``.
 
         As in Django's chain, an exception becomes a response at the level it
         was raised, which the middleware before it still process.
@@ -112,13 +141,13 @@ class SubgraphHandler(ASGIHandler):
         try:
             if index == len(self.inline):
                 request.get_host()  # ALLOWED_HOSTS, whatever MIDDLEWARE lists
-                return await self._view(request)
+                return await view(request)
             middleware = self.inline[index]
             response = None
             if hasattr(middleware, "process_request"):
                 response = middleware.process_request(request)
             if response is None:
-                response = await self._through(request, index + 1)
+                response = await self._through(request, index + 1, view)
             if hasattr(middleware, "process_response"):
                 response = middleware.process_response(request, response)
             return response
@@ -171,3 +200,19 @@ def _path_info(scope: dict[str, Any]) -> str:
 def _no_response(request: HttpRequest) -> HttpResponseBase:
     """The in-line middleware's ``get_response``: never called (the handler calls the view)."""
     raise AssertionError("the in-line middleware calls only process_request and process_response")
+
+
+def _refusal(scope: dict[str, Any]) -> HttpResponseBase | None:
+    """The answer to a request that cannot be served, known from its headers alone."""
+    headers = dict(scope.get("headers") or [])
+    if not authorized(headers.get(b"authorization", b"").decode("latin-1")):
+        return unauthenticated()
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    length = headers.get(b"content-length", b"")
+    if limit is not None and length.isdigit() and int(length) > limit:
+        return HttpResponse("413 Payload too large", status=413)
+    return None
+
+
+async def _answered(response: HttpResponseBase) -> HttpResponseBase:
+    return response

@@ -259,3 +259,65 @@ def test_the_demo_subgraph_answers_without_the_middleware_and_the_admin_keeps_it
     # The admin's login page still gets its CSRF cookie from the middleware.
     with urllib.request.urlopen(f"{base}/admin/login/", timeout=30) as response:
         assert "csrftoken=" in (response.headers.get("Set-Cookie") or "")
+
+
+async def send_unread(app, headers):
+    """POST to /graphql/ with ``headers``; return the status, the body, and whether the
+    application asked for the request's body at all."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql/",
+        "raw_path": b"/graphql/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    asked = []
+    sent = []
+
+    async def receive():
+        asked.append(True)
+        if len(asked) == 1:
+            return {"type": "http.request", "body": TYPENAME, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body, bool(asked)
+
+
+@pytest.fixture
+def token(settings):
+    settings.FEDERATION = {**settings.FEDERATION, "SUBGRAPH_TOKEN": "handler-token-1"}
+    return "handler-token-1"
+
+
+async def test_a_caller_without_the_token_is_refused_before_its_body_is_read(token):
+    handler = SubgraphHandler(Recorder())
+    length = (b"content-length", str(len(TYPENAME)).encode())
+    status, body, read = await send_unread(handler, [length])
+    assert (status, read) == (401, False)
+    assert json.loads(body)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    wrong = [length, (b"authorization", b"Bearer not-the-token")]
+    assert (await send_unread(handler, wrong))[::2] == (401, False)
+    right = [length, (b"authorization", f"Bearer {token}".encode())]
+    status, body, read = await send_unread(handler, right)
+    assert (status, read) == (200, True)
+    assert json.loads(body) == {"data": {"__typename": "Query"}}
+
+
+async def test_a_body_declared_too_large_is_refused_before_it_is_read(token, settings):
+    handler = SubgraphHandler(Recorder())
+    too_large = str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1).encode()
+    headers = [(b"content-length", too_large), (b"authorization", f"Bearer {token}".encode())]
+    status, _, read = await send_unread(handler, headers)
+    assert (status, read) == (413, False)
