@@ -420,8 +420,6 @@ class Bench:
         Straight to the bench's shop_b subgraph over one kept-alive connection,
         interleaved; ``_entities`` is asked the query the library's client builds.
         """
-        import http.client
-
         from federated_fk.models import GenericContentType
         from federated_fk.remote.entities import ENTITIES_QUERY
 
@@ -434,24 +432,7 @@ class Bench:
             "entities": ("/graphql/", json.dumps({"query": text, "variables": variables})),
             "limit": ("/limit/", json.dumps({"variables": variables})),
         }
-        server = self.servers["shop_b"]
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        times: dict[str, list[float]] = {name: [] for name in posts}
-        try:
-            for attempt in range(WARMUP + count):
-                for name, (path, body) in posts.items():
-                    started = time.perf_counter()
-                    connection.request("POST", path, body, {"Content-Type": "application/json"})
-                    response = connection.getresponse()
-                    answer = json.loads(response.read())
-                    elapsed = time.perf_counter() - started
-                    if response.status != 200 or len(answer["data"]["_entities"]) != size:
-                        raise RuntimeError(f"{name}: unexpected answer {str(answer)[:200]}")
-                    if attempt >= WARMUP:
-                        times[name].append(elapsed)
-        finally:
-            connection.close()
-        return {name: 1000 * statistics.median(t) for name, t in times.items()}
+        return round_trip_p50s(self.servers["shop_b"].port, posts, size, count)
 
     @staticmethod
     def gateway_level(
@@ -515,6 +496,41 @@ def _title_or_none(obj: Any) -> Any:
         return None
 
 
+def round_trip_p50s(
+    port: int,
+    posts: dict[str, tuple[str, str]],
+    entities: int,
+    count: int,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """p50 ms of each POST (``name: (path, body)``) to ``port``, interleaved.
+
+    Over one kept-alive connection, ``count`` times each after a warm-up; every
+    answer must be a 200 with ``entities`` items in ``data._entities``.
+    """
+    import http.client
+
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    times: dict[str, list[float]] = {name: [] for name in posts}
+    try:
+        for attempt in range(WARMUP + count):
+            for name, (path, body) in posts.items():
+                started = time.perf_counter()
+                connection.request("POST", path, body, sent)
+                response = connection.getresponse()
+                answer = json.loads(response.read())
+                elapsed = time.perf_counter() - started
+                found = (answer.get("data") or {}).get("_entities") or []
+                if response.status != 200 or len(found) != entities:
+                    raise RuntimeError(f"{name}: unexpected answer {str(answer)[:200]}")
+                if attempt >= WARMUP:
+                    times[name].append(elapsed)
+    finally:
+        connection.close()
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+
+
 #: Run in shop_a's ``manage.py shell``: send the gateway page once through the test
 #: client and print, as JSON, the one request it made to shop_b (its query text and
 #: variables), recorded where the client sends it.
@@ -562,26 +578,10 @@ class PageRequest:
 
     def p50_ms(self, count: int) -> float:
         """Send it ``count`` times (after a warm-up); the median in ms."""
-        import http.client
-
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        times = []
-        try:
-            for attempt in range(WARMUP + count):
-                started = time.perf_counter()
-                connection.request("POST", "/graphql/", self.body, headers)
-                response = connection.getresponse()
-                answer = json.loads(response.read())
-                elapsed = time.perf_counter() - started
-                found = (answer.get("data") or {}).get("_entities") or []
-                if response.status != 200 or len(found) != self.representations:
-                    raise RuntimeError(f"page request: unexpected answer {str(answer)[:200]}")
-                if attempt >= WARMUP:
-                    times.append(elapsed)
-        finally:
-            connection.close()
-        return 1000 * statistics.median(times)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        posts = {"page request": ("/graphql/", self.body)}
+        p50s = round_trip_p50s(self.port, posts, self.representations, count, headers)
+        return p50s["page request"]
 
     def described(self) -> dict[str, Any]:
         entity_types = sorted(
