@@ -1,3 +1,4 @@
+import functools
 import re
 from pathlib import Path
 
@@ -56,13 +57,9 @@ def _may_depend_on_the_database(item) -> bool:
     return bool(READS_BACKEND.search(_source(item.path)))
 
 
-_sources: dict[Path, str] = {}
-
-
+@functools.cache
 def _source(path: Path) -> str:
-    if path not in _sources:
-        _sources[path] = path.read_text(errors="replace")
-    return _sources[path]
+    return path.read_text(errors="replace")
 
 
 @pytest.fixture(autouse=True)

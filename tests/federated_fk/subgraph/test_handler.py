@@ -56,11 +56,9 @@ class Recorder:
         await send({"type": "http.response.body", "body": b""})
 
 
-async def call(
-    app, path, body=TYPENAME, host=b"testserver", root_path="", method="POST", headers=()
-):
-    """Send ``body`` to ``app``; return the status, the headers (a dict) and the body."""
-    scope = {
+def http_scope(path, host=b"testserver", root_path="", method="POST", headers=()):
+    """An ASGI HTTP scope for ``root_path + path``, of JSON, with ``headers`` besides."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -70,15 +68,18 @@ async def call(
         "raw_path": (root_path + path).encode(),
         "root_path": root_path,
         "query_string": b"",
-        "headers": [
-            (b"host", host),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
+        "headers": [(b"host", host), (b"content-type", b"application/json"), *headers],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
     }
+
+
+async def call(
+    app, path, body=TYPENAME, host=b"testserver", root_path="", method="POST", headers=()
+):
+    """Send ``body`` to ``app``; return the status, the headers (a dict) and the body."""
+    length = (b"content-length", str(len(body)).encode())
+    scope = http_scope(path, host, root_path, method, [length, *headers])
     communicator = ApplicationCommunicator(app, scope)
     await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await communicator.receive_output(10)
@@ -264,20 +265,7 @@ def test_the_demo_subgraph_answers_without_the_middleware_and_the_admin_keeps_it
 async def send_unread(app, headers):
     """POST to /graphql/ with ``headers``; return the status, the body, and whether the
     application asked for the request's body at all."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql/",
-        "raw_path": b"/graphql/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope("/graphql/", headers=headers)
     asked = []
     sent = []
 
