@@ -1,7 +1,7 @@
 """Serving a subgraph under ASGI without the thread hops of the project's middleware.
 
 Django's own middleware (security, sessions, common, CSRF, authentication,
-messages) is synchronous underneath: under ASGI each one's
+messages, clickjacking) is synchronous underneath: under ASGI each one's
 ``process_request`` and ``process_response`` run in a thread, two hops per
 middleware and request (``MiddlewareMixin.__acall__``). A subgraph is called
 by other services with a bearer token and reads no session, cookie or
@@ -107,7 +107,11 @@ class SubgraphHandler(ASGIHandler):
             return
         set_script_prefix(get_script_prefix(scope))
         request = self.request_class(scope, io.BytesIO())
-        response = await self._answer(request, lambda request: _answered(refusal))
+
+        async def refuse(request: HttpRequest) -> HttpResponseBase:
+            return refusal
+
+        response = await self._answer(request, refuse)
         await self.send_response(response, send)
         await sync_to_async(response.close)()
 
@@ -212,7 +216,3 @@ def _refusal(scope: dict[str, Any]) -> HttpResponseBase | None:
     if limit is not None and length.isdigit() and int(length) > limit:
         return HttpResponse("413 Payload too large", status=413)
     return None
-
-
-async def _answered(response: HttpResponseBase) -> HttpResponseBase:
-    return response
