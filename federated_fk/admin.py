@@ -43,18 +43,17 @@ from django.utils.safestring import SafeString
 
 from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField, RemoteForeignKey
 from federated_fk.fields.remote_key import parse_target
-from federated_fk.forms import (
-    BaseGenericInlineFormSet,
+from federated_fk.forms import BaseGenericInlineFormSet, generic_inlineformset_factory
+from federated_fk.models import GenericContentType
+from federated_fk.picker import (
     FederatedTargetField,
     FederatedTargetSelect,
     FederatedTargetSelectMultiple,
     RemoteTargetField,
-    generic_inlineformset_factory,
     picker_form,
     target_types,
     types_callable,
 )
-from federated_fk.models import GenericContentType
 from federated_fk.prefetch import collect_remote_errors
 from federated_fk.views import FederatedAutocompleteJsonView, find_key
 

@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 
 from federated_fk.exceptions import FederationError
 from federated_fk.fields import FederatedForeignKey, FederatedManyToManyField, RemoteForeignKey
-from federated_fk.forms import (
+from federated_fk.ids import InvalidId, parse_ids
+from federated_fk.models import GenericContentType
+from federated_fk.picker import (
     Key,
     candidate_types,
     is_pickable,
@@ -31,8 +33,6 @@ from federated_fk.forms import (
     stand_in_for,
     target_types,
 )
-from federated_fk.ids import InvalidId, parse_ids
-from federated_fk.models import GenericContentType
 
 __all__ = ["FederatedAutocompleteJsonView", "shortcut"]
 

@@ -69,6 +69,7 @@ LAYERS = [
         "federated_fk.changes.redis_stream",
     ],
     [
+        "federated_fk.picker",
         "federated_fk.forms",
         "federated_fk.admin",
         "federated_fk.views",
