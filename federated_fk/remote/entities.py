@@ -75,6 +75,14 @@ class EntityType:
     def project(self) -> str:
         return self.key[0]
 
+    def __hash__(self) -> int:
+        # Hashed once, not once per look-up: a batch looks its type up per object.
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.key, self.type_name, self.fields, self.field_types, self.relations))
+
     def fragment(self, aliased: frozenset[str] = frozenset()) -> str:
         """Return ``... on Type { id field relation { id } ... }``, checking every name first.
 

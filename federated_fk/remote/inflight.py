@@ -111,11 +111,12 @@ class Join:
 class _Shared:
     """One request in flight, as the fetches that wait for it see it."""
 
-    __slots__ = ("chunk", "joins", "scope", "task", "waiters")
+    __slots__ = ("by_type", "joins", "scope", "task", "waiters")
 
     def __init__(self, scope: ShareScope, chunk: Chunk) -> None:
         self.scope = scope
-        self.chunk = chunk
+        #: The chunk's primary keys by type, grouped once for entering and leaving the table.
+        self.by_type = _grouped(chunk)
         self.joins: list[Join] = []
         self.waiters = 0
         self.task: asyncio.Task[Found] | None = None
@@ -220,9 +221,9 @@ class InFlight:
         shared.task = asyncio.ensure_future(self._run(shared, ask(chunk)))
         with self._lock:
             by_type = self._table.setdefault(scope.key, {})
-            for entity_type, pk in chunk:
+            for entity_type, pks in shared.by_type.items():
                 # A newer request replaces an older one: it is the fresher answer.
-                by_type.setdefault(entity_type, {})[pk] = shared
+                by_type.setdefault(entity_type, {}).update(dict.fromkeys(pks, shared))
         return self._follow(shared)
 
     def _split_chunk(self, scope: ShareScope, chunk: Chunk) -> tuple[list[Join], Chunk]:
@@ -232,13 +233,17 @@ class InFlight:
             by_type = self._table.get(scope.key)
             if not by_type:
                 return [], chunk
-            for entity_type, pk in chunk:
+            for entity_type, pks in _grouped(chunk).items():
                 entries = by_type.get(entity_type)
-                shared = entries.get(pk) if entries else None
-                if shared is None:
-                    rest.append((entity_type, pk))
-                else:
-                    joined.setdefault(shared, []).append((entity_type, pk))
+                if not entries:
+                    rest.extend((entity_type, pk) for pk in pks)
+                    continue
+                for pk in pks:
+                    shared = entries.get(pk)
+                    if shared is None:
+                        rest.append((entity_type, pk))
+                    else:
+                        joined.setdefault(shared, []).append((entity_type, pk))
         return self._join(scope, joined), rest
 
     def close(
@@ -313,12 +318,15 @@ class InFlight:
             by_type = self._table.get(shared.scope.key)
             if by_type is None:
                 return
-            for entity_type, pk in shared.chunk:
+            for entity_type, pks in shared.by_type.items():
                 entries = by_type.get(entity_type)
-                if entries is not None and entries.get(pk) is shared:
-                    del entries[pk]
-                    if not entries:
-                        del by_type[entity_type]
+                if entries is None:
+                    continue
+                for pk in pks:
+                    if entries.get(pk) is shared:
+                        del entries[pk]
+                if not entries:
+                    del by_type[entity_type]
             if not by_type:
                 del self._table[shared.scope.key]
 
@@ -356,6 +364,19 @@ async def combined_answer(own: Awaitable[Found] | None, joins: list[Join]) -> Fo
         for join in joins:
             if join.waiting is not None:
                 join.waiting.cancel()  # a no-op once answered; else leaves it to the others
+
+
+def _grouped(chunk: Chunk) -> dict[EntityType, list[Any]]:
+    """The primary keys of ``chunk`` by type (a chunk holds each type's keys together)."""
+    grouped: dict[EntityType, list[Any]] = {}
+    current: EntityType | None = None
+    pks: list[Any] = []
+    for entity_type, pk in chunk:
+        if entity_type is not current:
+            current = entity_type
+            pks = grouped.setdefault(entity_type, [])
+        pks.append(pk)
+    return grouped
 
 
 def _copies(answer: Found, keys: list[tuple[EntityType, Any]]) -> Found:
