@@ -278,6 +278,36 @@ def test_overlapping_fetches_ask_only_for_what_is_not_in_flight(book, gate, shop
     assert titles(third.objects) == book_titles(range(1, 16))
 
 
+def test_a_request_for_two_types_is_shared_type_by_type(book, synced, gate, shop_b):
+    audiobook = stand_in(synced, "shop_b", "Audiobook")
+    audiobook._meta.entity_type()
+
+    async def main():
+        # One request for both types: books 1-5 and audiobooks 1-3.
+        first = asyncio.ensure_future(
+            afetch_remote_objects({book: range(1, 6), audiobook: [1, 2, 3]})
+        )
+        await await_until(lambda: waiting() == 1, "the first fetch in flight")
+        # Books 3-5 are joined, 6-7 asked for; audiobooks 2-3 are joined, 4 asked for.
+        second = asyncio.ensure_future(
+            afetch_remote_objects({audiobook: [2, 3, 4], book: range(3, 8)})
+        )
+        await await_until(lambda: waiting() == 3, "the second fetch joining and sending")
+        assert len(gate.credentials) == 2
+        gate.open()
+        return await asyncio.gather(first, second)
+
+    first, second = asyncio.run(main())
+    assert requests(shop_b) == (2, 8 + 3)
+    assert waiting() == 0  # every object of both requests has left the table
+    assert sorted(o.title for o in first.objects) == sorted(
+        book_titles(range(1, 6)) + [f"B Audiobook {i}" for i in (1, 2, 3)]
+    )
+    assert sorted(o.title for o in second.objects) == sorted(
+        book_titles(range(3, 8)) + [f"B Audiobook {i}" for i in (2, 3, 4)]
+    )
+
+
 def test_a_later_chunk_joins_what_another_fetch_has_in_flight(book, federation, gate, shop_b):
     federation["PROJECTS"]["shop_b"]["BATCH_SIZE"] = 2
 
