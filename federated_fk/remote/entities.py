@@ -83,6 +83,10 @@ class EntityType:
     def _hash(self) -> int:
         return hash((self.key, self.type_name, self.fields, self.field_types, self.relations))
 
+    def __getstate__(self) -> dict[str, Any]:
+        # What is cached belongs to this process: a string's hash differs in another.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_hash", "converters")}
+
     def fragment(self, aliased: frozenset[str] = frozenset()) -> str:
         """Return ``... on Type { id field relation { id } ... }``, checking every name first.
 
