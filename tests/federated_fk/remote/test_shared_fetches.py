@@ -299,7 +299,10 @@ def test_a_request_for_two_types_is_shared_type_by_type(book, synced, gate, shop
 
     first, second = asyncio.run(main())
     assert requests(shop_b) == (2, 8 + 3)
-    assert waiting() == 0  # every object of both requests has left the table
+    # Every object of both requests has left the table: a later fetch joins nothing.
+    later = asyncio.run(afetch_remote_objects({book: [3, 6], audiobook: [2, 4]}))
+    assert requests(shop_b) == (3, 8 + 3 + 4)
+    assert len(later.objects) == 4
     assert sorted(o.title for o in first.objects) == sorted(
         book_titles(range(1, 6)) + [f"B Audiobook {i}" for i in (1, 2, 3)]
     )
