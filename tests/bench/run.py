@@ -574,7 +574,9 @@ class PageRequest:
         self.body = result.stdout.strip().splitlines()[-1]
         self.port = shops.shop_b.port
         self.token = shops.token
-        self.representations = len(json.loads(self.body)["variables"]["representations"])
+        representations = json.loads(self.body)["variables"]["representations"]
+        self.representations = len(representations)
+        self.entity_types = sorted({r["__typename"] for r in representations})
 
     def p50_ms(self, count: int) -> float:
         """Send it ``count`` times (after a warm-up); the median in ms."""
@@ -584,10 +586,7 @@ class PageRequest:
         return p50s["page request"]
 
     def described(self) -> dict[str, Any]:
-        entity_types = sorted(
-            {r["__typename"] for r in json.loads(self.body)["variables"]["representations"]}
-        )
-        return {"representations": self.representations, "entity_types": entity_types}
+        return {"representations": self.representations, "entity_types": self.entity_types}
 
 
 def load(url: str, payload: str, concurrency: int, requests: int) -> dict[str, Any]:
