@@ -19,15 +19,27 @@ other request goes to the application. Of the project's middleware, Django's
 only in-memory work (headers, redirects, the ``Host`` and user-agent checks,
 ``Content-Length``): where ``MIDDLEWARE`` lists them they are applied in-line,
 in its order, with no hop.
+
+Django's handler gives each request a thread of its own for its synchronous
+work (a ``ThreadSensitiveContext``), so under ASGI a database connection lives
+one request: ``CONN_MAX_AGE`` cannot keep it, and Django's documentation
+advises turning persistent connections off. ``SubgraphHandler`` runs each
+subgraph request's synchronous work on one of a few long-lived threads, one
+request at a time per thread, as a WSGI server's worker threads do: with
+``CONN_MAX_AGE`` set, the next request on that thread reuses the connection,
+and the request signals close it as they would under WSGI.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -70,13 +82,17 @@ class SubgraphHandler(ASGIHandler):
     :param application: the project's ASGI application (``get_asgi_application()``)
     :param path: the subgraph's path, as the URLconf routes it to a
         ``SubgraphView`` (``subgraph.view(schema)``)
+    :param threads: how many long-lived threads serve the subgraph's requests,
+        one request at a time each (``SubgraphThreads``); a request that finds
+        them all busy gets a thread of its own, as under Django's handler
     :raises ImproperlyConfigured: the URLconf does not route ``path`` to a
         ``SubgraphView``: no other view is served without its middleware
     """
 
-    def __init__(self, application: ASGIApp, path: str = "/graphql/") -> None:
+    def __init__(self, application: ASGIApp, path: str = "/graphql/", threads: int = 4) -> None:
         self.application = application
         self.path = path
+        self.threads = SubgraphThreads(threads)
         self.match = _subgraph_view(path)
         self.inline = [
             import_string(name)(_no_response)
@@ -90,7 +106,9 @@ class SubgraphHandler(ASGIHandler):
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and _path_info(scope) == self.path:
-            await super().__call__(scope, receive, send)
+            # As ASGIHandler.__call__, on a long-lived thread rather than a new one.
+            async with self.threads.context():
+                await self.handle(scope, receive, send)
         else:
             await self.application(scope, receive, send)
 
@@ -173,6 +191,88 @@ class SubgraphHandler(ASGIHandler):
             else:
                 response = await sync_to_async(render, thread_sensitive=True)()
         return response
+
+
+class SubgraphThreads:
+    """Long-lived threads for the synchronous work of requests, one request at a time each.
+
+    A request takes an idle thread for its whole handling (the request signals,
+    the view's database work, closing the response) and gives it back at the
+    end; a thread's database connections are its own, so one that
+    ``CONN_MAX_AGE`` keeps open serves the next request on that thread. A
+    request that finds every thread busy gets a new thread for itself alone,
+    as Django's handler gives every request. A thread whose request ended
+    while work it had started was still running (a client that disconnected
+    mid-query) is not given to another request: it ends once that work does.
+
+    :param size: how many threads are kept; 0 keeps none
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ImproperlyConfigured(f"SubgraphHandler: threads must be 0 or more, got {size}.")
+        self.size = size
+        self._idle: list[_Worker] = []
+        self._made = 0
+
+    @asynccontextmanager
+    async def context(self) -> AsyncIterator[None]:
+        """Run the thread-sensitive calls of the block on one thread of the pool."""
+        worker = self._take()
+        if worker is None:
+            async with ThreadSensitiveContext():
+                yield
+            return
+        try:
+            async with ThreadSensitiveContext(executor=worker):
+                yield
+        finally:
+            self._give_back(worker)
+
+    def _take(self) -> _Worker | None:
+        if self._idle:
+            return self._idle.pop()
+        if self._made < self.size:
+            self._made += 1
+            return _Worker()
+        return None
+
+    def _give_back(self, worker: _Worker) -> None:
+        if worker.busy():
+            # Work of the ended request still runs on it: retire it, make another later.
+            worker.shutdown(wait=False)
+            self._made -= 1
+        else:
+            self._idle.append(worker)
+
+
+class _Worker(ThreadPoolExecutor):
+    """One thread, which knows whether a call it was given has not finished yet."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="subgraph")
+        self._lock = threading.Lock()
+        self._running = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._lock:
+            self._running += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, future: Future[Any] | None) -> None:
+        with self._lock:
+            self._running -= 1
+
+    def busy(self) -> bool:
+        """Whether a call given to the thread has not finished."""
+        with self._lock:
+            return self._running > 0
 
 
 def _subgraph_view(path: str) -> ResolverMatch:

@@ -53,6 +53,10 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("SHOP_B_DB", str(BASE_DIR / "db.sqlite3")),
+        # Kept between the subgraph's requests, which asgi.py serves on a few
+        # long-lived threads (SubgraphHandler); every other request still opens
+        # its own, on a thread of its own, as under Django's ASGI handler.
+        "CONN_MAX_AGE": 60,
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"

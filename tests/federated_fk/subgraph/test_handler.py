@@ -1,11 +1,14 @@
 """SubgraphHandler: the subgraph's path without the middleware, every other path as before."""
 
+import asyncio
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
 
 import pytest
+from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path as route
 
 from federated_fk.subgraph import SubgraphHandler, SubgraphView
+from federated_fk.subgraph.handler import SubgraphThreads
 from tests.remoteshop.schema import schema
 
 TYPENAME = json.dumps({"query": "{ __typename }"}).encode()
@@ -205,6 +209,112 @@ async def test_the_request_signals_are_sent_as_for_any_request():
         request_finished.disconnect(finished)
     assert status == 200
     assert sent == ["started", "finished"]
+
+
+class OnStarted:
+    """A receiver of ``request_started``, run in the request's thread for its synchronous work."""
+
+    def __init__(self, work):
+        self.work = work
+
+    def __enter__(self):
+        request_started.connect(self.receive)
+        return self
+
+    def __exit__(self, *exc):
+        request_started.disconnect(self.receive)
+
+    def receive(self, **kwargs):
+        self.work()
+
+
+async def test_subgraph_requests_take_turns_on_a_long_lived_thread():
+    threads = []
+    with OnStarted(lambda: threads.append(threading.current_thread())):
+        handler = SubgraphHandler(Recorder(), threads=1)
+        for _ in range(3):
+            assert (await call(handler, "/graphql/"))[0] == 200
+        without = SubgraphHandler(Recorder(), threads=0)
+        for _ in range(2):
+            assert (await call(without, "/graphql/"))[0] == 200
+    pooled, own = threads[:3], threads[3:]
+    assert pooled[0] is not threading.main_thread()
+    assert pooled == [pooled[0]] * 3
+    # With no thread kept, each request gets one of its own, as under Django's handler.
+    assert len(set(own) | {pooled[0]}) == 3
+
+
+@pytest.mark.parametrize(("max_age", "connections_made"), [(60, 1), (0, 3)])
+async def test_conn_max_age_keeps_a_connection_between_subgraph_requests_as_under_wsgi(
+    monkeypatch, tmp_path, django_db_blocker, max_age, connections_made
+):
+    """The request signals close it, or keep it, in the thread that used it.
+
+    A database file of its own: Django never closes an in-memory SQLite database.
+    """
+    given = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "kept.sqlite3")}
+    configured = connections.configure_settings({"default": {**given, "CONN_MAX_AGE": max_age}})
+    monkeypatch.setitem(connections.settings, "kept", configured["default"])
+    used = []
+
+    def query():
+        connections["kept"].ensure_connection()
+        used.append(connections["kept"].connection)
+
+    handler = SubgraphHandler(Recorder(), threads=2)
+    with django_db_blocker.unblock(), OnStarted(query):
+        for _ in range(3):
+            assert (await call(handler, "/graphql/"))[0] == 200
+    assert len(used) == 3
+    assert len({id(c) for c in used}) == connections_made
+
+
+async def test_a_request_that_finds_every_thread_busy_gets_one_of_its_own():
+    """It is not queued behind the busy one: both requests wait for each other here."""
+    both = threading.Barrier(2, timeout=10)
+    handler = SubgraphHandler(Recorder(), threads=1)
+    with OnStarted(both.wait):
+        answers = await asyncio.gather(call(handler, "/graphql/"), call(handler, "/graphql/"))
+    assert [status for status, _, _ in answers] == [200, 200]
+    # The one kept thread is idle again; no other was kept.
+    async with handler.threads.context():
+        first = await sync_to_async(threading.current_thread)()
+    async with handler.threads.context():
+        assert await sync_to_async(threading.current_thread)() is first
+
+
+async def test_a_thread_left_running_by_an_ended_request_serves_no_other():
+    """A client that disconnects mid-query: the query runs on, on a thread of its own."""
+    threads = SubgraphThreads(1)
+    release, blocked = threading.Event(), threading.Event()
+
+    def wait():
+        blocked.set()
+        release.wait(10)
+        return threading.current_thread()
+
+    async def request():
+        async with threads.context():
+            await sync_to_async(wait)()
+
+    ended = asyncio.create_task(request())
+    assert await asyncio.to_thread(blocked.wait, 10)
+    ended.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await ended
+    try:
+        async with threads.context():
+            other = await asyncio.wait_for(sync_to_async(threading.current_thread)(), 10)
+    finally:
+        release.set()
+    assert other.name.startswith("subgraph") and other is not threading.current_thread()
+    async with threads.context():
+        assert await sync_to_async(threading.current_thread)() is other
+
+
+def test_a_negative_number_of_threads_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="threads must be 0 or more, got -1"):
+        SubgraphHandler(Recorder(), threads=-1)
 
 
 async def test_an_error_in_the_view_is_django_s_500_and_its_text_stays_inside(monkeypatch):
