@@ -82,11 +82,14 @@ class SubgraphHandler(ASGIHandler):
     :param application: the project's ASGI application (``get_asgi_application()``)
     :param path: the subgraph's path, as the URLconf routes it to a
         ``SubgraphView`` (``subgraph.view(schema)``)
-    :param threads: how many long-lived threads serve the subgraph's requests,
-        one request at a time each (``SubgraphThreads``); a request that finds
-        them all busy gets a thread of its own, as under Django's handler
+    :param threads: how many long-lived threads serve the subgraph's
+        requests, one request at a time each, so that a database connection
+        kept by ``CONN_MAX_AGE`` serves the next request on its thread; a
+        request that finds them all busy gets a thread of its own, as under
+        Django's handler
     :raises ImproperlyConfigured: the URLconf does not route ``path`` to a
-        ``SubgraphView``: no other view is served without its middleware
+        ``SubgraphView`` (no other view is served without its middleware), or
+        ``threads`` is negative
     """
 
     def __init__(self, application: ASGIApp, path: str = "/graphql/", threads: int = 4) -> None:
