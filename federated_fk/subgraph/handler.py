@@ -217,6 +217,8 @@ class SubgraphThreads:
         self.size = size
         self._idle: list[_Worker] = []
         self._made = 0
+        # One event loop takes and gives back; a lock, should loops in several threads share it.
+        self._lock = threading.Lock()
 
     @asynccontextmanager
     async def context(self) -> AsyncIterator[None]:
@@ -233,20 +235,23 @@ class SubgraphThreads:
             self._give_back(worker)
 
     def _take(self) -> _Worker | None:
-        if self._idle:
-            return self._idle.pop()
-        if self._made < self.size:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            if self._made >= self.size:
+                return None
             self._made += 1
-            return _Worker()
-        return None
+        return _Worker()
 
     def _give_back(self, worker: _Worker) -> None:
         if worker.busy():
             # Work of the ended request still runs on it: retire it, make another later.
             worker.shutdown(wait=False)
-            self._made -= 1
+            with self._lock:
+                self._made -= 1
         else:
-            self._idle.append(worker)
+            with self._lock:
+                self._idle.append(worker)
 
 
 class _Worker(ThreadPoolExecutor):
