@@ -8,7 +8,8 @@ from django.test import SimpleTestCase
 from federated_fk.models import GenericContentType
 
 #: pytest-django's fixtures that open the test database (directly or for a fixture).
-#: (``django_db_blocker`` is not one: every test has it; no test here unblocks it.)
+#: (``django_db_blocker`` is not one: every test has it; a test that unblocks it opens a
+#: database file of its own, not the test database.)
 DATABASE_FIXTURES = {
     "db",
     "transactional_db",

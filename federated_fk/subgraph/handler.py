@@ -44,6 +44,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import response_for_exception
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, ResolverMatch, resolve, set_script_prefix, set_urlconf
 from django.utils.log import log_response
@@ -204,9 +205,11 @@ class SubgraphThreads:
     end; a thread's database connections are its own, so one that
     ``CONN_MAX_AGE`` keeps open serves the next request on that thread. A
     request that finds every thread busy gets a new thread for itself alone,
-    as Django's handler gives every request. A thread whose request ended
-    while work it had started was still running (a client that disconnected
-    mid-query) is not given to another request: it ends once that work does.
+    as Django's handler gives every request, and that thread's connections are
+    closed when the request ends. A thread whose request was cancelled while
+    work it had started was still running (the server shutting down, or its
+    timeout for the application) is not given to another request: it closes
+    its connections and ends once that work is done.
 
     :param size: how many threads are kept; 0 keeps none
     """
@@ -226,7 +229,13 @@ class SubgraphThreads:
         worker = self._take()
         if worker is None:
             async with ThreadSensitiveContext():
-                yield
+                try:
+                    yield
+                finally:
+                    if _kept_connections():
+                        # The thread ends with the block: what CONN_MAX_AGE kept
+                        # would stay open until the garbage collector frees it.
+                        await sync_to_async(connections.close_all)()
             return
         try:
             async with ThreadSensitiveContext(executor=worker):
@@ -245,7 +254,9 @@ class SubgraphThreads:
 
     def _give_back(self, worker: _Worker) -> None:
         if worker.busy():
-            # Work of the ended request still runs on it: retire it, make another later.
+            # Work of the ended request still runs on it: retire it, make another
+            # later. Its connections are closed once that work is done.
+            worker.submit(connections.close_all)
             worker.shutdown(wait=False)
             with self._lock:
                 self._made -= 1
@@ -281,6 +292,11 @@ class _Worker(ThreadPoolExecutor):
         """Whether a call given to the thread has not finished."""
         with self._lock:
             return self._running > 0
+
+
+def _kept_connections() -> bool:
+    """Whether a database's connections outlive a request (``CONN_MAX_AGE`` not 0)."""
+    return any(db.get("CONN_MAX_AGE", 0) != 0 for db in connections.settings.values())
 
 
 def _subgraph_view(path: str) -> ResolverMatch:

@@ -54,8 +54,9 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("SHOP_B_DB", str(BASE_DIR / "db.sqlite3")),
         # Kept between the subgraph's requests, which asgi.py serves on a few
-        # long-lived threads (SubgraphHandler); every other request still opens
-        # its own, on a thread of its own, as under Django's ASGI handler.
+        # long-lived threads (SubgraphHandler). The admin's requests still get a
+        # thread each under Django's handler: theirs stay open until garbage
+        # collected, which on SQLite is an open file for a while.
         "CONN_MAX_AGE": 60,
     }
 }

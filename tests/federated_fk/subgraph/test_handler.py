@@ -3,6 +3,7 @@
 import asyncio
 import json
 import re
+import sqlite3
 import threading
 import urllib.error
 import urllib.request
@@ -238,35 +239,60 @@ async def test_subgraph_requests_take_turns_on_a_long_lived_thread():
         for _ in range(2):
             assert (await call(without, "/graphql/"))[0] == 200
     pooled, own = threads[:3], threads[3:]
-    assert pooled[0] is not threading.main_thread()
+    assert pooled[0].name.startswith("subgraph")
     assert pooled == [pooled[0]] * 3
     # With no thread kept, each request gets one of its own, as under Django's handler.
     assert len(set(own) | {pooled[0]}) == 3
 
 
-@pytest.mark.parametrize(("max_age", "connections_made"), [(60, 1), (0, 3)])
-async def test_conn_max_age_keeps_a_connection_between_subgraph_requests_as_under_wsgi(
-    monkeypatch, tmp_path, django_db_blocker, max_age, connections_made
-):
-    """The request signals close it, or keep it, in the thread that used it.
+@pytest.fixture
+def kept_database(monkeypatch, tmp_path, django_db_blocker):
+    """Return a function that adds the database alias "kept", of ``CONN_MAX_AGE`` ``age``.
 
     A database file of its own: Django never closes an in-memory SQLite database.
     """
-    given = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "kept.sqlite3")}
-    configured = connections.configure_settings({"default": {**given, "CONN_MAX_AGE": max_age}})
-    monkeypatch.setitem(connections.settings, "kept", configured["default"])
+
+    def add(age):
+        given = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "kept.sqlite3")}
+        configured = connections.configure_settings({"default": {**given, "CONN_MAX_AGE": age}})
+        monkeypatch.setitem(connections.settings, "kept", configured["default"])
+
+    with django_db_blocker.unblock():
+        yield add
+
+
+def connect_kept(used):
+    """Open the "kept" database in this thread; add its connection to ``used``."""
+    connections["kept"].ensure_connection()
+    used.append(connections["kept"].connection)
+
+
+def is_open(connection):
+    try:
+        connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:  # "Cannot operate on a closed database."
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("threads", "max_age", "connections_made", "last_open"),
+    [(2, 60, 1, True), (2, 0, 3, False), (0, 60, 3, False)],
+)
+async def test_conn_max_age_keeps_a_connection_between_subgraph_requests_as_under_wsgi(
+    kept_database, threads, max_age, connections_made, last_open
+):
+    """The request signals close it, or keep it, in the thread that used it; a
+    thread of a request's own closes it when the request ends."""
+    kept_database(max_age)
     used = []
-
-    def query():
-        connections["kept"].ensure_connection()
-        used.append(connections["kept"].connection)
-
-    handler = SubgraphHandler(Recorder(), threads=2)
-    with django_db_blocker.unblock(), OnStarted(query):
+    handler = SubgraphHandler(Recorder(), threads=threads)
+    with OnStarted(lambda: connect_kept(used)):
         for _ in range(3):
             assert (await call(handler, "/graphql/"))[0] == 200
     assert len(used) == 3
     assert len({id(c) for c in used}) == connections_made
+    assert is_open(used[-1]) is last_open
 
 
 async def test_a_request_that_finds_every_thread_busy_gets_one_of_its_own():
@@ -277,39 +303,46 @@ async def test_a_request_that_finds_every_thread_busy_gets_one_of_its_own():
         answers = await asyncio.gather(call(handler, "/graphql/"), call(handler, "/graphql/"))
     assert [status for status, _, _ in answers] == [200, 200]
     # The one kept thread is idle again; no other was kept.
-    async with handler.threads.context():
-        first = await sync_to_async(threading.current_thread)()
-    async with handler.threads.context():
-        assert await sync_to_async(threading.current_thread)() is first
+    assert (len(handler.threads._idle), handler.threads._made) == (1, 1)
 
 
-async def test_a_thread_left_running_by_an_ended_request_serves_no_other():
-    """A client that disconnects mid-query: the query runs on, on a thread of its own."""
+async def test_a_thread_left_running_by_a_cancelled_request_serves_no_other(kept_database):
+    """The server cancelled the request (shutting down, or its timeout for the
+    application) while its query ran: the query runs on, on a thread that then
+    closes its connections and ends."""
+    kept_database(60)
     threads = SubgraphThreads(1)
     release, blocked = threading.Event(), threading.Event()
+    used, ran_on = [], []
 
-    def wait():
+    def query():
+        connect_kept(used)
+        ran_on.append(threading.current_thread())
         blocked.set()
-        release.wait(10)
-        return threading.current_thread()
+        release.wait(30)
 
     async def request():
         async with threads.context():
-            await sync_to_async(wait)()
+            await sync_to_async(query)()
 
-    ended = asyncio.create_task(request())
+    cancelled = asyncio.create_task(request())
     assert await asyncio.to_thread(blocked.wait, 10)
-    ended.cancel()
+    (left_running,) = ran_on
+    cancelled.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await ended
+        await cancelled
     try:
         async with threads.context():
-            other = await asyncio.wait_for(sync_to_async(threading.current_thread)(), 10)
+            other = await asyncio.wait_for(sync_to_async(threading.current_thread)(), 5)
     finally:
         release.set()
-    assert other.name.startswith("subgraph") and other is not threading.current_thread()
+    assert other.name.startswith("subgraph")
+    assert other is not left_running
     async with threads.context():
         assert await sync_to_async(threading.current_thread)() is other
+    left_running.join(10)
+    assert not left_running.is_alive()
+    assert not is_open(used[0])
 
 
 def test_a_negative_number_of_threads_is_refused():
