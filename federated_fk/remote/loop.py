@@ -1,9 +1,13 @@
-"""The client's event loop: one daemon thread that owns every project session.
+"""The client's event loop: the one loop that owns every project session.
 
 A gql session belongs to the event loop that opened it, and Django's
 ``async_to_sync`` makes a new loop per call, so the sessions live on one
-long-lived loop in a background thread: sync callers wait on it with
-``run_coroutine_threadsafe``, async callers await ``wrap_future``.
+long-lived loop: by default a loop in a daemon thread of its own; under an
+ASGI server that announces its lifespan, the server's own loop
+(``federated_fk.asgi.LifespanHandler`` hands it over with ``serve_on``).
+Sync callers wait on it with ``run_coroutine_threadsafe``; async callers on
+another loop await ``wrap_future``; async callers on it await the request
+directly, with no hop between threads.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from django.core.exceptions import SynchronousOnlyOperation
+
 from federated_fk import conf
 from federated_fk.remote import events
 from federated_fk.remote.breaker import Clock
@@ -27,18 +33,34 @@ T = TypeVar("T")
 
 
 class ClientLoop:
-    """An event loop in a daemon thread that owns every project session."""
+    """The event loop that owns every project session.
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    :param loop: a running loop to use (the server's, from the thread that
+        runs it); by default a new loop, run in a daemon thread of its own
+    """
+
+    def __init__(
+        self, clock: Clock = time.monotonic, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         self.pid = os.getpid()
         #: The clock of the sessions' circuit breakers (tests set their own).
         self.clock = clock
-        self.loop = asyncio.new_event_loop()
         self.sessions: dict[tuple[str, ...], ProjectSession] = {}
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name="federated-fk-client", daemon=True
-        )
-        self.thread.start()
+        #: Whether the loop is this object's own, run in its own thread.
+        self.owns_loop = loop is None
+        if loop is None:
+            self.loop = asyncio.new_event_loop()
+            self.thread = threading.Thread(
+                target=self.loop.run_forever, name="federated-fk-client", daemon=True
+            )
+            self.thread.start()
+        else:
+            self.loop = loop
+            self.thread = threading.current_thread()
+
+    def runs_here(self) -> bool:
+        """Whether the calling thread is the one that runs this loop."""
+        return threading.current_thread() is self.thread
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule ``coro`` on this loop; return a future any thread may wait on."""
@@ -60,6 +82,11 @@ class ClientLoop:
         sessions, self.sessions = list(self.sessions.values()), {}
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
 
+    def stop(self) -> None:
+        """Stop this object's own loop and let its thread end (not a loop it was given)."""
+        if self.owns_loop:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
 
 _loop: ClientLoop | None = None
 _loop_lock = threading.Lock()
@@ -76,12 +103,63 @@ def get_loop() -> ClientLoop:
 
 
 def close_sessions() -> None:
-    """Close every open session (at exit, or to drop pooled connections)."""
-    if _loop is not None and _loop.pid == os.getpid():
-        _loop.submit(_loop.close_all()).result(timeout=5)
+    """Close every open session (at exit, or to drop pooled connections).
+
+    :raises SynchronousOnlyOperation: called from the thread that runs the
+        client loop (the server's, under ``LifespanHandler``), which waiting
+        would block: await ``get_loop().close_all()`` there
+    """
+    client = _loop
+    if client is None or client.pid != os.getpid():
+        return
+    if not client.loop.is_running():
+        return  # a server's loop that has ended: nothing can run on it
+    _refuse_on_loop_thread(client)
+    client.submit(client.close_all()).result(timeout=5)
 
 
 atexit.register(close_sessions)
+
+
+async def serve_on_running_loop() -> None:
+    """Make the running loop the client loop, from the thread that runs it.
+
+    An ASGI server's loop lives as long as the server: its requests then fetch
+    on it directly. Sessions of an earlier client loop (its own thread's) are
+    closed and that loop stopped.
+    """
+    global _loop
+    running = asyncio.get_running_loop()
+    with _loop_lock:
+        earlier, _loop = _loop, ClientLoop(loop=running)
+    if earlier is not None and earlier.pid == os.getpid() and earlier.loop is not running:
+        if earlier.loop.is_running():
+            await asyncio.wrap_future(earlier.submit(earlier.close_all()))
+        earlier.stop()
+
+
+async def leave_running_loop() -> None:
+    """Close the sessions of the running loop, if it is the client loop, and stop using it.
+
+    The next fetch starts a client loop in a thread of its own again.
+    """
+    global _loop
+    running = asyncio.get_running_loop()
+    with _loop_lock:
+        client = _loop if _loop is not None and _loop.loop is running else None
+        if client is not None:
+            _loop = None
+    if client is not None:
+        await client.close_all()
+
+
+def _refuse_on_loop_thread(client: ClientLoop) -> None:
+    if client.runs_here():
+        raise SynchronousOnlyOperation(
+            "You cannot call this from an async context - use a thread or sync_to_async: "
+            "a remote request from sync code on the thread of the event loop that sends "
+            "it would wait for that loop forever."
+        )
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
@@ -89,8 +167,17 @@ def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
 
     What the caller's context holds for the requests (captures, trace header)
     goes with it: context variables do not cross to the loop's thread.
+
+    :raises SynchronousOnlyOperation: called from the thread that runs the
+        client loop (the server's loop, under ``LifespanHandler``)
     """
-    future = get_loop().submit(events.carried(events.caller(), coro))
+    client = get_loop()
+    try:
+        _refuse_on_loop_thread(client)
+    except SynchronousOnlyOperation:
+        coro.close()
+        raise
+    future = client.submit(events.carried(events.caller(), coro))
     try:
         return future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
@@ -99,5 +186,12 @@ def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
 
 
 async def arun(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on the client loop and await it from another loop."""
-    return await asyncio.wrap_future(get_loop().submit(events.carried(events.caller(), coro)))
+    """Run ``coro`` on the client loop and await it: directly if it is the running loop.
+
+    Either way it runs as a task of its own, with what the caller's context held.
+    """
+    client = get_loop()
+    carried = events.carried(events.caller(), coro)
+    if client.loop is asyncio.get_running_loop():
+        return await asyncio.ensure_future(carried)
+    return await asyncio.wrap_future(client.submit(carried))

@@ -7,6 +7,9 @@ from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.exception import response_for_exception
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_a.settings")
+django_application = get_asgi_application()  # sets Django up: models import after it
+
+from federated_fk.asgi import LifespanHandler  # noqa: E402
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):
@@ -21,5 +24,6 @@ class StaticFilesHandler(ASGIStaticFilesHandler):
 
 
 # The demo runs uvicorn alone, without a web server in front: serve the
-# admin's static files from the app too.
-application = StaticFilesHandler(get_asgi_application())
+# admin's static files from the app too. The gateway's requests to shop_b are
+# sent on uvicorn's event loop.
+application = LifespanHandler(StaticFilesHandler(django_application))
