@@ -4,7 +4,7 @@ A gql session belongs to the event loop that opened it, and Django's
 ``async_to_sync`` makes a new loop per call, so the sessions live on one
 long-lived loop: by default a loop in a daemon thread of its own; under an
 ASGI server that announces its lifespan, the server's own loop
-(``federated_fk.asgi.LifespanHandler`` hands it over with ``serve_on``).
+(``federated_fk.asgi.LifespanHandler`` hands it over: ``serve_on_running_loop``).
 Sync callers wait on it with ``run_coroutine_threadsafe``; async callers on
 another loop await ``wrap_future``; async callers on it await the request
 directly, with no hop between threads.
@@ -96,8 +96,9 @@ def get_loop() -> ClientLoop:
     """Return this process's client loop, starting it on first use."""
     global _loop
     with _loop_lock:
-        # A forked child (a server worker) cannot use its parent's thread.
-        if _loop is None or _loop.pid != os.getpid():
+        # A forked child (a server worker) cannot use its parent's thread, and
+        # a server's loop that closed without its lifespan's shutdown is gone.
+        if _loop is None or _loop.pid != os.getpid() or _loop.loop.is_closed():
             _loop = ClientLoop()
         return _loop
 
@@ -131,8 +132,10 @@ async def serve_on_running_loop() -> None:
     global _loop
     running = asyncio.get_running_loop()
     with _loop_lock:
+        if _loop is not None and _loop.pid == os.getpid() and _loop.loop is running:
+            return  # already the client loop: its sessions stay open
         earlier, _loop = _loop, ClientLoop(loop=running)
-    if earlier is not None and earlier.pid == os.getpid() and earlier.loop is not running:
+    if earlier is not None and earlier.pid == os.getpid():
         if earlier.loop.is_running():
             await asyncio.wrap_future(earlier.submit(earlier.close_all()))
         earlier.stop()

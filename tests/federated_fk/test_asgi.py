@@ -147,6 +147,34 @@ def test_sync_code_on_the_loops_thread_is_refused_not_left_waiting(book, shop_b,
     assert senders == []  # nothing was sent
 
 
+def test_a_second_start_up_on_the_same_loop_keeps_its_sessions(book, shop_b):
+    async def main() -> tuple[bool, int]:
+        first = await Lifespan(LifespanHandler(no_application)).start()
+        await afetch_remote_objects({book: [1]})
+        adopted = client_loop.get_loop()
+        second = await Lifespan(LifespanHandler(no_application)).start()
+        kept = client_loop.get_loop() is adopted, len(adopted.sessions)
+        await second.stop()
+        await first.stop()
+        return kept
+
+    assert asyncio.run(main()) == (True, 1)  # the same client loop, its session still open
+    assert client_loop._loop is None  # the shutdowns let it go
+
+
+def test_a_servers_loop_that_closed_without_shutdown_is_not_used_again(book, shop_b):
+    async def main() -> Any:
+        await Lifespan(LifespanHandler(no_application)).start()  # never shut down
+        return client_loop.get_loop()
+
+    adopted = asyncio.run(main())  # closes the loop
+    assert adopted.loop.is_closed()
+    found = fetch_remote_objects({book: [2]})
+    assert titles(found.objects) == ["B Book 2"]
+    assert client_loop.get_loop() is not adopted
+    assert client_loop.get_loop().thread.name == "federated-fk-client"
+
+
 def test_other_connections_go_to_the_application():
     seen: list[Any] = []
 
