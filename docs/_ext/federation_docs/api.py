@@ -36,6 +36,7 @@ PUBLIC_MODULES = (
     "federated_fk.conf",
     "federated_fk.scalars",
     "federated_fk.subgraph",
+    "federated_fk.asgi",
     "federated_fk.admin",
     "federated_fk.forms",
     "federated_fk.views",
