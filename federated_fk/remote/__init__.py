@@ -5,7 +5,9 @@
 - ``client``: the public fetch functions (``fetch``, ``fetch_sdl``, ``list_ids``);
 - ``entities``: the ``_entities`` query and the checks of its answer;
 - ``session``, ``breaker``, ``transport``, ``loop``: one gql session per project on one
-  background event loop, retries, the circuit breaker, the capped aiohttp transport;
+  long-lived event loop (its own thread's, or the server's under
+  ``federated_fk.asgi.LifespanHandler``), retries, the circuit breaker, the capped
+  aiohttp transport;
 - ``cache``: the optional cache of fetched objects.
 
 Importing this package does not import gql or aiohttp: ``loading`` imports the
