@@ -139,6 +139,8 @@ def test_sync_code_on_the_loops_thread_is_refused_not_left_waiting(book, shop_b,
                 client_loop.run(afetch_remote_objects({book: [1]}), timeout=10)
             with pytest.raises(SynchronousOnlyOperation, match="wait for that loop"):
                 client_loop.close_sessions()
+            with pytest.raises(SynchronousOnlyOperation, match="wait for that loop"):
+                book(5).title  # noqa: B018  a field not fetched yet: one request, from sync code
             return time.monotonic() - started
         finally:
             await lifespan.stop()
