@@ -39,9 +39,9 @@ class LifespanHandler:
     fetch gets a loop in a thread of its own again.
 
     Wrap the outermost application: the lifespan scope is answered here and not
-    passed on (Django's handlers do not take it). A server that does not
-    announce its lifespan (``uvicorn --lifespan off``, Daphne) leaves the client
-    on its own thread, as without this wrapper.
+    passed on (Django's handlers do not take it). Under a server that does not
+    announce its lifespan (``uvicorn --lifespan off``, for one) the client keeps
+    its own thread, as without this wrapper.
 
     Sync code on the server's loop thread cannot wait for a request sent on
     that same loop: such a call raises ``SynchronousOnlyOperation``, as Django

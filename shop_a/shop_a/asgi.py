@@ -6,10 +6,9 @@ from django.core.asgi import get_asgi_application
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.exception import response_for_exception
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_a.settings")
-django_application = get_asgi_application()  # sets Django up: models import after it
+from federated_fk.asgi import LifespanHandler
 
-from federated_fk.asgi import LifespanHandler  # noqa: E402
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_a.settings")
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):
@@ -26,4 +25,4 @@ class StaticFilesHandler(ASGIStaticFilesHandler):
 # The demo runs uvicorn alone, without a web server in front: serve the
 # admin's static files from the app too. The gateway's requests to shop_b are
 # sent on uvicorn's event loop.
-application = LifespanHandler(StaticFilesHandler(django_application))
+application = LifespanHandler(StaticFilesHandler(get_asgi_application()))
