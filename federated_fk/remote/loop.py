@@ -156,8 +156,13 @@ async def leave_running_loop() -> None:
         await client.close_all()
 
 
-def _refuse_on_loop_thread(client: ClientLoop) -> None:
+def _refuse_on_loop_thread(
+    client: ClientLoop, coro: Coroutine[Any, Any, Any] | None = None
+) -> None:
+    """Raise if the calling thread runs ``client``'s loop; ``coro`` is then closed, never run."""
     if client.runs_here():
+        if coro is not None:
+            coro.close()
         raise SynchronousOnlyOperation(
             "You cannot call this from an async context - use a thread or sync_to_async: "
             "a remote request from sync code on the thread of the event loop that sends "
@@ -175,11 +180,7 @@ def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
         client loop (the server's loop, under ``LifespanHandler``)
     """
     client = get_loop()
-    try:
-        _refuse_on_loop_thread(client)
-    except SynchronousOnlyOperation:
-        coro.close()
-        raise
+    _refuse_on_loop_thread(client, coro)
     future = client.submit(events.carried(events.caller(), coro))
     try:
         return future.result(timeout=timeout)
