@@ -4,15 +4,9 @@ It asserts no timing: timings are for people to read, on machines they know.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
-
-import pytest
-
-from tests.bench.run import can_set_cpus, cpus_apart
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,41 +102,3 @@ def test_smoke_run_of_the_change_feed_benchmark(tmp_path):
         assert row["lag_ms_p50"] <= row["lag_ms_p99"] <= row["lag_ms_max"]
         assert row["follower_cpu_per_event_ms"] >= 0
     assert "| 1000 | 1000 |" in result.stdout
-
-
-@pytest.mark.skipif(not can_set_cpus(), reason="the system does not let a process choose CPUs")
-def test_cpus_apart_puts_shop_b_on_a_cpu_of_its_own_and_gives_every_cpu_back():
-    # Processes standing in for the shops: the layout only needs their PIDs.
-    sleeper = [sys.executable, "-c", "import threading, time; threading.Event().wait(60)"]
-    started = [subprocess.Popen(sleeper) for _ in range(3)]
-    shop_b, shop_a, alone = started
-    setups = {
-        "federated": SimpleNamespace(
-            remote=True,
-            shop_b=SimpleNamespace(process=shop_b),
-            shop_a=SimpleNamespace(process=shop_a),
-        ),
-        "all local": SimpleNamespace(
-            remote=False, shop_b=None, shop_a=SimpleNamespace(process=alone)
-        ),
-    }
-    cpus = sorted(os.sched_getaffinity(0))
-    try:
-        with cpus_apart(setups):
-            assert os.sched_getaffinity(shop_b.pid) == {cpus[-1]}
-            for pid in (shop_a.pid, alone.pid, os.getpid()):
-                assert os.sched_getaffinity(pid) == set(cpus[:-1])
-            # A child started meanwhile (a load generator) inherits the rest.
-            child = subprocess.run(
-                [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            assert json.loads(child.stdout) == cpus[:-1]
-        for pid in (shop_b.pid, shop_a.pid, alone.pid, os.getpid()):
-            assert sorted(os.sched_getaffinity(pid)) == cpus
-    finally:
-        for process in started:
-            process.kill()
-            process.wait()

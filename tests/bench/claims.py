@@ -168,12 +168,7 @@ def federation_cost(bench: run.Bench, n: int) -> list[dict]:
 
 
 def gateway_page(bench: run.Bench, size: int, requests: int) -> list[dict]:
-    """Scenario 4 of tests.bench.run, its rounds set to ``bench.repeat``.
-
-    Two rows: the shops as the scheduler places them on the machine's CPUs,
-    and, where the system lets the benchmark choose (``run.cpus_apart``),
-    shop_b on a CPU of its own, loaded in the same rounds.
-    """
+    """Scenario 4 of tests.bench.run, its rounds set to ``bench.repeat``."""
     # gateway_level loads the two setups in turn GATEWAY_ROUNDS times: one round is one run.
     run.GATEWAY_ROUNDS = bench.repeat
     bench.gateway([size], requests)
@@ -183,42 +178,26 @@ def gateway_page(bench: run.Bench, size: int, requests: int) -> list[dict]:
     local = next(
         r for r in bench.results if r["scenario"] == "4 gateway" and r["data"] == "all local"
     )
-    level = federated["c1"]
-    row = _page_row(
+    row = claim(
         "gateway_page",
         f"gateway page of {size}, federated ÷ all local, p50 at concurrency 1",
-        level,
-        {"federated": level["p50_ms"], "all local": local["c1"]["p50_ms"]},
+        "",
+        federated["c1"]["p50_ratio_to_all_local"],
         bench.repeat,
         "≤ 1.45",
     )
-    row.update(
-        page_request=federated["page_request"],
-        round_trip_p50_ms=federated["round_trip_p50_ms"],
-        shop_b_requests_per_query=level["shop_b_requests_per_query"],
-        failures=level["failures"] + local["c1"]["failures"],
-    )
-    rows = [row]
-    if "apart" in level:
-        apart = level["apart"]
-        label = "the same page, shop_b on a CPU of its own, shop_a and the load on the other"
-        rows.append(
-            _page_row("gateway_page_apart", label, apart, apart["p50_ms"], bench.repeat, "")
-        )
-    return rows
-
-
-def _page_row(key: str, label: str, level: dict, p50_ms: dict, runs: int, target: str) -> dict:
-    """A gateway page's claim: its ratio, with its floor and the page's own request beside it."""
-    row = claim(key, label, "", level["p50_ratio_to_all_local"], runs, target)
-    floors = level["floor_p50_ratio"]
+    floors = federated["c1"]["floor_p50_ratio"]
     row.update(
         floor=round(floors[1], 3),
         floor_spread=[round(f, 3) for f in floors],
-        p50_ms=p50_ms,
-        page_request_p50_ms=level["page_request_p50_ms"],
+        p50_ms={"federated": federated["c1"]["p50_ms"], "all local": local["c1"]["p50_ms"]},
+        page_request=federated["page_request"],
+        page_request_p50_ms=federated["c1"]["page_request_p50_ms"],
+        round_trip_p50_ms=federated["round_trip_p50_ms"],
+        shop_b_requests_per_query=federated["c1"]["shop_b_requests_per_query"],
+        failures=federated["c1"]["failures"] + local["c1"]["failures"],
     )
-    return row
+    return [row]
 
 
 def apollo(folder: Path, runs: int, requests: int) -> list[dict]:

@@ -20,7 +20,6 @@ earlier garbage does not land on whichever variant happens to run next.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import math
@@ -32,7 +31,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -373,11 +372,7 @@ class Bench:
         )
 
     def gateway(self, page_sizes: list[int], requests: int) -> None:
-        """4. The unified books query: latency and throughput, federated vs all local.
-
-        At concurrency 1, each round also loads the setups with shop_b on a CPU
-        of its own (``cpus_apart``), where the system allows it.
-        """
+        """4. The unified books query: latency and throughput, federated vs all local."""
         from tests.servers import DemoShops
 
         os.environ["GATEWAY_MAX_PAGE_SIZE"] = str(max(page_sizes))
@@ -403,12 +398,7 @@ class Bench:
                 for concurrency in (1, 8, 32):
                     count = requests if concurrency == 1 else requests * 2
                     figures = self.gateway_level(
-                        setups,
-                        payload,
-                        concurrency,
-                        count,
-                        own if concurrency == 1 else None,
-                        apart=concurrency == 1 and can_set_cpus(),
+                        setups, payload, concurrency, count, own if concurrency == 1 else None
                     )
                     for name, level in figures.items():
                         rows[name][f"c{concurrency}"] = level
@@ -451,114 +441,50 @@ class Bench:
         concurrency: int,
         count: int,
         own: PageRequest | None = None,
-        apart: bool = False,
     ) -> dict[str, dict[str, Any]]:
         """Load both setups in turn, GATEWAY_ROUNDS times; p50 ratio spread from the rounds.
 
         :param own: the federated page's own request to shop_b, sent alone after
             each round's pages: the floor of each round is (all local + it) ÷ all local
-        :param apart: each round also loads both setups (and sends ``own``) with
-            shop_b on a CPU of its own (``cpus_apart``), the two layouts in
-            alternating order; their figures go under the federated row's ``apart``
         """
-        layouts: dict[str, Callable[[], Any]] = {"shared": contextlib.nullcontext}
-        if apart:
-            layouts["apart"] = lambda: cpus_apart(setups)
-        latencies = {lay: {name: [] for name in setups} for lay in layouts}
-        p50s = {lay: {name: [] for name in setups} for lay in layouts}
-        own_p50s: dict[str, list[float]] = {lay: [] for lay in layouts}
+        latencies: dict[str, list[float]] = {name: [] for name in setups}
+        p50s: dict[str, list[float]] = {name: [] for name in setups}
         wall = dict.fromkeys(setups, 0.0)
         failures = dict.fromkeys(setups, 0)
         shop_b = dict.fromkeys(setups, 0)
+        own_p50s: list[float] = []
         per_round = max(1, count // GATEWAY_ROUNDS)
-        pages = per_round * GATEWAY_ROUNDS * len(layouts)
-        for number in range(GATEWAY_ROUNDS):
-            order = list(layouts)[number % len(layouts) :] + list(layouts)[: number % len(layouts)]
-            for layout in order:
-                with layouts[layout]():
-                    for name, shops in setups.items():
-                        before = shops.shop_b_requests() + WARMUP if shops.remote else 0
-                        result = load(shops.url + "/graphql/", payload, concurrency, per_round)
-                        shop_b[name] += (shops.shop_b_requests() - before) if shops.remote else 0
-                        latencies[layout][name] += result["latencies"]
-                        p50s[layout][name].append(statistics.median(result["latencies"]))
-                        failures[name] += result["failures"]
-                        if layout == "shared":
-                            wall[name] += result["wall"]
-                    if own is not None:
-                        own_p50s[layout].append(own.p50_ms(per_round))
+        for _ in range(GATEWAY_ROUNDS):
+            for name, shops in setups.items():
+                before = shops.shop_b_requests() + WARMUP if shops.remote else 0
+                result = load(shops.url + "/graphql/", payload, concurrency, per_round)
+                shop_b[name] += (shops.shop_b_requests() - before) if shops.remote else 0
+                latencies[name] += result["latencies"]
+                p50s[name].append(statistics.median(result["latencies"]))
+                wall[name] += result["wall"]
+                failures[name] += result["failures"]
+            if own is not None:
+                own_p50s.append(own.p50_ms(per_round))
         figures = {}
         for name in setups:
-            ordered = sorted(latencies["shared"][name])
+            ordered = sorted(latencies[name])
             figures[name] = {
                 "p50_ms": 1000 * statistics.median(ordered),
                 "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))],
                 "per_s": len(ordered) / wall[name],
                 "failures": failures[name],
-                "shop_b_requests_per_query": shop_b[name] / pages,
+                "shop_b_requests_per_query": shop_b[name] / (per_round * GATEWAY_ROUNDS),
             }
         if "federated" in setups and "all local" in setups:
-            for layout in layouts:
-                ratios = _page_ratios(p50s[layout], own_p50s[layout])
-                if layout == "shared":
-                    figures["federated"].update(ratios)
-                else:
-                    medians = {n: 1000 * statistics.median(latencies[layout][n]) for n in setups}
-                    figures["federated"][layout] = {"p50_ms": medians, **ratios}
+            figures["federated"]["p50_ratio_to_all_local"] = spread(
+                [f / a for f, a in zip(p50s["federated"], p50s["all local"], strict=True)]
+            )
+            if own_p50s:
+                figures["federated"]["page_request_p50_ms"] = spread(own_p50s)
+                figures["federated"]["floor_p50_ratio"] = spread(
+                    [(a + o / 1000) / a for a, o in zip(p50s["all local"], own_p50s, strict=True)]
+                )
         return figures
-
-
-def _page_ratios(p50s: dict[str, list[float]], own_p50s: list[float]) -> dict[str, Any]:
-    """Round by round: federated ÷ all local; the floor, (all local + own request) ÷ all local."""
-    federated, local = p50s["federated"], p50s["all local"]
-    ratios: dict[str, Any] = {
-        "p50_ratio_to_all_local": spread([f / a for f, a in zip(federated, local, strict=True)])
-    }
-    if own_p50s:
-        ratios["page_request_p50_ms"] = spread(own_p50s)
-        ratios["floor_p50_ratio"] = spread(
-            [(a + o / 1000) / a for a, o in zip(local, own_p50s, strict=True)]
-        )
-    return ratios
-
-
-def can_set_cpus() -> bool:
-    """Whether this system lets the benchmark choose its processes' CPUs, and has two."""
-    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
-
-
-def _set_cpus(pids: list[int], cpus: set[int]) -> None:
-    """Put every thread of ``pids`` on ``cpus``; threads started later inherit it."""
-    for pid in pids:
-        try:
-            threads = os.listdir(f"/proc/{pid}/task")
-        except FileNotFoundError:
-            continue  # the process has ended: the load that follows reports it
-        for thread in threads:
-            try:
-                os.sched_setaffinity(int(thread), cpus)
-            except ProcessLookupError:
-                pass  # the thread ended meanwhile
-
-
-@contextlib.contextmanager
-def cpus_apart(setups: dict[str, Any]) -> Iterator[None]:
-    """Run every shop_b on a CPU of its own, and the rest of the benchmark on the others.
-
-    The rest is this process (the page's own request), the load generators it
-    starts meanwhile (a child inherits its parent's CPUs) and every shop_a.
-    A deployment runs each service on its own host; on a small machine, the
-    scheduler otherwise moves the processes between the CPUs they share.
-    """
-    cpus = sorted(os.sched_getaffinity(0))
-    remote = [s.shop_b.process.pid for s in setups.values() if s.remote]
-    rest = [os.getpid(), *(s.shop_a.process.pid for s in setups.values())]
-    _set_cpus(remote, {cpus[-1]})
-    _set_cpus(rest, set(cpus[:-1]))
-    try:
-        yield
-    finally:
-        _set_cpus(remote + rest, set(cpus))
 
 
 def _title_or_none(obj: Any) -> Any:
