@@ -4,9 +4,14 @@ It asserts no timing: timings are for people to read, on machines they know.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.bench.pages import can_set_cpus, set_cpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,3 +107,54 @@ def test_smoke_run_of_the_change_feed_benchmark(tmp_path):
         assert row["lag_ms_p50"] <= row["lag_ms_p99"] <= row["lag_ms_max"]
         assert row["follower_cpu_per_event_ms"] >= 0
     assert "| 1000 | 1000 |" in result.stdout
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["shared", "apart"])
+def test_smoke_run_of_the_page_by_page_comparison(tmp_path, apart):
+    if apart and not can_set_cpus():
+        pytest.skip("the system does not let a process choose among 2 or more CPUs")
+    output = tmp_path / "pages.json"
+    command = [sys.executable, "-m", "tests.bench.pages", "--pages", "6", "--json", str(output)]
+    result = subprocess.run(
+        [*command, *(["--apart"] if apart else [])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(output.read_text())
+    assert {"date", "machine", "tree", "load_average"} <= set(report)
+    assert report["pages"] == 6 and report["apart"] is apart
+    assert set(report["p50_ms"]) == {"federated", "all local", "request alone"}
+    # One request to shop_b per federated page, and the page's own one sent alone.
+    assert report["shop_b_requests_per_page"] == 1
+    assert report["page_request"]["representations"] > 0
+    assert report["floor"] > 1
+    low, median, high = report["paired_difference_ms"]
+    assert low <= median <= high
+    if apart:
+        cpus = sorted(os.sched_getaffinity(0))
+        assert report["cpus"] == {"shop_b": cpus[-1:], "the rest": cpus[:-1]}
+
+
+@pytest.mark.skipif(not can_set_cpus(), reason="the system does not let a process choose CPUs")
+def test_set_cpus_moves_every_thread_and_what_starts_later():
+    code = (
+        "import os, threading, time\n"
+        "input()\n"  # the parent has set the CPUs: a thread started now inherits them
+        "seen = []\n"
+        "t = threading.Thread(target=lambda: seen.append(sorted(os.sched_getaffinity(0))))\n"
+        "t.start(); t.join(); print(seen[0], sorted(os.sched_getaffinity(0)))\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    last = max(os.sched_getaffinity(0))
+    try:
+        set_cpus(child.pid, {last})
+        out, _ = child.communicate("\n", timeout=30)
+    finally:
+        child.kill()
+    assert out.split() == [f"[{last}]", f"[{last}]"]
