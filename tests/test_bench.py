@@ -16,17 +16,23 @@ from tests.bench.pages import can_set_cpus, set_cpus
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_smoke_run_of_every_scenario(tmp_path):
-    output = tmp_path / "bench.json"
+def run_module(module: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m module *args`` from the root with a bare environment; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", "tests.bench.run", "--smoke", "--json", str(output)],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         env={"PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_smoke_run_of_every_scenario(tmp_path):
+    output = tmp_path / "bench.json"
+    result = run_module("tests.bench.run", "--smoke", "--json", str(output), timeout=600)
     report = json.loads(output.read_text())
     assert {"machine", "date", "python", "django", "results"} <= set(report)
     scenarios = {row["scenario"] for row in report["results"]}
@@ -67,15 +73,7 @@ def test_smoke_run_of_every_scenario(tmp_path):
 
 def test_smoke_run_of_the_pushdown_benchmark(tmp_path):
     output = tmp_path / "pushdown.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.bench.pushdown", "--smoke", "--json", str(output)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_module("tests.bench.pushdown", "--smoke", "--json", str(output))
     report = json.loads(output.read_text())
     assert report["matching"] == 20  # ids ending in "77" of 2,000, none of them hidden
     pushdown, local = report["results"]["pushdown"], report["results"]["local"]
@@ -86,15 +84,7 @@ def test_smoke_run_of_the_pushdown_benchmark(tmp_path):
 
 def test_smoke_run_of_the_change_feed_benchmark(tmp_path):
     output = tmp_path / "changes.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.bench.changes", "--smoke", "--json", str(output)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_module("tests.bench.changes", "--smoke", "--json", str(output))
     report = json.loads(output.read_text())
     assert {"date", "machine", "load_average_before", "load_average_after"} <= set(report)
     assert [row["rate_per_s"] for row in report["results"]] == [1, 100, 1000]
@@ -114,16 +104,8 @@ def test_smoke_run_of_the_page_by_page_comparison(tmp_path, apart):
     if apart and not can_set_cpus():
         pytest.skip("the system does not let a process choose among 2 or more CPUs")
     output = tmp_path / "pages.json"
-    command = [sys.executable, "-m", "tests.bench.pages", "--pages", "6", "--json", str(output)]
-    result = subprocess.run(
-        [*command, *(["--apart"] if apart else [])],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    layout = ["--apart"] if apart else []
+    run_module("tests.bench.pages", "--pages", "6", "--json", str(output), *layout)
     report = json.loads(output.read_text())
     assert {"date", "machine", "tree", "load_average"} <= set(report)
     assert report["pages"] == 6 and report["apart"] is apart
