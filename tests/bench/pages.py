@@ -166,6 +166,8 @@ def main() -> int:
     parser.add_argument("--apart", action="store_true", help="shop_b on a CPU of its own.")
     parser.add_argument("--json", type=Path, help="Write the report here.")
     args = parser.parse_args()
+    if args.pages < 2:
+        parser.error("--pages must be at least 2 (the quartiles need two pairs)")
     if args.apart and not can_set_cpus():
         parser.error("--apart needs a system that lets a process choose among 2 or more CPUs")
     started, before = datetime.now(UTC).isoformat(timespec="seconds"), load_average()
