@@ -33,3 +33,10 @@ def synced(federation, shop_b, shop_c, tmp_path):
 
 def stand_in(synced, project, type_name):
     return synced[(project, type_name)].model_class()
+
+
+def async_ready_stand_in(synced, project, type_name):
+    """``stand_in``, its entity type read now in sync code, so async code makes no query for it."""
+    model = stand_in(synced, project, type_name)
+    model._meta.entity_type()
+    return model

@@ -19,7 +19,7 @@ from federated_fk.asgi import LifespanHandler
 from federated_fk.observability import remote_request_started
 from federated_fk.remote import afetch_remote_objects, fetch_remote_objects
 from federated_fk.remote import loop as client_loop
-from tests.federated_fk.conftest import stand_in
+from tests.federated_fk.conftest import async_ready_stand_in
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +64,7 @@ async def no_application(scope: Any, receive: Any, send: Any) -> None:
 
 @pytest.fixture
 def book(synced):
-    RemoteBook = stand_in(synced, "shop_b", "Book")
-    RemoteBook._meta.entity_type()  # read its content type now, in sync code
-    return RemoteBook
+    return async_ready_stand_in(synced, "shop_b", "Book")
 
 
 @pytest.fixture

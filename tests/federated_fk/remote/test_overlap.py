@@ -14,6 +14,7 @@ import pytest
 
 from federated_fk.exceptions import RemoteProtocolError
 from federated_fk.remote import entities, events, fetch_remote_objects
+from tests.federated_fk.conftest import async_ready_stand_in
 from tests.federated_fk.remote.test_shared_fetches import (
     TIMEOUT,
     Gate,
@@ -28,16 +29,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def book(synced):
-    RemoteBook = synced[("shop_b", "Book")].model_class()
-    RemoteBook._meta.entity_type()  # read its content type now, in sync code
-    return RemoteBook
+    return async_ready_stand_in(synced, "shop_b", "Book")
 
 
 @pytest.fixture
 def c_book(synced):
-    RemoteBook = synced[("shop_c", "Book")].model_class()
-    RemoteBook._meta.entity_type()
-    return RemoteBook
+    return async_ready_stand_in(synced, "shop_c", "Book")
 
 
 @pytest.fixture

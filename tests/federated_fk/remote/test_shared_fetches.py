@@ -34,7 +34,7 @@ from federated_fk.remote.cache import (
 )
 from federated_fk.remote.inflight import in_flight
 from federated_fk.remote.loop import get_loop, run
-from tests.federated_fk.conftest import stand_in
+from tests.federated_fk.conftest import async_ready_stand_in
 from tests.servers import free_port
 from tests.testapp.models import Reference
 
@@ -169,9 +169,7 @@ def book_titles(ids) -> list[str]:
 
 @pytest.fixture
 def book(synced):
-    RemoteBook = stand_in(synced, "shop_b", "Book")
-    RemoteBook._meta.entity_type()  # read its content type now, in sync code
-    return RemoteBook
+    return async_ready_stand_in(synced, "shop_b", "Book")
 
 
 # One request for many fetches.
@@ -279,8 +277,7 @@ def test_overlapping_fetches_ask_only_for_what_is_not_in_flight(book, gate, shop
 
 
 def test_a_request_for_two_types_is_shared_type_by_type(book, synced, gate, shop_b):
-    audiobook = stand_in(synced, "shop_b", "Audiobook")
-    audiobook._meta.entity_type()
+    audiobook = async_ready_stand_in(synced, "shop_b", "Audiobook")
 
     async def main():
         # One request for both types: books 1-5 and audiobooks 1-3.
@@ -332,8 +329,7 @@ def test_a_later_chunk_joins_what_another_fetch_has_in_flight(book, federation, 
 
 
 def test_a_fetch_of_several_projects_shares_per_project(book, synced, gate, c_gate, shop_b, shop_c):
-    c_book = stand_in(synced, "shop_c", "Book")
-    c_book._meta.entity_type()
+    c_book = async_ready_stand_in(synced, "shop_c", "Book")
 
     async def main():
         tasks = [
@@ -466,8 +462,7 @@ def test_a_failing_shared_request_fails_every_joiner(
     book, synced, federation, c_gate, shop_b, shop_c
 ):
     federation["PROJECTS"]["shop_c"]["TOKEN"] = "not-shop-c-s-token"
-    c_book = stand_in(synced, "shop_c", "Book")
-    c_book._meta.entity_type()
+    c_book = async_ready_stand_in(synced, "shop_c", "Book")
 
     async def main():
         tasks = [
