@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.claims import load_average, machine, tree
-from tests.bench.run import BOOKS_QUERY, WARMUP, PageRequest
-from tests.servers import DemoShops
+from tests.bench.run import BOOKS_QUERY, WARMUP, PageRequest, gateway_setups
 
 PAGE_SIZE = 50
 
@@ -113,20 +112,13 @@ def summary(times: dict[str, list[float]]) -> dict[str, Any]:
 
 def measure(folder: Path, pages: int, apart: bool) -> dict[str, Any]:
     """Start both setups, compare ``pages`` pages of each, stop them; the report."""
-    # Each page is computed and makes its own request to shop_b, as in tests.bench.run.
-    os.environ["GATEWAY_MAX_PAGE_SIZE"] = str(PAGE_SIZE)
-    os.environ["GATEWAY_SHARE_OPERATIONS"] = "0"
-    os.environ["SHOP_B_SHARE_FETCHES"] = "0"
-    setups = {
-        "federated": DemoShops(folder / "federated", extra_books=PAGE_SIZE),
-        "all local": DemoShops(folder / "local", local_books=PAGE_SIZE, remote=False),
-    }
+    setups = gateway_setups(folder, PAGE_SIZE)
     payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": PAGE_SIZE}})
     senders: dict[str, Poster] = {}
     cpus = sorted(os.sched_getaffinity(0)) if apart else []
     try:
         for shops in setups.values():
-            shops.folder.mkdir()
+            shops.folder.mkdir(parents=True)
             shops.start()
         own = PageRequest(setups["federated"], payload)
         if apart:

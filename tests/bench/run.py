@@ -373,23 +373,10 @@ class Bench:
 
     def gateway(self, page_sizes: list[int], requests: int) -> None:
         """4. The unified books query: latency and throughput, federated vs all local."""
-        from tests.servers import DemoShops
-
-        os.environ["GATEWAY_MAX_PAGE_SIZE"] = str(max(page_sizes))
-        # Each request computes its page and makes its own request to shop_b: this
-        # measures a page's cost, and the same query sent over and over would
-        # otherwise share executions and fetches in flight (SHARE_OPERATIONS,
-        # SHARE_FETCHES; measured on their own by tests.bench.gateways --sharing).
-        os.environ["GATEWAY_SHARE_OPERATIONS"] = "0"
-        os.environ["SHOP_B_SHARE_FETCHES"] = "0"
-        biggest = max(page_sizes)
-        setups = {
-            "federated": DemoShops(self.folder / "gw-federated", extra_books=biggest),
-            "all local": DemoShops(self.folder / "gw-local", local_books=biggest, remote=False),
-        }
+        setups = gateway_setups(self.folder / "gw", max(page_sizes))
         try:
             for shops in setups.values():
-                shops.folder.mkdir()
+                shops.folder.mkdir(parents=True)
                 shops.start()
             for size in page_sizes:
                 payload = json.dumps({"query": BOOKS_QUERY, "variables": {"limit": size}})
@@ -485,6 +472,26 @@ class Bench:
                     [(a + o / 1000) / a for a, o in zip(p50s["all local"], own_p50s, strict=True)]
                 )
         return figures
+
+
+def gateway_setups(folder: Path, books: int) -> dict[str, Any]:
+    """The demo's shops, federated and all local, in folders under ``folder``, for pages of
+    up to ``books`` (not started).
+
+    Each request computes its page and makes its own request to shop_b: this
+    measures a page's cost, and the same query sent over and over would
+    otherwise share executions and fetches in flight (SHARE_OPERATIONS,
+    SHARE_FETCHES; measured on their own by tests.bench.gateways --sharing).
+    """
+    from tests.servers import DemoShops
+
+    os.environ["GATEWAY_MAX_PAGE_SIZE"] = str(books)
+    os.environ["GATEWAY_SHARE_OPERATIONS"] = "0"
+    os.environ["SHOP_B_SHARE_FETCHES"] = "0"
+    return {
+        "federated": DemoShops(folder / "federated", extra_books=books),
+        "all local": DemoShops(folder / "local", local_books=books, remote=False),
+    }
 
 
 def _title_or_none(obj: Any) -> Any:
