@@ -92,15 +92,21 @@ _loop: ClientLoop | None = None
 _loop_lock = threading.Lock()
 
 
+def _current() -> ClientLoop | None:
+    """This process's client loop, if it has one: a forked child (a server worker)
+    cannot use its parent's, whose thread did not cross the fork."""
+    return _loop if _loop is not None and _loop.pid == os.getpid() else None
+
+
 def get_loop() -> ClientLoop:
     """Return this process's client loop, starting it on first use."""
     global _loop
     with _loop_lock:
-        # A forked child (a server worker) cannot use its parent's thread, and
-        # a server's loop that closed without its lifespan's shutdown is gone.
-        if _loop is None or _loop.pid != os.getpid() or _loop.loop.is_closed():
-            _loop = ClientLoop()
-        return _loop
+        client = _current()
+        # A server's loop that closed without its lifespan's shutdown is gone.
+        if client is None or client.loop.is_closed():
+            client = _loop = ClientLoop()
+        return client
 
 
 def close_sessions() -> None:
@@ -110,8 +116,8 @@ def close_sessions() -> None:
         client loop (the server's, under ``LifespanHandler``), which waiting
         would block: await ``get_loop().close_all()`` there
     """
-    client = _loop
-    if client is None or client.pid != os.getpid():
+    client = _current()
+    if client is None:
         return
     if not client.loop.is_running():
         return  # a server's loop that has ended: nothing can run on it
@@ -132,10 +138,11 @@ async def serve_on_running_loop() -> None:
     global _loop
     running = asyncio.get_running_loop()
     with _loop_lock:
-        if _loop is not None and _loop.pid == os.getpid() and _loop.loop is running:
+        earlier = _current()
+        if earlier is not None and earlier.loop is running:
             return  # already the client loop: its sessions stay open
-        earlier, _loop = _loop, ClientLoop(loop=running)
-    if earlier is not None and earlier.pid == os.getpid():
+        _loop = ClientLoop(loop=running)
+    if earlier is not None:
         if earlier.loop.is_running():
             await asyncio.wrap_future(earlier.submit(earlier.close_all()))
         earlier.stop()
