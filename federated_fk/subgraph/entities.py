@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 from collections import defaultdict
 from typing import Any
 
 import strawberry
 from asgiref.sync import sync_to_async
 from django.db import connections, models
+from django.db.models import F, Lookup
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
@@ -161,6 +163,58 @@ def _unordered(queryset: models.QuerySet) -> models.QuerySet:
     return queryset if queryset.query.distinct_fields else queryset.order_by()
 
 
+#: Django's integer fields, whose keys go to the database as the integers themselves.
+_INTEGER_KEYS = (
+    models.AutoField,
+    models.BigAutoField,
+    models.SmallAutoField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+)
+
+
+def with_keys(queryset: models.QuerySet, keys: list[Any]) -> models.QuerySet:
+    """``queryset.filter(pk__in=keys)``, the keys sent as one parameter where that is exact.
+
+    Django's ``in`` lookup prepares each key and writes a placeholder for it;
+    for a batch of hundreds of keys that costs more than running the query.
+    Where the primary key is one of Django's integer fields and every key is
+    an ``int`` (as ``parse_ids`` gives them), SQLite reads the keys from one
+    JSON array and PostgreSQL from one array; anything else takes ``pk__in``.
+    """
+    if not keys:
+        return queryset.filter(pk__in=keys)
+    vendor = connections[queryset.db].vendor
+    if (
+        vendor in _KeysIn.templates
+        and type(queryset.model._meta.pk) in _INTEGER_KEYS
+        and all(type(key) is int for key in keys)
+    ):
+        return queryset.filter(_KeysIn(F("pk"), keys))
+    return queryset.filter(pk__in=keys)
+
+
+class _KeysIn(Lookup):  # type: ignore[type-arg]
+    """``column IN`` a list of integers, passed as one parameter (``with_keys``)."""
+
+    lookup_name = "federated_keys_in"  # never registered: built by with_keys alone
+    prepare_rhs = False
+    #: The condition by database vendor; %s is the one parameter.
+    templates = {
+        "sqlite": "{lhs} IN (SELECT value FROM json_each(%s))",
+        "postgresql": "{lhs} = ANY(%s::bigint[])",
+    }
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        keys = json.dumps(self.rhs) if connection.vendor == "sqlite" else list(self.rhs)
+        return self.templates[connection.vendor].format(lhs=lhs), [*params, keys]
+
+
 def load_rows(
     entity: type, model: type[models.Model], ids: list[Any], info: Info | None
 ) -> list[Any]:
@@ -172,7 +226,7 @@ def load_rows(
     queryset = batch_queryset(entity, model, info)
     keys = parse_ids(model, ids, queryset.db)
     valid = [k for k in keys if not isinstance(k, Exception)]
-    rows = {row.pk: row for row in _unordered(queryset.filter(pk__in=valid))} if valid else {}
+    rows = {row.pk: row for row in _unordered(with_keys(queryset, valid))} if valid else {}
     return [k if isinstance(k, Exception) else rows.get(k) for k in keys]
 
 
@@ -218,7 +272,7 @@ def load_columns(
         pk = plan.columns.index(model._meta.pk.attname)
         using = queryset.db  # a router call: once, not per row
         selects = plan.selects(connections[using].vendor)
-        rows = list(_unordered(queryset.filter(pk__in=valid)).values_list(*selects))
+        rows = list(_unordered(with_keys(queryset, valid)).values_list(*selects))
         done = plan.completed(rows, using)
         if done is None:
             return None
