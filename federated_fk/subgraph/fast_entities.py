@@ -387,7 +387,8 @@ class Completed(dict):  # type: ignore[type-arg]
 class ColumnPlan:
     """How to answer one entity type of a batch from a ``values_list`` of its columns.
 
-    :param columns: the attnames of the model's concrete fields, the query's columns
+    :param columns: the attnames the query selects: the primary key and the
+        columns the selection reads, in the order of the model's concrete fields
     :param complete: completes a batch of rows of ``columns``, a column at a time
         (raises ``Unknown`` on a value only graphql-core can complete)
     """
@@ -399,7 +400,7 @@ class ColumnPlan:
     @cached_property
     def decimals(self) -> dict[int, Callable[[Any], str | None]]:
         """The index of each DecimalField column, with its ``decimal_text``."""
-        fields = self.model._meta.concrete_fields
+        fields = [self.model._meta.get_field(c) for c in self.columns]
         return {
             i: decimal_text(f) for i, f in enumerate(fields) if isinstance(f, models.DecimalField)
         }
@@ -422,7 +423,10 @@ class ColumnPlan:
         return done
 
     def instance(self, using: str, values: tuple[Any, ...]) -> models.Model:
-        """The model instance of one row, its raw decimal columns read as Django reads them."""
+        """The model instance of one row, its raw decimal columns read as Django reads them.
+
+        The columns the query did not select are deferred, as ``only()`` leaves them.
+        """
         row = list(values)
         for i, text in self.decimals.items():
             if row[i] is not None:
@@ -455,9 +459,29 @@ def _new_column_plan(
     object_type = _entity_type(schema, model)
     if object_type is None:
         return None
-    columns = tuple(f.attname for f in model._meta.concrete_fields)
+    concrete = [f.attname for f in model._meta.concrete_fields]
     try:
+        read = _columns_read(object_type, selection, set(concrete))
+        # In the model's order, as Model.from_db reads a row that defers the others.
+        columns = tuple(c for c in concrete if c == model._meta.pk.attname or c in read)
         complete = _column_plan(object_type, selection, {c: i for i, c in enumerate(columns)})
     except Unknown:
         return None
     return ColumnPlan(model, columns, complete)
+
+
+def _columns_read(
+    object_type: GraphQLObjectType, selection: SelectionSetNode | None, concrete: set[str]
+) -> set[str]:
+    """The concrete columns (attnames) that completing ``selection`` reads.
+
+    A source that reads no column of its own is left out: ``_column_step``
+    then finds no column for it and the plan gives up, as it did before.
+    """
+    read = set()
+    for _, source in _sources(object_type, selection):
+        if source.kind == "attribute" and source.name in concrete:
+            read.add(source.name)
+        elif source.kind == "reference" and source.relation.from_id:
+            read.add(source.relation.field.attname)
+    return read

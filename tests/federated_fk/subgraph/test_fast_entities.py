@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from federated_fk.graphql_completion import Unknown
@@ -144,6 +146,18 @@ def test_a_plain_selection_is_answered_from_columns_with_no_model_instance(
     assert entities[1] is None  # hidden
 
 
+def test_the_columns_selected_are_the_key_and_those_the_selection_reads(client, spy):
+    query = PLAIN_QUERY.replace("id price title", "title")
+    with CaptureQueriesContext(connection) as queries:
+        body = json.loads(answer(client, query, PLAIN[:3]))
+    assert spy == [True]
+    assert body["data"]["_entities"][0] == {"__typename": "Book", "title": "Book 1"}
+    (book_query,) = [q["sql"] for q in queries if "remoteshop_book" in q["sql"]]
+    selected = book_query.split(" FROM ")[0]
+    assert '"id"' in selected and '"title"' in selected
+    assert not any(f'"{column}"' in selected for column in ("author", "price", "published"))
+
+
 def test_rows_completed_from_columns_go_the_normal_way_when_the_rest_must(client, spy, monkeypatch):
     # Edition's book { id title } is only for graphql-core: the whole list goes
     # the normal way, the books completed from columns made rows again.
@@ -151,10 +165,14 @@ def test_rows_completed_from_columns_go_the_normal_way_when_the_rest_must(client
         "... on Gadget { id name }", "... on Edition { id book { id title } }"
     )
     representations = [*PLAIN[:3], *({"__typename": "Edition", "id": str(i)} for i in (1, 2))]
-    fast = answer(client, query, representations)
+    with CaptureQueriesContext(connection) as fast_queries:
+        fast = answer(client, query, representations)
     assert spy == [False]
-    assert fast == normal_answer(client, monkeypatch, query, representations)
+    with CaptureQueriesContext(connection) as normal_queries:
+        assert fast == normal_answer(client, monkeypatch, query, representations)
     assert b'"errors"' not in fast
+    # The rows made again read no column the query left out: no query per row.
+    assert len(fast_queries) <= len(normal_queries)
 
 
 EDITION_COLUMNS = (
