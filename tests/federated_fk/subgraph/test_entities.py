@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from federated_fk.subgraph.entities import with_keys
 from tests.remoteshop.models import Book, Gadget
@@ -69,3 +69,23 @@ def test_a_key_that_is_not_an_integer_field_takes_pk_in():
     keys = [uuid.uuid4() for _ in range(3)]
     assert len(parameters(with_keys(Gadget.objects.all(), keys))) == 3
     assert list(with_keys(Gadget.objects.all(), keys)) == []
+
+
+@pytest.mark.usefixtures("books")
+def test_a_database_without_the_one_parameter_form_reads_the_keys_one_by_one(monkeypatch):
+    # with_keys chose the one-parameter form; the query then runs on a database
+    # vendor it has no form for: each key gets its placeholder, as pk__in's.
+    queryset = with_keys(Book.objects.values_list("pk"), [1, 2, 700])
+    monkeypatch.setattr(type(connections[queryset.db]), "vendor", "another")
+    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    monkeypatch.undo()
+    assert params == (1, 2, 700) or params == [1, 2, 700]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert sorted(row[0] for row in cursor.fetchall()) == [1, 2]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's JSON functions")
+def test_sqlite_without_json_functions_takes_pk_in(monkeypatch):
+    monkeypatch.setattr(connection.features, "supports_json_field", False)
+    assert len(parameters(with_keys(Book.objects.all(), [1, 2, 3]))) == 3
