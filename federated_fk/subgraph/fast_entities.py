@@ -155,17 +155,16 @@ def _plan(object_type: GraphQLObjectType, selection: SelectionSetNode | None) ->
     return complete
 
 
-def _column_plan(
-    object_type: GraphQLObjectType, selection: SelectionSetNode | None, columns: dict[str, int]
-) -> CompleteRows:
+def _column_plan(sources: list[tuple[str, _Source]], columns: dict[str, int]) -> CompleteRows:
     """Return the completion of a batch of rows of column values, a column at a time.
 
-    :param columns: the index of each column in a row, by attname
-    :raises Unknown: the selection asks for something only graphql-core completes
+    :param sources: each response key of the selection, with its source (``_sources``)
+    :param columns: the index of each column in a row, by attname; every
+        column a source reads (``_column``) is one of them
     """
     keys: list[str] = []
     steps: list[Callable[[list[tuple[Any, ...]]], list[Any]]] = []
-    for key, source in _sources(object_type, selection):
+    for key, source in sources:
         keys.append(key)
         steps.append(_column_step(source, columns))
 
@@ -272,37 +271,52 @@ def _step(source: _Source) -> Callable[[Any], Any]:
     return leaf(source.graphql_type, lambda row: getattr(row, attribute))
 
 
+def _column(source: _Source) -> str | None:
+    """The column (attname) whose value completes ``source``; None for ``__typename``.
+
+    :raises Unknown: a relation whose rows are loaded with the batch, not read
+        from a column
+    """
+    if source.kind == "typename":
+        return None
+    if source.kind == "id":
+        return _model(source)._meta.pk.attname
+    if source.kind == "reference":
+        relation = source.relation
+        if not relation.from_id or relation.many:
+            raise Unknown
+        return relation.field.attname
+    return source.name
+
+
+def _model(source: _Source) -> Any:
+    return getattr(_origin(source.object_type), "_federated_model", None)
+
+
 def _column_step(
     source: _Source, columns: dict[str, int]
 ) -> Callable[[list[tuple[Any, ...]]], list[Any]]:
     """Complete ``source`` of every row of a batch of column values at once."""
-    if source.kind == "typename":
+    column = _column(source)
+    if column is None:
         type_name = source.object_type.name
         return lambda rows: [type_name] * len(rows)
-    model = getattr(_origin(source.object_type), "_federated_model", None)
+    index = columns[column]
     if source.kind == "id":
-        pk = columns[model._meta.pk.attname]
         ids = leaf_column(source.graphql_type)
-        return lambda rows: ids([str(row[pk]) for row in rows])
+        return lambda rows: ids([str(row[index]) for row in rows])
     if source.kind == "reference":
-        relation = source.relation
-        if not relation.from_id or relation.many:
-            raise Unknown  # its rows are loaded with the batch, not read from a column
-        key = columns[relation.field.attname]
         non_null = isinstance(source.graphql_type, GraphQLNonNull)
 
         def references(rows: list[tuple[Any, ...]]) -> list[Any]:
-            keys = [row[key] for row in rows]
+            keys = [row[index] for row in rows]
             if non_null and None in keys:
                 raise Unknown
             return [None if k is None else {"id": str(k)} for k in keys]
 
         return references
-    if source.name not in columns:
-        raise Unknown  # a property, or a field that is not a column of its own
-    index = columns[source.name]
     values = leaf_column(source.graphql_type)
-    model_field = model._meta.get_field(source.name)
+    model_field = _model(source)._meta.get_field(column)
     if isinstance(model_field, models.DecimalField):
         texts = decimal_texts(model_field)  # read raw: see ColumnPlan
         return lambda rows: values(texts([row[index] for row in rows]))
@@ -461,27 +475,13 @@ def _new_column_plan(
         return None
     concrete = [f.attname for f in model._meta.concrete_fields]
     try:
-        read = _columns_read(object_type, selection, set(concrete))
+        sources = _sources(object_type, selection)
+        read = {_column(source) for _, source in sources} - {None}
+        if not read <= set(concrete):
+            raise Unknown  # a property, or a field that is not a column of its own
         # In the model's order, as Model.from_db reads a row that defers the others.
         columns = tuple(c for c in concrete if c == model._meta.pk.attname or c in read)
-        complete = _column_plan(object_type, selection, {c: i for i, c in enumerate(columns)})
+        complete = _column_plan(sources, {c: i for i, c in enumerate(columns)})
     except Unknown:
         return None
     return ColumnPlan(model, columns, complete)
-
-
-def _columns_read(
-    object_type: GraphQLObjectType, selection: SelectionSetNode | None, concrete: set[str]
-) -> set[str]:
-    """The concrete columns (attnames) that completing ``selection`` reads.
-
-    A source that reads no column of its own is left out: ``_column_step``
-    then finds no column for it and the plan gives up, as it did before.
-    """
-    read = set()
-    for _, source in _sources(object_type, selection):
-        if source.kind == "attribute" and source.name in concrete:
-            read.add(source.name)
-        elif source.kind == "reference" and source.relation.from_id:
-            read.add(source.relation.field.attname)
-    return read
